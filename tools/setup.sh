@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Debian packages the build, the tests and the benchmarks need.
 PACKAGES=(
   clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool clang-format
-  iproute2 ethtool iperf3 tcpdump netcat-openbsd procps
+  iproute2 ethtool iperf3 tcpdump netcat-openbsd procps iputils-ping nftables
   make g++ python3 pkg-config
 )
 missing=()

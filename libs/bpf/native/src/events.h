@@ -1,0 +1,46 @@
+// Connection events from tw_events (perf buffer or ring buffer), polled on a
+// native thread and delivered to JS through a thread-safe function.
+#ifndef TIDEWATCH_EVENTS_H
+#define TIDEWATCH_EVENTS_H
+
+#include <napi.h>
+
+#include <atomic>
+#include <thread>
+
+#include "errors.h"
+
+struct perf_buffer;
+struct ring_buffer;
+
+namespace tidewatch {
+
+class EventPoller {
+public:
+	EventPoller() = default;
+	~EventPoller();
+	// Starts the poll thread; callback(events: object[], lost: number).
+	OpError Start(Napi::Env env, Napi::Function callback, int map_fd, bool ringbuf,
+		      uint32_t perf_pages);
+	// Stops and joins the poll thread. Safe to call twice; never from the
+	// poll thread itself.
+	void Stop();
+
+private:
+	void Loop();
+
+	perf_buffer *pb_ = nullptr;
+	ring_buffer *rb_ = nullptr;
+	Napi::ThreadSafeFunction tsfn_;
+	std::thread thread_;
+	std::atomic<bool> running_{false};
+};
+
+// startEvents(handle, callback, perfPages): void
+Napi::Value StartEvents(const Napi::CallbackInfo &info);
+// stopEvents(handle): Promise<void>
+Napi::Value StopEvents(const Napi::CallbackInfo &info);
+
+} // namespace tidewatch
+
+#endif

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Includes and small helpers shared by every feature header. Kept to what
+ * kernel 4.19 offers: no global variables, no bounded loops, helpers <= 84.
+ */
+#ifndef TW_COMMON_H
+#define TW_COMMON_H
+
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "tidewatch.h"
+#include "maps.h"
+
+/* errno values the map helpers return (negated); asm/errno.h needs the arch */
+#define TW_E2BIG 7
+#define TW_EEXIST 17
+
+/*
+ * ctx + a constant offset, hidden from the optimizer: for "off == 36 ?
+ * ctx + 36 : ctx + 28" clang would otherwise emit ctx + off, and a variable
+ * offset on ctx is something only newer verifiers are known to accept.
+ */
+#define TW_CTX_AT(ctx, off)                        \
+	({                                         \
+		void *__p = (void *)(ctx) + (off); \
+		barrier_var(__p);                  \
+		__p;                               \
+	})
+
+/*
+ * Reads *dst from a tracepoint record at off, which must be one of the two
+ * offsets this field has had (a or b). Non-zero for any other offset.
+ */
+#define TW_TP_READ(dst, ctx, off, a, b)                                          \
+	((off) == (a) ? bpf_probe_read(dst, sizeof(*(dst)), TW_CTX_AT(ctx, a)) : \
+	 (off) == (b) ? bpf_probe_read(dst, sizeof(*(dst)), TW_CTX_AT(ctx, b)) : \
+			-1)
+
+static __always_inline __u64 tw_cfg(__u32 key)
+{
+	__u64 *v = bpf_map_lookup_elem(&tw_config, &key);
+
+	return v ? *v : 0;
+}
+
+/* Per-CPU counters: a plain add is exact, programs do not nest on one CPU. */
+static __always_inline void tw_count_error(__u32 key)
+{
+	__u64 *v = bpf_map_lookup_elem(&tw_errors, &key);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void tw_count_tcp(__u32 key)
+{
+	__u64 *v = bpf_map_lookup_elem(&tw_tcp_stats, &key);
+
+	if (v)
+		*v += 1;
+}
+
+/* Counts into the right error when a hash insert fails. */
+static __always_inline void tw_count_insert_error(long err, __u32 full_key, __u32 other_key)
+{
+	tw_count_error(err == -TW_E2BIG ? full_key : other_key);
+}
+
+/* ::ffff:a.b.c.d, the form tracepoints store IPv4 addresses in */
+static __always_inline int tw_is_v4mapped(const __u8 *a)
+{
+	return *(const __u32 *)a == 0 && *(const __u32 *)(a + 4) == 0 &&
+	       *(const __u32 *)(a + 8) == bpf_htonl(0x0000ffff);
+}
+
+/*
+ * Copies one address from the tracepoint's 16-byte form into a key or event:
+ * IPv4 goes to the first 4 bytes (tidewatch.h), the rest stays zero.
+ */
+static __always_inline void tw_copy_addr(__u8 *dst, const __u8 *src16, int v4)
+{
+	if (v4) {
+		*(__u32 *)dst = *(const __u32 *)(src16 + 12);
+		return;
+	}
+	__builtin_memcpy(dst, src16, 16);
+}
+
+#endif /* TW_COMMON_H */

@@ -1,0 +1,291 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { addonAvailable, hasObject, loadAddon } from './loader';
+import type { NativeKernelProbe } from './native';
+import { TRACEFS_ROOTS } from './tracefs';
+
+/** One line of the report the agent's `doctor` prints. */
+export interface FeatureReport {
+  /** Stable identifier: 'kernel', 'bpf-syscall', 'jit', ... */
+  name: string;
+  /** The feature is present (or, for capabilities, sufficient). */
+  ok: boolean;
+  /** Tidewatch will use it on this host. */
+  used: boolean;
+  /** What Tidewatch does instead when it is missing; '' when nothing changes. */
+  fallback: string;
+  /** What was found, for a person. */
+  detail: string;
+  /** What to do about it; '' when nothing needs doing. */
+  remediation: string;
+}
+
+export interface KernelProbe {
+  kernel: { release: string; major: number; minor: number };
+  /** 'modern' when ring buffer, batch ops and gso_segs are all there, else 'legacy'. */
+  object: 'legacy' | 'modern';
+  /** Every feature checked; `ok` false with an empty fallback means Tidewatch cannot run. */
+  features: FeatureReport[];
+  /** True when nothing blocks loading and attaching. */
+  ready: boolean;
+}
+
+/** Linux capability numbers (include/uapi/linux/capability.h). */
+export const CAPS = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
+export type CapName = keyof typeof CAPS;
+
+/** Where the probe looks; tests point these at fixtures. */
+export interface ProbeSources {
+  kernelRelease?: string;
+  procStatus?: string;
+  procMounts?: string;
+  jitEnable?: string | null;
+  btfVmlinux?: boolean;
+  /** Results of the addon's bpf() probes; null when the addon is not built. */
+  native?: NativeKernelProbe | null;
+  /** clsact (sch_ingress) built in, loaded or loadable. */
+  clsact?: boolean | null;
+}
+
+export function parseKernelRelease(rel: string): { major: number; minor: number } {
+  const m = /^(\d+)\.(\d+)/.exec(rel);
+  return m ? { major: Number(m[1]), minor: Number(m[2]) } : { major: 0, minor: 0 };
+}
+
+/** CapEff of /proc/self/status as a bigint bit set. */
+export function parseCapEff(status: string): bigint {
+  const m = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(status);
+  return m ? BigInt('0x' + m[1]) : 0n;
+}
+
+export function hasCap(capEff: bigint, cap: CapName): boolean {
+  return ((capEff >> BigInt(CAPS[cap])) & 1n) === 1n;
+}
+
+/** Capabilities this kernel needs: CAP_BPF/CAP_PERFMON exist from 5.8, CAP_SYS_ADMIN before. */
+export function requiredCaps(major: number, minor: number): CapName[] {
+  const modern = major > 5 || (major === 5 && minor >= 8);
+  return modern ? ['CAP_BPF', 'CAP_PERFMON', 'CAP_NET_ADMIN'] : ['CAP_SYS_ADMIN', 'CAP_NET_ADMIN'];
+}
+
+function atLeast(k: { major: number; minor: number }, major: number, minor: number): boolean {
+  return k.major > major || (k.major === major && k.minor >= minor);
+}
+
+function readOr(path: string, fallback: string | null): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+function mountTypes(mounts: string): { type: string; path: string }[] {
+  return mounts
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' '))
+    .map((f) => ({ path: f[1], type: f[2] }));
+}
+
+/** sch_ingress (which provides clsact) built in, loaded, or present as a module. */
+function clsactPresent(rel: string): boolean | null {
+  if (existsSync('/sys/module/sch_ingress')) return true;
+  const builtin = readOr(`/lib/modules/${rel}/modules.builtin`, null);
+  if (builtin?.includes('sch_ingress')) return true;
+  const deps = readOr(`/lib/modules/${rel}/modules.dep`, null);
+  if (deps?.includes('sch_ingress')) return true;
+  return builtin === null && deps === null ? null : false;
+}
+
+function gatherSources(): Required<ProbeSources> {
+  const rel = release();
+  let nativeProbe: NativeKernelProbe | null = null;
+  if (addonAvailable()) nativeProbe = loadAddon().probeKernel();
+  return {
+    kernelRelease: rel,
+    procStatus: readOr('/proc/self/status', '') ?? '',
+    procMounts: readOr('/proc/mounts', '') ?? '',
+    jitEnable: readOr('/proc/sys/net/core/bpf_jit_enable', null),
+    btfVmlinux: existsSync('/sys/kernel/btf/vmlinux'),
+    native: nativeProbe,
+    clsact: clsactPresent(rel),
+  };
+}
+
+/**
+ * Checks the kernel features Tidewatch relies on and says, for each, whether
+ * it is used, what falls back, and what a person can do. Reads /proc and
+ * /sys, and asks the addon (when built) for what only bpf() can tell.
+ */
+export function probeKernel(sources: ProbeSources = {}): KernelProbe {
+  const s = { ...gatherSources(), ...sources };
+  const k = parseKernelRelease(s.kernelRelease);
+  const n = s.native;
+  const features: FeatureReport[] = [];
+  const add = (f: FeatureReport) => features.push(f);
+
+  add({
+    name: 'kernel',
+    ok: atLeast(k, 4, 19),
+    used: true,
+    fallback: '',
+    detail: `Linux ${s.kernelRelease}`,
+    remediation: atLeast(k, 4, 19) ? '' : 'Tidewatch needs Linux 4.19 or newer',
+  });
+
+  const caps = parseCapEff(s.procStatus);
+  const need = requiredCaps(k.major, k.minor);
+  // CAP_SYS_ADMIN covers CAP_BPF and CAP_PERFMON on every kernel.
+  const missing = need.filter(
+    (c) => !hasCap(caps, c) && !(c !== 'CAP_NET_ADMIN' && hasCap(caps, 'CAP_SYS_ADMIN')),
+  );
+  add({
+    name: 'capabilities',
+    ok: missing.length === 0,
+    used: true,
+    fallback: '',
+    detail: `needs ${need.join(', ')}; effective set 0x${caps.toString(16)}${
+      missing.length ? `, missing ${missing.join(', ')}` : ''
+    }`,
+    remediation: missing.length
+      ? `run the agent as root or grant ${need.join(', ')} (e.g. AmbientCapabilities= in its systemd unit)`
+      : '',
+  });
+
+  if (n) {
+    const sysOk = n.bpfSyscall === 0;
+    add({
+      name: 'bpf-syscall',
+      ok: sysOk,
+      used: true,
+      fallback: '',
+      detail: sysOk ? 'bpf() works' : `bpf() failed with errno ${n.bpfSyscall}`,
+      remediation: sysOk
+        ? ''
+        : n.bpfSyscall === 38
+          ? 'the kernel was built without CONFIG_BPF_SYSCALL'
+          : `grant ${need.join(', ')}, and check kernel.unprivileged_bpf_disabled and any seccomp/LSM policy`,
+    });
+  } else {
+    add({
+      name: 'bpf-syscall',
+      ok: false,
+      used: true,
+      fallback: '',
+      detail: 'not checked: the native addon is not built',
+      remediation: 'run `npm run setup` (or `npm run build -w @tidewatch/bpf`) and probe again',
+    });
+  }
+
+  const jit = s.jitEnable === null ? null : s.jitEnable.trim();
+  add({
+    name: 'jit',
+    ok: jit === '1' || jit === '2',
+    used: jit === '1' || jit === '2',
+    fallback: jit === '1' || jit === '2' ? '' : 'the programs run interpreted (slower)',
+    detail:
+      jit === null ? 'net.core.bpf_jit_enable not readable' : `net.core.bpf_jit_enable=${jit}`,
+    remediation: jit === '1' || jit === '2' ? '' : 'sysctl -w net.core.bpf_jit_enable=1',
+  });
+
+  add({
+    name: 'btf',
+    ok: s.btfVmlinux,
+    used: false,
+    fallback: s.btfVmlinux ? '' : 'none needed: the objects use fixed tracepoint formats, no CO-RE',
+    detail: s.btfVmlinux ? '/sys/kernel/btf/vmlinux present' : 'no kernel BTF',
+    remediation: '',
+  });
+
+  const mounts = mountTypes(s.procMounts);
+  const tracefs = mounts.find(
+    (m) =>
+      (m.type === 'tracefs' || m.type === 'debugfs') &&
+      TRACEFS_ROOTS.some((r) => r.startsWith(m.path)),
+  );
+  const tracefsOk = mounts.some((m) => m.type === 'tracefs');
+  add({
+    name: 'tracefs',
+    ok: tracefsOk,
+    used: tracefsOk,
+    fallback: tracefsOk
+      ? ''
+      : 'no TCP lifecycle, retransmit or drop data (traffic counters still work)',
+    detail: tracefsOk
+      ? 'tracefs mounted'
+      : tracefs
+        ? 'only debugfs mounted'
+        : 'tracefs not mounted',
+    remediation: tracefsOk ? '' : 'mount -t tracefs tracefs /sys/kernel/tracing',
+  });
+
+  const bpffs = mounts.some((m) => m.type === 'bpf');
+  add({
+    name: 'bpffs',
+    ok: bpffs,
+    used: false,
+    fallback: bpffs ? '' : 'nothing is pinned; maps live as long as the agent',
+    detail: bpffs ? 'bpffs mounted' : 'bpffs not mounted',
+    remediation: bpffs ? '' : 'mount -t bpf bpf /sys/fs/bpf',
+  });
+
+  const clsact = s.clsact;
+  const schedCls = n ? n.schedCls : atLeast(k, 4, 5);
+  add({
+    name: 'clsact',
+    ok: clsact !== false && schedCls,
+    used: clsact !== false && schedCls,
+    fallback: '',
+    detail:
+      clsact === null
+        ? 'sch_ingress not found in /sys/module or /lib/modules (may still be built in)'
+        : clsact
+          ? 'clsact qdisc available'
+          : 'no sch_ingress module',
+    remediation:
+      clsact === false || !schedCls
+        ? 'the kernel needs CONFIG_NET_SCH_INGRESS and CONFIG_NET_CLS_BPF'
+        : '',
+  });
+
+  const ringbuf = n ? n.ringbuf : atLeast(k, 5, 8);
+  const batch = n ? n.batchOps : atLeast(k, 5, 6);
+  const gso = n ? n.gsoSegs : atLeast(k, 5, 1);
+  const modern = ringbuf && batch && gso && hasObject('modern');
+  const how = n ? 'probed' : 'by kernel version';
+  add({
+    name: 'ring-buffer',
+    ok: ringbuf,
+    used: modern,
+    fallback: modern ? '' : 'connection events through a per-CPU perf buffer',
+    detail: `BPF ring buffer ${ringbuf ? 'available' : 'missing'} (${how})`,
+    remediation: '',
+  });
+  add({
+    name: 'batch-map-ops',
+    ok: batch,
+    used: modern,
+    fallback: modern ? '' : 'flow tables drained key by key',
+    detail: `batch lookup-and-delete ${batch ? 'available' : 'missing'} (${how})`,
+    remediation: '',
+  });
+  add({
+    name: 'gso-segs',
+    ok: gso,
+    used: modern,
+    fallback: modern
+      ? ''
+      : 'one packet per skb: exact against interface counters only with GSO/GRO off',
+    detail: `__sk_buff.gso_segs ${gso ? 'available' : 'missing'} (${how})`,
+    remediation: '',
+  });
+
+  const blocking = features.filter((f) => !f.ok && f.fallback === '' && f.name !== 'btf');
+  return {
+    kernel: { release: s.kernelRelease, major: k.major, minor: k.minor },
+    object: modern ? 'modern' : 'legacy',
+    features,
+    ready: blocking.length === 0,
+  };
+}
