@@ -1,0 +1,39 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AccessGuard } from './auth/access.guard';
+import { ConfigModule } from './config/config.module';
+import { Environment } from './config/environment';
+import { dataSourceOptions } from './database/data-source';
+import { HealthModule } from './health/health.module';
+import { HostsModule } from './hosts/hosts.module';
+import { IngestModule } from './ingest/ingest.module';
+import { LiveModule } from './live/live.module';
+import { StorageModule } from './storage/storage.module';
+import { TrafficModule } from './traffic/traffic.module';
+
+@Module({})
+export class AppModule {
+  /** The whole server around a DataSource that is already connected and migrated. */
+  static forRoot(env: Environment, dataSource: DataSource): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(env),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => dataSourceOptions(env.databaseUrl, env.dbPoolSize),
+          dataSourceFactory: async () => dataSource,
+        }),
+        StorageModule,
+        HostsModule,
+        IngestModule,
+        TrafficModule,
+        LiveModule,
+        HealthModule,
+      ],
+      // Every HTTP route passes this guard; it is where authentication goes (see auth/access.guard.ts).
+      providers: [{ provide: APP_GUARD, useClass: AccessGuard }],
+    };
+  }
+}

@@ -1,0 +1,25 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { EnrollmentService } from '../../enrollment/enrollment.service';
+import { AgentRegistryService } from '../../hosts/agent-registry.service';
+import { CliContext } from '../context';
+
+function uuid(v: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) {
+    throw new InvalidArgumentError('agent id must be a UUID');
+  }
+  return v.toLowerCase();
+}
+
+export function registerAgents(program: Command, ctx: CliContext): void {
+  const agents = program.command('agents').description('enrolled agents');
+  agents
+    .command('revoke')
+    .description("revoke an agent's credential; its streams end at their next batch")
+    .argument('<agent-id>', 'the agent UUID', uuid)
+    .action((agentId: string) =>
+      ctx.withDatabase(async (ds) => {
+        await new AgentRegistryService(ds, new EnrollmentService(ds)).revoke(agentId);
+        ctx.out(`revoked agent ${agentId}`);
+      }),
+    );
+}

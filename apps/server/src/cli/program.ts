@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import { registerAgents } from './commands/agents';
+import { registerEnroll } from './commands/enroll';
+import { registerMigrate } from './commands/migrate';
+import { registerServe } from './commands/serve';
+import { CliContext, defaultContext } from './context';
+
+/**
+ * Every subcommand registers itself here. The users/roles issue adds
+ * `admin create` as one more file in commands/ and one line below.
+ */
+const COMMANDS = [registerServe, registerMigrate, registerEnroll, registerAgents];
+
+export function buildProgram(
+  ctx: CliContext = defaultContext(),
+  configure?: (root: Command) => void,
+): Command {
+  const program = new Command('tidewatch-server')
+    .description(
+      'Tidewatch aggregation server (env: DATABASE_URL, HTTP_PORT, GRPC_PORT, …; see README)',
+    )
+    .showHelpAfterError();
+  // Settings made here (e.g. exitOverride in tests) are inherited by every subcommand.
+  configure?.(program);
+  for (const register of COMMANDS) register(program, ctx);
+  return program;
+}

@@ -1,0 +1,136 @@
+// The server's environment, parsed and validated once. Every setting has one
+// name, one type and one default here; nothing else reads process.env.
+
+export interface Environment {
+  databaseUrl: string;
+  httpHost: string;
+  httpPort: number;
+  grpcHost: string;
+  grpcPort: number;
+  /** Run pending migrations when `serve` starts (else refuse to start when behind). */
+  migrateOnStart: boolean;
+  /** Largest gRPC message the ingest accepts, in bytes. */
+  grpcMaxMessageBytes: number;
+  /** Largest number of records (counters, ports, talkers, …) in one batch. */
+  maxRecordsPerBatch: number;
+  /** Batches one stream may have waiting for the database before it is paused. */
+  ingestMaxInFlightPerStream: number;
+  /** Batches waiting for the database across all streams before every stream is paused. */
+  ingestQueueLimit: number;
+  /** Largest number of batches written in one transaction. */
+  ingestMaxBatchesPerWrite: number;
+  /** Ingest transactions in flight at once (each on its own connection, disjoint agents). */
+  ingestWriters: number;
+  /** A host is offline when nothing was heard from it for this long. */
+  offlineAfterSeconds: number;
+  retentionRawDays: number;
+  retention1mDays: number;
+  retention1hDays: number;
+  /** Days of partitions created ahead of today. */
+  partitionsAheadDays: number;
+  maintenanceIntervalSeconds: number;
+  /** Windows starting further ahead of the server clock than this are refused. */
+  maxClockSkewSeconds: number;
+  agentWindowSeconds: number;
+  agentTopN: number;
+  logLevel: string;
+  dbPoolSize: number;
+}
+
+export class EnvironmentError extends Error {
+  override name = 'EnvironmentError';
+}
+
+type Source = Record<string, string | undefined>;
+
+function int(src: Source, key: string, def: number, min: number, max: number): number {
+  const raw = src[key];
+  if (raw === undefined || raw === '') return def;
+  if (!/^-?\d+$/.test(raw.trim())) {
+    throw new EnvironmentError(`${key} must be an integer, got "${raw}"`);
+  }
+  const n = Number(raw);
+  if (n < min || n > max) {
+    throw new EnvironmentError(`${key} must be between ${min} and ${max}, got ${n}`);
+  }
+  return n;
+}
+
+function bool(src: Source, key: string, def: boolean): boolean {
+  const raw = src[key];
+  if (raw === undefined || raw === '') return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new EnvironmentError(`${key} must be true or false, got "${raw}"`);
+}
+
+function str(src: Source, key: string, def: string): string {
+  const raw = src[key];
+  return raw === undefined || raw === '' ? def : raw;
+}
+
+export function parseDatabaseUrl(src: Source): string {
+  const url = src.DATABASE_URL;
+  if (!url) {
+    throw new EnvironmentError(
+      'DATABASE_URL is required, e.g. postgres://postgres@127.0.0.1:5432/tidewatch',
+    );
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new EnvironmentError(`DATABASE_URL is not a URL: "${url}"`);
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new EnvironmentError(
+      `DATABASE_URL must start with postgres://, got "${parsed.protocol}"`,
+    );
+  }
+  return url;
+}
+
+export function parseEnvironment(src: Source = process.env): Environment {
+  const env: Environment = {
+    databaseUrl: parseDatabaseUrl(src),
+    httpHost: str(src, 'HTTP_HOST', '0.0.0.0'),
+    httpPort: int(src, 'HTTP_PORT', 8080, 0, 65535),
+    grpcHost: str(src, 'GRPC_HOST', '0.0.0.0'),
+    grpcPort: int(src, 'GRPC_PORT', 50051, 0, 65535),
+    migrateOnStart: bool(src, 'MIGRATE_ON_START', true),
+    grpcMaxMessageBytes: int(
+      src,
+      'GRPC_MAX_MESSAGE_BYTES',
+      4 * 1024 * 1024,
+      1024,
+      64 * 1024 * 1024,
+    ),
+    maxRecordsPerBatch: int(src, 'INGEST_MAX_RECORDS_PER_BATCH', 20_000, 1, 1_000_000),
+    ingestMaxInFlightPerStream: int(src, 'INGEST_MAX_IN_FLIGHT_PER_STREAM', 32, 1, 10_000),
+    ingestQueueLimit: int(src, 'INGEST_QUEUE_LIMIT', 2_000, 1, 1_000_000),
+    ingestMaxBatchesPerWrite: int(src, 'INGEST_MAX_BATCHES_PER_WRITE', 200, 1, 10_000),
+    ingestWriters: int(src, 'INGEST_WRITERS', 2, 1, 64),
+    offlineAfterSeconds: int(src, 'OFFLINE_AFTER_SECONDS', 90, 1, 86_400),
+    retentionRawDays: int(src, 'RETENTION_RAW_DAYS', 7, 1, 3_650),
+    retention1mDays: int(src, 'RETENTION_1M_DAYS', 35, 1, 3_650),
+    retention1hDays: int(src, 'RETENTION_1H_DAYS', 400, 1, 36_500),
+    partitionsAheadDays: int(src, 'PARTITIONS_AHEAD_DAYS', 3, 1, 60),
+    maintenanceIntervalSeconds: int(src, 'MAINTENANCE_INTERVAL_SECONDS', 3_600, 1, 86_400),
+    maxClockSkewSeconds: int(src, 'MAX_CLOCK_SKEW_SECONDS', 3_600, 0, 7 * 86_400),
+    agentWindowSeconds: int(src, 'AGENT_WINDOW_SECONDS', 10, 1, 3_600),
+    agentTopN: int(src, 'AGENT_TOP_N', 20, 1, 10_000),
+    logLevel: str(src, 'LOG_LEVEL', 'info'),
+    dbPoolSize: int(src, 'DB_POOL_SIZE', 10, 1, 200),
+  };
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(env.logLevel)) {
+    throw new EnvironmentError(`LOG_LEVEL must be one of fatal|error|warn|info|debug|trace|silent`);
+  }
+  if (!(
+    env.retentionRawDays <= env.retention1mDays && env.retention1mDays <= env.retention1hDays
+  )) {
+    throw new EnvironmentError(
+      'retention must not shrink with coarser resolution: RETENTION_RAW_DAYS <= RETENTION_1M_DAYS <= RETENTION_1H_DAYS',
+    );
+  }
+  return env;
+}

@@ -1,0 +1,5 @@
+import { EnrollmentTokenEntity } from '../enrollment/enrollment-token.entity';
+import { HostEntity } from '../hosts/host.entity';
+
+/** Every TypeORM entity; the time-series tables are plain SQL (see storage/series.ts). */
+export const ENTITIES = [HostEntity, EnrollmentTokenEntity];

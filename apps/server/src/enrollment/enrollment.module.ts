@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { EnrollmentService } from './enrollment.service';
+
+@Module({ providers: [EnrollmentService], exports: [EnrollmentService] })
+export class EnrollmentModule {}

@@ -1,0 +1,114 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import {
+  AgentRevokedError,
+  BadAgentCredentialError,
+  NotFoundError,
+  UnknownAgentError,
+} from '../common/domain-errors';
+import { EnrollmentService } from '../enrollment/enrollment.service';
+import { hashSecret, newSecret, secretMatches } from '../enrollment/secrets';
+import type { NormalizedHello } from '../ingest/batch-validation';
+
+export interface AdmittedAgent {
+  agentId: string;
+  highestSequence: number;
+  /** Set only when the agent was (re-)enrolled in this Hello. */
+  newCredential: string | null;
+}
+
+/** Who may stream: enrollment, per-agent credentials, revocation. */
+@Injectable()
+export class AgentRegistryService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly enrollment: EnrollmentService,
+  ) {}
+
+  /**
+   * Admits the agent named in Hello: with a credential, checks it; with an
+   * enrollment token, consumes a use and issues a new credential (the old one
+   * stops working). Records what the Hello says about the host either way.
+   */
+  async admit(hello: NormalizedHello): Promise<AdmittedAgent> {
+    return this.ds.transaction(async (em) => {
+      const rows: { revoked: boolean; credential_hash: Buffer | null; highest_sequence: string }[] =
+        await em.query(
+          `SELECT revoked_at IS NOT NULL AS revoked, credential_hash, highest_sequence
+             FROM hosts WHERE agent_id = $1 FOR UPDATE`,
+          [hello.agentId],
+        );
+      const existing = rows[0];
+      if (existing?.revoked) throw new AgentRevokedError(`agent ${hello.agentId} has been revoked`);
+      let newCredential: string | null = null;
+      let tokenId: string | null = null;
+      if (hello.agentCredential && existing) {
+        if (!secretMatches(hello.agentCredential, existing.credential_hash)) {
+          throw new BadAgentCredentialError(
+            `agent credential does not match agent ${hello.agentId}`,
+          );
+        }
+      } else if (hello.enrollmentToken) {
+        tokenId = await this.enrollment.consume(em, hello.enrollmentToken);
+        newCredential = newSecret('twa');
+      } else {
+        throw new UnknownAgentError(
+          `agent ${hello.agentId} is not enrolled; enroll it with a token`,
+        );
+      }
+      const params = [
+        hello.agentId,
+        hello.hostname,
+        hello.agentVersion,
+        hello.kernelRelease,
+        JSON.stringify(hello.capabilities),
+        JSON.stringify(hello.interfaces),
+        JSON.stringify(hello.labels),
+        hello.masking,
+        hello.configVersion,
+        hello.startedAt,
+        newCredential ? hashSecret(newCredential) : null,
+        tokenId,
+      ];
+      const out: { highest_sequence: string }[] = await em.query(
+        `INSERT INTO hosts (agent_id, hostname, agent_version, kernel_release, capabilities, interfaces,
+                            labels, masking, config_version, started_at, credential_hash,
+                            enrollment_token_id, enrolled_at, last_seen_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now(), now())
+         ON CONFLICT (agent_id) DO UPDATE SET
+           hostname = EXCLUDED.hostname, agent_version = EXCLUDED.agent_version,
+           kernel_release = EXCLUDED.kernel_release, capabilities = EXCLUDED.capabilities,
+           interfaces = EXCLUDED.interfaces, labels = EXCLUDED.labels, masking = EXCLUDED.masking,
+           config_version = EXCLUDED.config_version, started_at = EXCLUDED.started_at,
+           credential_hash = COALESCE(EXCLUDED.credential_hash, hosts.credential_hash),
+           enrollment_token_id = COALESCE(EXCLUDED.enrollment_token_id, hosts.enrollment_token_id),
+           last_seen_at = now()
+         RETURNING highest_sequence`,
+        params,
+      );
+      return {
+        agentId: hello.agentId,
+        highestSequence: Number(out[0].highest_sequence),
+        newCredential,
+      };
+    });
+  }
+
+  /** Revokes an agent: its credential is erased and its streams end at their next batch. */
+  async revoke(agentId: string): Promise<void> {
+    const res: [unknown[], number] = await this.ds.query(
+      `UPDATE hosts SET revoked_at = now(), credential_hash = NULL
+        WHERE agent_id = $1::uuid AND revoked_at IS NULL`,
+      [agentId],
+    );
+    if (res[1] === 0) throw new NotFoundError(`no live agent with id ${agentId}`);
+  }
+
+  async touch(agentId: string, configVersion?: number): Promise<void> {
+    await this.ds.query(
+      `UPDATE hosts SET last_seen_at = now(), config_version = COALESCE($2, config_version)
+        WHERE agent_id = $1`,
+      [agentId, configVersion ?? null],
+    );
+  }
+}

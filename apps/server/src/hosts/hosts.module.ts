@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { EnrollmentModule } from '../enrollment/enrollment.module';
+import { AgentRegistryService } from './agent-registry.service';
+import { HostsController } from './hosts.controller';
+import { HostsService } from './hosts.service';
+
+@Module({
+  imports: [EnrollmentModule],
+  controllers: [HostsController],
+  providers: [HostsService, AgentRegistryService],
+  exports: [HostsService, AgentRegistryService],
+})
+export class HostsModule {}

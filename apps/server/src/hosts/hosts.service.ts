@@ -1,0 +1,134 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { NotFoundError } from '../common/domain-errors';
+import { parseLabelSelector } from '../common/label-selector';
+import { ConfigurationService } from '../config/configuration.service';
+import { HostDetailView, HostPage, HostView } from './dto/host.view';
+import { HostStatus, ListHostsQuery } from './dto/list-hosts.query';
+
+const SORT_COLUMNS: Record<ListHostsQuery['sort'], string> = {
+  hostname: 'hostname',
+  lastSeen: 'last_seen_at',
+  enrolledAt: 'enrolled_at',
+  agentVersion: 'agent_version',
+  kernel: 'kernel_release',
+};
+
+interface HostRow {
+  agent_id: string;
+  hostname: string;
+  labels: Record<string, string>;
+  kernel_release: string;
+  agent_version: string;
+  capabilities: HostView['capabilities'];
+  interfaces: HostDetailView['interfaces'];
+  masking: string;
+  highest_sequence: string;
+  last_seen_at: Date | null;
+  last_batch_at: Date | null;
+  started_at: Date | null;
+  enrolled_at: Date;
+  revoked_at: Date | null;
+  health: Record<string, unknown> | null;
+  status: HostStatus;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+@Injectable()
+export class HostsService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly config: ConfigurationService,
+  ) {}
+
+  private statusSql(): string {
+    const offline = this.config.get('offlineAfterSeconds');
+    return `CASE WHEN revoked_at IS NOT NULL THEN 'revoked'
+                 WHEN last_seen_at > now() - interval '${offline} seconds' THEN 'online'
+                 ELSE 'offline' END`;
+  }
+
+  async list(q: ListHostsQuery): Promise<HostPage> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.status) {
+      params.push(q.status);
+      where.push(`(${this.statusSql()}) = $${params.length}`);
+    }
+    if (q.selector) {
+      params.push(JSON.stringify(parseLabelSelector(q.selector)));
+      where.push(`labels @> $${params.length}::jsonb`);
+    }
+    if (q.search) {
+      params.push(`%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      where.push(`hostname ILIKE $${params.length}`);
+    }
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const order = `${SORT_COLUMNS[q.sort]} ${q.order === 'desc' ? 'DESC' : 'ASC'} NULLS LAST, agent_id`;
+    params.push(q.limit, q.offset);
+    const rows: (HostRow & { total: string })[] = await this.ds.query(
+      `SELECT *, ${this.statusSql()} AS status, count(*) OVER () AS total
+         FROM hosts ${whereSql}
+        ORDER BY ${order}
+        LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      params,
+    );
+    let total = rows.length ? Number(rows[0].total) : 0;
+    if (!rows.length && q.offset > 0) {
+      const c: { n: string }[] = await this.ds.query(
+        `SELECT count(*) AS n FROM hosts ${whereSql}`,
+        params.slice(0, -2),
+      );
+      total = Number(c[0].n);
+    }
+    return { items: rows.map((r) => this.view(r)), total, limit: q.limit, offset: q.offset };
+  }
+
+  async get(agentId: string): Promise<HostDetailView> {
+    const rows: HostRow[] = await this.ds.query(
+      `SELECT *, ${this.statusSql()} AS status FROM hosts WHERE agent_id = $1`,
+      [agentId],
+    );
+    if (!rows.length) throw new NotFoundError(`no host with agentId ${agentId}`);
+    const r = rows[0];
+    return {
+      ...this.view(r),
+      interfaces: r.interfaces,
+      masking: r.masking,
+      highestSequence: Number(r.highest_sequence),
+      lastBatchAt: iso(r.last_batch_at),
+      startedAt: iso(r.started_at),
+      revokedAt: iso(r.revoked_at),
+      health: r.health,
+    };
+  }
+
+  /** Agent ids matching a label selector (used by the traffic queries). */
+  async idsForSelector(selector: string): Promise<string[]> {
+    const rows: { agent_id: string }[] = await this.ds.query(
+      `SELECT agent_id FROM hosts WHERE labels @> $1::jsonb`,
+      [JSON.stringify(parseLabelSelector(selector))],
+    );
+    return rows.map((r) => r.agent_id);
+  }
+
+  async exists(agentId: string): Promise<boolean> {
+    const rows = await this.ds.query(`SELECT 1 FROM hosts WHERE agent_id = $1`, [agentId]);
+    return rows.length > 0;
+  }
+
+  private view(r: HostRow): HostView {
+    return {
+      agentId: r.agent_id,
+      hostname: r.hostname,
+      status: r.status,
+      labels: r.labels,
+      kernelRelease: r.kernel_release,
+      agentVersion: r.agent_version,
+      capabilities: r.capabilities,
+      lastSeenAt: iso(r.last_seen_at),
+      enrolledAt: r.enrolled_at.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,139 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import * as grpc from '@grpc/grpc-js';
+import {
+  AgentConfig,
+  AgentMessage__Output,
+  loadTidewatchV1,
+  ServerMessage,
+} from '@tidewatch/proto';
+import { StoreUnavailableError } from '../common/domain-errors';
+import { ConfigurationService } from '../config/configuration.service';
+import { MetricsService } from '../health/metrics.service';
+import { AgentRegistryService } from '../hosts/agent-registry.service';
+import { BatchWriterService } from './batch-writer.service';
+import { IngestSession, SessionDeps } from './ingest-session';
+import { safeDeserializer } from './safe-deserialize';
+
+const DAY_MS = 86_400_000;
+
+/** The tidewatch.v1.Ingest gRPC server (plain @grpc/grpc-js, owned by Nest's lifecycle). */
+@Injectable()
+export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('ingest');
+  private server: grpc.Server | null = null;
+  private readonly sessions = new Map<string, IngestSession>();
+  private readonly open = new Set<IngestSession>();
+  private boundPort = 0;
+
+  constructor(
+    private readonly config: ConfigurationService,
+    private readonly registry: AgentRegistryService,
+    private readonly writer: BatchWriterService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /** The port actually bound (useful with GRPC_PORT=0). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get listening(): boolean {
+    return this.server !== null && this.boundPort > 0;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const max = this.config.get('grpcMaxMessageBytes');
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': max,
+      'grpc.max_send_message_length': 1024 * 1024,
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    });
+    const def = loadTidewatchV1().Ingest.service;
+    const stream = def.Stream;
+    const service: grpc.ServiceDefinition = {
+      Stream: { ...stream, requestDeserialize: safeDeserializer(stream.requestDeserialize) },
+    };
+    server.addService(service, {
+      Stream: (call: grpc.ServerDuplexStream<AgentMessage__Output, ServerMessage>) =>
+        this.accept(call),
+    });
+    const address = `${this.config.get('grpcHost')}:${this.config.get('grpcPort')}`;
+    this.boundPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err
+          ? reject(new Error(`cannot listen for gRPC on ${address}: ${err.message}`))
+          : resolve(port),
+      ),
+    );
+    this.server = server;
+    this.logger.log(`gRPC ingest listening on ${this.config.get('grpcHost')}:${this.boundPort}`);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    // Stop reading, let queued batches commit and their acks go out, then end every stream.
+    for (const s of this.open) s.stopReading();
+    await this.writer.drain();
+    for (const s of [...this.open])
+      s.fail(new StoreUnavailableError('server is shutting down; reconnect'));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 2_000);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private accept(call: grpc.ServerDuplexStream<AgentMessage__Output, ServerMessage>): void {
+    const deps: SessionDeps = {
+      registry: this.registry,
+      writer: this.writer,
+      maxInFlight: this.config.get('ingestMaxInFlightPerStream'),
+      limits: () => {
+        const now = Date.now();
+        return {
+          maxRecords: this.config.get('maxRecordsPerBatch'),
+          notBefore: new Date(now - this.config.get('retention1hDays') * DAY_MS),
+          notAfter: new Date(now + this.config.get('maxClockSkewSeconds') * 1000),
+        };
+      },
+      agentConfig: () => this.agentConfig(),
+      attach: (s) => {
+        const id = s.agentId as string;
+        const previous = this.sessions.get(id);
+        this.sessions.set(id, s);
+        if (previous && previous !== s) previous.supersede();
+      },
+      detach: (s) => {
+        this.open.delete(s);
+        if (s.agentId && this.sessions.get(s.agentId) === s) this.sessions.delete(s.agentId);
+        this.metrics.streams.set(this.open.size);
+      },
+      log: (level, msg) => (level === 'info' ? this.logger.log(msg) : this.logger.warn(msg)),
+    };
+    const session = new IngestSession(call, deps);
+    this.open.add(session);
+    this.metrics.streams.set(this.open.size);
+  }
+
+  private agentConfig(): AgentConfig {
+    return {
+      version: 1,
+      windowSeconds: this.config.get('agentWindowSeconds'),
+      topN: this.config.get('agentTopN'),
+      portAllowlist: [],
+      masking: 'MASKING_UNSPECIFIED',
+      maxFlowsPerWindow: 0,
+      cpuBudgetPercent: 0,
+    };
+  }
+}

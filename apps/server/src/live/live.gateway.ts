@@ -1,0 +1,100 @@
+import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import type { WebSocket } from 'ws';
+import { MetricsService } from '../health/metrics.service';
+import { LiveListenerService } from './live-listener.service';
+import type { LiveBatchSummary } from './live-payload';
+
+const ROOM = /^(fleet|host:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/**
+ * Live feed at ws://HOST:8080/api/v1/live. Send
+ * {"event":"subscribe","data":{"room":"fleet"}} or {"room":"host:<agentId>"};
+ * every stored batch in a subscribed room arrives as {"event":"batch","data":{…}}.
+ * (The auth guard for WebSockets comes with the auth issue, like the REST guard.)
+ */
+@WebSocketGateway({ path: '/api/v1/live' })
+export class LiveGateway
+  implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, OnModuleDestroy
+{
+  private readonly logger = new Logger('live');
+  private readonly rooms = new Map<WebSocket, Set<string>>();
+  private readonly onBatch = (s: LiveBatchSummary) => this.publish(s);
+
+  constructor(
+    private readonly listener: LiveListenerService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onModuleInit(): void {
+    this.listener.on('batch', this.onBatch);
+  }
+
+  onModuleDestroy(): void {
+    this.listener.off('batch', this.onBatch);
+  }
+
+  handleConnection(client: WebSocket): void {
+    this.rooms.set(client, new Set());
+    this.metrics.liveSubscribers.set(this.rooms.size);
+  }
+
+  handleDisconnect(client: WebSocket): void {
+    this.rooms.delete(client);
+    this.metrics.liveSubscribers.set(this.rooms.size);
+  }
+
+  @SubscribeMessage('subscribe')
+  subscribe(@ConnectedSocket() client: WebSocket, @MessageBody() body: unknown) {
+    const room = roomOf(body);
+    if (!room)
+      return { event: 'error', data: { message: 'room must be "fleet" or "host:<agentId>"' } };
+    this.rooms.get(client)?.add(room);
+    return { event: 'subscribed', data: { room } };
+  }
+
+  @SubscribeMessage('unsubscribe')
+  unsubscribe(@ConnectedSocket() client: WebSocket, @MessageBody() body: unknown) {
+    const room = roomOf(body);
+    if (!room)
+      return { event: 'error', data: { message: 'room must be "fleet" or "host:<agentId>"' } };
+    this.rooms.get(client)?.delete(room);
+    return { event: 'unsubscribed', data: { room } };
+  }
+
+  private publish(s: LiveBatchSummary): void {
+    const hostRoom = `host:${s.a}`;
+    let message: string | null = null;
+    for (const [client, rooms] of this.rooms) {
+      if (!rooms.has('fleet') && !rooms.has(hostRoom)) continue;
+      message ??= JSON.stringify({
+        event: 'batch',
+        data: {
+          agentId: s.a,
+          sequence: s.s,
+          windowStart: new Date(s.ws).toISOString(),
+          windowEnd: new Date(s.we).toISOString(),
+          ingressBytes: s.ib,
+          egressBytes: s.eb,
+          ingressPackets: s.ip,
+          egressPackets: s.ep,
+        },
+      });
+      if (client.readyState === client.OPEN) {
+        client.send(message, (err) => err && this.logger.debug(`live send failed: ${err.message}`));
+      }
+    }
+  }
+}
+
+function roomOf(body: unknown): string | null {
+  const room = (body as { room?: unknown } | null)?.room;
+  return typeof room === 'string' && ROOM.test(room.toLowerCase()) ? room.toLowerCase() : null;
+}

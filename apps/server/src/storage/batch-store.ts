@@ -1,0 +1,136 @@
+import type { NormalizedBatch } from '../ingest/batch-validation';
+import { rollupTable, Series, SERIES, seriesByName } from './series';
+
+/** Something that runs SQL inside the caller's transaction. */
+export interface SqlRunner {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+export interface StoredBatch {
+  agentId: string;
+  batch: NormalizedBatch;
+}
+
+type Row = unknown[];
+
+/** Columnar rows of one series for a set of batches (agent_id, window_start, then rawColumns). */
+function rowsOf(series: string, items: StoredBatch[]): Row[] {
+  const rows: Row[] = [];
+  for (const { agentId: a, batch: b } of items) {
+    const ws = b.windowStart;
+    switch (series) {
+      case 'traffic':
+        for (const t of b.traffic)
+          rows.push([a, ws, t.iface, t.direction, t.family, t.protocol, t.packets, t.bytes]);
+        break;
+      case 'rates':
+        for (const r of b.rates)
+          rows.push([a, ws, r.iface, r.direction, r.avgPps, r.peakPps, r.avgBps, r.peakBps]);
+        break;
+      case 'ports':
+        for (const p of b.ports)
+          rows.push([a, ws, p.port, p.protocol, p.packets, p.bytes, p.connections, p.abnormal]);
+        break;
+      case 'talkers':
+        for (const t of b.talkers) rows.push([a, ws, t.src, t.dst, t.protocol, t.packets, t.bytes]);
+        break;
+      case 'drops':
+        for (const d of b.drops) rows.push([a, ws, d.reason, d.count]);
+        break;
+      case 'abnormal':
+        for (const x of b.abnormal)
+          rows.push([a, ws, x.peer, x.port, x.protocol, x.direction, x.connections]);
+        break;
+      case 'windows': {
+        const c = b.connections;
+        const h = b.health;
+        rows.push([
+          a,
+          ws,
+          b.sequence,
+          b.windowEnd,
+          b.flowsSampled,
+          c.openedClient,
+          c.openedServer,
+          c.failed,
+          c.closed,
+          c.active,
+          c.peakOpenedPerSecond,
+          c.retransmits,
+          c.durationSumMs,
+          h.cpuPercent,
+          h.rssBytes,
+          h.bpfRunTimeNs,
+          h.bpfRunCount,
+          h.spoolDepth,
+          h.flowTableFull,
+          h.recordsDropped,
+        ]);
+        break;
+      }
+      default:
+        throw new Error(`no row mapping for series ${series}`);
+    }
+  }
+  return rows;
+}
+
+function rollupInsert(s: Series, resolution: '1m' | '1h', source: string): string {
+  const t = rollupTable(s, resolution);
+  const unit = resolution === '1m' ? 'minute' : 'hour';
+  const keys = ['agent_id', 'bucket', ...s.dims];
+  const cols = [...keys, ...s.rollup.map((c) => c.name)];
+  const select = [
+    'agent_id',
+    `date_trunc('${unit}', window_start, 'UTC')`,
+    ...s.dims,
+    ...s.rollup.map((c) => c.agg),
+  ];
+  const merge = s.rollup.map((c) => {
+    if (c.merge === 'sum') return `${c.name} = t.${c.name} + EXCLUDED.${c.name}`;
+    if (c.merge === 'max') return `${c.name} = GREATEST(t.${c.name}, EXCLUDED.${c.name})`;
+    return `${c.name} = t.${c.name} OR EXCLUDED.${c.name}`;
+  });
+  return `INSERT INTO ${t} AS t (${cols.join(', ')})
+    SELECT ${select.join(', ')} FROM ${source}
+    GROUP BY ${keys.map((_, i) => i + 1).join(', ')}
+    ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${merge.join(', ')}`;
+}
+
+/**
+ * One statement per series: the raw rows go in through a multi-row unnest,
+ * and the same rows, grouped, are added to the 1 min and 1 h rollups in the
+ * same statement (so in the same transaction).
+ */
+export function seriesInsertSql(s: Series): string {
+  const cols = ['agent_id', 'window_start', ...s.rawColumns.map((c) => c.name)];
+  const types = ['uuid', 'timestamptz', ...s.rawColumns.map((c) => c.type)];
+  const unnest = types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
+  return `WITH raw AS (
+    INSERT INTO ${s.raw} (${cols.join(', ')})
+    SELECT * FROM unnest(${unnest})
+    RETURNING ${cols.join(', ')}
+  ), m AS (
+    ${rollupInsert(s, '1m', 'raw')}
+  )
+  ${rollupInsert(s, '1h', 'raw')}`;
+}
+
+const SQL = new Map(SERIES.map((s) => [s.name, seriesInsertSql(s)]));
+
+/** Stores the batches' rows in every raw table and rollup; returns the number of raw rows. */
+export async function storeBatches(runner: SqlRunner, items: StoredBatch[]): Promise<number> {
+  let total = 0;
+  for (const s of SERIES) {
+    const rows = rowsOf(s.name, items);
+    if (rows.length === 0) continue;
+    const width = 2 + seriesByName(s.name).rawColumns.length;
+    const columns: unknown[][] = Array.from({ length: width }, () => new Array(rows.length));
+    for (let r = 0; r < rows.length; r++) {
+      for (let c = 0; c < width; c++) columns[c][r] = rows[r][c];
+    }
+    await runner.query(SQL.get(s.name) as string, columns);
+    total += rows.length;
+  }
+  return total;
+}

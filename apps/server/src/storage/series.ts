@@ -1,0 +1,212 @@
+// The time-series tables: one raw table per kind of record, rolled up at
+// 1 minute and 1 hour. This spec drives the ingest INSERTs, the rollup
+// upserts and the partition maintenance; the DDL lives in the migrations.
+
+export type Resolution = 'raw' | '1m' | '1h';
+export const RESOLUTIONS: readonly Resolution[] = ['raw', '1m', '1h'];
+
+export interface RawColumn {
+  name: string;
+  /** PostgreSQL type, used for the unnest casts. */
+  type: string;
+}
+
+export interface RollupColumn {
+  name: string;
+  type: string;
+  /** Aggregate over the raw rows of one bucket. */
+  agg: string;
+  /** How a new delta merges into an existing bucket row. */
+  merge: 'sum' | 'max' | 'or';
+}
+
+export interface Series {
+  name: string;
+  /** Raw table; every raw table also has agent_id uuid and window_start timestamptz. */
+  raw: string;
+  rawColumns: RawColumn[];
+  /** Columns that identify a rollup row besides agent_id and bucket. */
+  dims: string[];
+  rollup: RollupColumn[];
+}
+
+const sum = (name: string, col = name, type = 'bigint'): RollupColumn => ({
+  name,
+  type,
+  agg: `sum(${col})`,
+  merge: 'sum',
+});
+const max = (name: string, col = name, type = 'bigint'): RollupColumn => ({
+  name,
+  type,
+  agg: `max(${col})`,
+  merge: 'max',
+});
+const D = 'double precision';
+
+export const SERIES: Series[] = [
+  {
+    name: 'traffic',
+    raw: 'traffic_raw',
+    rawColumns: [
+      { name: 'iface', type: 'text' },
+      { name: 'direction', type: 'smallint' },
+      { name: 'family', type: 'smallint' },
+      { name: 'protocol', type: 'smallint' },
+      { name: 'packets', type: 'bigint' },
+      { name: 'bytes', type: 'bigint' },
+    ],
+    dims: ['iface', 'direction', 'family', 'protocol'],
+    rollup: [sum('packets'), sum('bytes')],
+  },
+  {
+    name: 'rates',
+    raw: 'rates_raw',
+    rawColumns: [
+      { name: 'iface', type: 'text' },
+      { name: 'direction', type: 'smallint' },
+      { name: 'avg_pps', type: 'double precision' },
+      { name: 'peak_pps', type: 'double precision' },
+      { name: 'avg_bps', type: 'double precision' },
+      { name: 'peak_bps', type: 'double precision' },
+    ],
+    dims: ['iface', 'direction'],
+    rollup: [max('peak_pps', 'peak_pps', D), max('peak_bps', 'peak_bps', D)],
+  },
+  {
+    name: 'ports',
+    raw: 'ports_raw',
+    rawColumns: [
+      { name: 'port', type: 'integer' },
+      { name: 'protocol', type: 'smallint' },
+      { name: 'packets', type: 'bigint' },
+      { name: 'bytes', type: 'bigint' },
+      { name: 'connections', type: 'bigint' },
+      { name: 'abnormal', type: 'boolean' },
+    ],
+    dims: ['port', 'protocol'],
+    rollup: [
+      sum('packets'),
+      sum('bytes'),
+      sum('connections'),
+      { name: 'abnormal', type: 'boolean', agg: 'bool_or(abnormal)', merge: 'or' },
+    ],
+  },
+  {
+    name: 'talkers',
+    raw: 'talkers_raw',
+    rawColumns: [
+      { name: 'src', type: 'text' },
+      { name: 'dst', type: 'text' },
+      { name: 'protocol', type: 'smallint' },
+      { name: 'packets', type: 'bigint' },
+      { name: 'bytes', type: 'bigint' },
+    ],
+    dims: ['src', 'dst', 'protocol'],
+    rollup: [sum('packets'), sum('bytes')],
+  },
+  {
+    name: 'drops',
+    raw: 'drops_raw',
+    rawColumns: [
+      { name: 'reason', type: 'text' },
+      { name: 'count', type: 'bigint' },
+    ],
+    dims: ['reason'],
+    rollup: [sum('count')],
+  },
+  {
+    name: 'abnormal',
+    raw: 'abnormal_raw',
+    rawColumns: [
+      { name: 'peer', type: 'text' },
+      { name: 'port', type: 'integer' },
+      { name: 'protocol', type: 'smallint' },
+      { name: 'direction', type: 'smallint' },
+      { name: 'connections', type: 'bigint' },
+    ],
+    dims: ['peer', 'port', 'protocol', 'direction'],
+    rollup: [sum('connections')],
+  },
+  {
+    // One row per batch: the batch ledger, its connection statistics and the agent's health.
+    name: 'windows',
+    raw: 'windows_raw',
+    rawColumns: [
+      { name: 'sequence', type: 'bigint' },
+      { name: 'window_end', type: 'timestamptz' },
+      { name: 'flows_sampled', type: 'boolean' },
+      { name: 'opened_client', type: 'bigint' },
+      { name: 'opened_server', type: 'bigint' },
+      { name: 'failed', type: 'bigint' },
+      { name: 'closed', type: 'bigint' },
+      { name: 'active', type: 'bigint' },
+      { name: 'peak_opened_per_second', type: 'double precision' },
+      { name: 'retransmits', type: 'bigint' },
+      { name: 'duration_sum_ms', type: 'double precision' },
+      { name: 'cpu_percent', type: 'double precision' },
+      { name: 'rss_bytes', type: 'bigint' },
+      { name: 'bpf_run_time_ns', type: 'bigint' },
+      { name: 'bpf_run_count', type: 'bigint' },
+      { name: 'spool_depth', type: 'bigint' },
+      { name: 'flow_table_full', type: 'bigint' },
+      { name: 'records_dropped', type: 'bigint' },
+    ],
+    dims: [],
+    rollup: [
+      { name: 'windows', type: 'bigint', agg: 'count(*)', merge: 'sum' },
+      {
+        name: 'milliseconds',
+        type: 'bigint',
+        agg: 'sum((extract(epoch from window_end - window_start) * 1000)::bigint)',
+        merge: 'sum',
+      },
+      sum('opened_client'),
+      sum('opened_server'),
+      sum('failed'),
+      sum('closed'),
+      sum('active_sum', 'active'),
+      max('active_max', 'active'),
+      max('peak_opened_per_second', 'peak_opened_per_second', D),
+      sum('retransmits'),
+      sum('duration_sum_ms', 'duration_sum_ms', D),
+      max('cpu_max', 'cpu_percent', D),
+      sum('cpu_sum', 'cpu_percent', D),
+      max('rss_max', 'rss_bytes'),
+      sum('bpf_run_time_ns'),
+      sum('bpf_run_count'),
+      sum('flow_table_full'),
+      sum('records_dropped'),
+    ],
+  },
+];
+
+export function seriesByName(name: string): Series {
+  const s = SERIES.find((x) => x.name === name);
+  if (!s) throw new Error(`unknown series ${name}`);
+  return s;
+}
+
+export function rollupTable(series: Series, resolution: '1m' | '1h'): string {
+  return `${series.name}_${resolution}`;
+}
+
+export function tableFor(series: Series, resolution: Resolution): string {
+  return resolution === 'raw' ? series.raw : rollupTable(series, resolution);
+}
+
+/** Partition interval per resolution: daily for raw and 1 min, monthly for 1 h. */
+export function partitionUnit(resolution: Resolution): 'day' | 'month' {
+  return resolution === '1h' ? 'month' : 'day';
+}
+
+/** Every partitioned table with its resolution. */
+export function partitionedTables(): { table: string; resolution: Resolution }[] {
+  const out: { table: string; resolution: Resolution }[] = [];
+  for (const s of SERIES) {
+    out.push({ table: s.raw, resolution: 'raw' });
+    out.push({ table: rollupTable(s, '1m'), resolution: '1m' });
+    out.push({ table: rollupTable(s, '1h'), resolution: '1h' });
+  }
+  return out;
+}

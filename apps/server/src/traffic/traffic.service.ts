@@ -1,0 +1,339 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { InvalidInputError, NotFoundError } from '../common/domain-errors';
+import { MetricsService } from '../health/metrics.service';
+import { HostsService } from '../hosts/hosts.service';
+import { API_DIRECTIONS, API_FAMILIES, API_PROTOCOLS, apiName } from '../storage/codes';
+import { Resolution, seriesByName } from '../storage/series';
+import {
+  RatesQuery,
+  SeriesQuery,
+  TopQuery,
+  TrafficFilterQuery,
+  TrafficScopeQuery,
+} from './dto/traffic.query';
+import { buildSegmentQuery, maxed, Metric, SegmentQuery, summed } from './segment-query';
+import {
+  autoResolution,
+  DAY_MS,
+  HOUR_MS,
+  Segment,
+  SERIES_MAX_RANGE_MS,
+  totalsPlan,
+} from './time-range';
+
+const MAX_RANGE_MS = 800 * DAY_MS;
+
+export interface ResolvedScope {
+  agentIds: string[] | null;
+  from: Date;
+  to: Date;
+  scope: { agentId?: string; selector?: string; hosts: number | null };
+}
+
+type Row = Record<string, string | number | Date | boolean | null>;
+
+const str = (v: unknown) => (v === null || v === undefined ? '0' : String(v));
+const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+
+/** Traffic queries over the raw tables and rollups; SQL in segment-query.ts. */
+@Injectable()
+export class TrafficService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly hosts: HostsService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  async resolveScope(q: TrafficScopeQuery): Promise<ResolvedScope> {
+    if (q.agentId && q.selector)
+      throw new InvalidInputError('agentId and selector are exclusive; give one');
+    const to = q.to ? new Date(q.to) : new Date();
+    const from = q.from ? new Date(q.from) : new Date(to.getTime() - HOUR_MS);
+    if (from.getTime() >= to.getTime()) throw new InvalidInputError('from must be before to');
+    if (to.getTime() - from.getTime() > MAX_RANGE_MS) {
+      throw new InvalidInputError('from..to must not span more than 800 days');
+    }
+    if (q.agentId) {
+      if (!(await this.hosts.exists(q.agentId)))
+        throw new NotFoundError(`no host with agentId ${q.agentId}`);
+      return { agentIds: [q.agentId], from, to, scope: { agentId: q.agentId, hosts: 1 } };
+    }
+    if (q.selector) {
+      const ids = await this.hosts.idsForSelector(q.selector);
+      return { agentIds: ids, from, to, scope: { selector: q.selector, hosts: ids.length } };
+    }
+    return { agentIds: null, from, to, scope: { hosts: null } };
+  }
+
+  private async run(name: string, q: SegmentQuery): Promise<Row[]> {
+    if (q.segments.length === 0 || (q.agentIds && q.agentIds.length === 0)) return [];
+    const { sql, params } = buildSegmentQuery(q);
+    return this.metrics.timeQuery(name, () => this.ds.query(sql, params));
+  }
+
+  private header(s: ResolvedScope, segments: Segment[]) {
+    return {
+      from: s.from.toISOString(),
+      to: s.to.toISOString(),
+      scope: s.scope,
+      resolutions: [...new Set(segments.map((x) => x.resolution))],
+    };
+  }
+
+  private filters(q: TrafficFilterQuery): Record<string, unknown> {
+    return {
+      protocol: q.protocol ? API_PROTOCOLS.indexOf(q.protocol) : undefined,
+      direction: q.direction ? API_DIRECTIONS.indexOf(q.direction) : undefined,
+      family: q.family ? API_FAMILIES.indexOf(q.family) : undefined,
+      iface: q.iface,
+    };
+  }
+
+  async summary(q: TrafficFilterQuery) {
+    const s = await this.resolveScope(q);
+    const segments = totalsPlan(s.from, s.to, q.resolution);
+    const rows = await this.run('summary', {
+      series: seriesByName('traffic'),
+      segments,
+      groupBy: ['protocol', 'direction'],
+      metrics: [summed('packets'), summed('bytes')],
+      agentIds: s.agentIds,
+      filters: this.filters(q),
+    });
+    let packets = 0n;
+    let bytes = 0n;
+    const items = rows.map((r) => {
+      packets += BigInt(str(r.packets));
+      bytes += BigInt(str(r.bytes));
+      return {
+        protocol: apiName(API_PROTOCOLS, num(r.protocol)),
+        direction: apiName(API_DIRECTIONS, num(r.direction)),
+        packets: str(r.packets),
+        bytes: str(r.bytes),
+      };
+    });
+    return {
+      ...this.header(s, segments),
+      items,
+      total: { packets: packets.toString(), bytes: bytes.toString() },
+    };
+  }
+
+  async series(q: SeriesQuery) {
+    const s = await this.resolveScope(q);
+    const resolution: Resolution =
+      q.resolution === 'auto' ? autoResolution(s.from, s.to) : q.resolution;
+    if (s.to.getTime() - s.from.getTime() > SERIES_MAX_RANGE_MS[resolution]) {
+      throw new InvalidInputError(
+        `resolution ${resolution} allows a range of at most ${SERIES_MAX_RANGE_MS[resolution] / DAY_MS} days; use a coarser resolution`,
+      );
+    }
+    const segments: Segment[] = [{ resolution, from: s.from, to: s.to }];
+    const groupBy = q.groupBy === 'none' ? [] : [q.groupBy];
+    const rows = await this.run('series', {
+      series: seriesByName('traffic'),
+      segments,
+      groupBy,
+      byTime: true,
+      metrics: [summed('packets'), summed('bytes')],
+      agentIds: s.agentIds,
+      filters: this.filters(q),
+    });
+    const label = (r: Row): string => {
+      switch (q.groupBy) {
+        case 'direction':
+          return apiName(API_DIRECTIONS, num(r.direction));
+        case 'protocol':
+          return apiName(API_PROTOCOLS, num(r.protocol));
+        case 'family':
+          return apiName(API_FAMILIES, num(r.family));
+        case 'iface':
+          return String(r.iface);
+        default:
+          return 'all';
+      }
+    };
+    const stepSeconds = resolution === 'raw' ? null : resolution === '1m' ? 60 : 3600;
+    return {
+      ...this.header(s, segments),
+      resolution,
+      stepSeconds,
+      groupBy: q.groupBy,
+      points: rows.map((r) => ({
+        t: (r.t as Date).toISOString(),
+        key: label(r),
+        packets: str(r.packets),
+        bytes: str(r.bytes),
+      })),
+    };
+  }
+
+  async rates(q: RatesQuery) {
+    const s = await this.resolveScope(q);
+    const segments = totalsPlan(s.from, s.to, q.resolution);
+    const seconds = (s.to.getTime() - s.from.getTime()) / 1000;
+    const totals = await this.run('rates-totals', {
+      series: seriesByName('traffic'),
+      segments,
+      groupBy: ['direction'],
+      metrics: [summed('packets'), summed('bytes')],
+      agentIds: s.agentIds,
+      filters: q.iface ? { iface: q.iface } : {},
+    });
+    // The highest per-second peak any host reported, with where and when.
+    const peaks = await this.run('rates-peaks', {
+      series: seriesByName('rates'),
+      segments,
+      groupBy: ['direction'],
+      metrics: [maxed('peak_bps'), maxed('peak_pps')],
+      agentIds: s.agentIds,
+      filters: { iface: q.iface },
+    });
+    const items = ['ingress', 'egress'].map((dir) => {
+      const code = API_DIRECTIONS.indexOf(dir as 'ingress');
+      const t = totals.find((r) => num(r.direction) === code);
+      const p = peaks.find((r) => num(r.direction) === code);
+      return {
+        direction: dir,
+        bytes: str(t?.bytes),
+        packets: str(t?.packets),
+        avgBitsPerSecond: (num(t?.bytes) * 8) / seconds,
+        avgPacketsPerSecond: num(t?.packets) / seconds,
+        peakBitsPerSecond: num(p?.peak_bps),
+        peakPacketsPerSecond: num(p?.peak_pps),
+      };
+    });
+    return { ...this.header(s, segments), seconds, iface: q.iface, items };
+  }
+
+  async topPorts(q: TopQuery) {
+    const s = await this.resolveScope(q);
+    const segments = totalsPlan(s.from, s.to, q.resolution);
+    const abnormal: Metric = {
+      name: 'abnormal',
+      raw: 'bool_or(abnormal)',
+      rollup: 'bool_or(abnormal)',
+      outer: 'bool_or',
+    };
+    const rows = await this.run('top-ports', {
+      series: seriesByName('ports'),
+      segments,
+      groupBy: ['port', 'protocol'],
+      metrics: [summed('packets'), summed('bytes'), summed('connections'), abnormal],
+      agentIds: s.agentIds,
+      filters: { protocol: q.protocol ? API_PROTOCOLS.indexOf(q.protocol) : undefined },
+      orderBy: `${q.sort} DESC, port, protocol`,
+      limit: q.limit,
+    });
+    return {
+      ...this.header(s, segments),
+      items: rows.map((r) => ({
+        port: num(r.port),
+        protocol: apiName(API_PROTOCOLS, num(r.protocol)),
+        packets: str(r.packets),
+        bytes: str(r.bytes),
+        connections: str(r.connections),
+        abnormal: r.abnormal === true,
+      })),
+    };
+  }
+
+  async topTalkers(q: TopQuery) {
+    const s = await this.resolveScope(q);
+    if (q.sort === 'connections')
+      throw new InvalidInputError('sort must be bytes or packets for talkers');
+    const segments = totalsPlan(s.from, s.to, q.resolution);
+    const rows = await this.run('top-talkers', {
+      series: seriesByName('talkers'),
+      segments,
+      groupBy: ['src', 'dst', 'protocol'],
+      metrics: [summed('packets'), summed('bytes')],
+      agentIds: s.agentIds,
+      filters: { protocol: q.protocol ? API_PROTOCOLS.indexOf(q.protocol) : undefined },
+      orderBy: `${q.sort} DESC, src, dst, protocol`,
+      limit: q.limit,
+    });
+    return {
+      ...this.header(s, segments),
+      items: rows.map((r) => ({
+        src: String(r.src),
+        dst: String(r.dst),
+        protocol: apiName(API_PROTOCOLS, num(r.protocol)),
+        packets: str(r.packets),
+        bytes: str(r.bytes),
+      })),
+    };
+  }
+
+  async connections(q: TrafficScopeQuery) {
+    const s = await this.resolveScope(q);
+    const segments = totalsPlan(s.from, s.to, q.resolution);
+    const rows = await this.run('connections', {
+      series: seriesByName('windows'),
+      segments,
+      groupBy: [],
+      metrics: [
+        { name: 'windows', raw: 'count(*)', rollup: 'sum(windows)', outer: 'sum' },
+        summed('opened_client'),
+        summed('opened_server'),
+        summed('failed'),
+        summed('closed'),
+        summed('retransmits'),
+        summed('active_sum', 'active_sum', 'active'),
+        maxed('active_max', 'active_max', 'active'),
+        maxed('peak_opened_per_second'),
+        summed('duration_sum_ms'),
+      ],
+      agentIds: s.agentIds,
+      filters: {},
+    });
+    const r = rows[0] ?? {};
+    const seconds = (s.to.getTime() - s.from.getTime()) / 1000;
+    const opened = num(r.opened_client) + num(r.opened_server);
+    return {
+      ...this.header(s, segments),
+      windows: str(r.windows),
+      openedClient: str(r.opened_client),
+      openedServer: str(r.opened_server),
+      failed: str(r.failed),
+      closed: str(r.closed),
+      retransmits: str(r.retransmits),
+      openedPerSecond: opened / seconds,
+      peakOpenedPerSecond: num(r.peak_opened_per_second),
+      activeMax: str(r.active_max),
+      activeAvgPerWindow: num(r.windows) ? num(r.active_sum) / num(r.windows) : 0,
+      meanDurationMs: num(r.closed) ? num(r.duration_sum_ms) / num(r.closed) : 0,
+    };
+  }
+
+  async drops(q: TrafficScopeQuery) {
+    const s = await this.resolveScope(q);
+    const segments = totalsPlan(s.from, s.to, q.resolution);
+    const rows = await this.run('drops', {
+      series: seriesByName('drops'),
+      segments,
+      groupBy: ['reason'],
+      metrics: [summed('count')],
+      agentIds: s.agentIds,
+      filters: {},
+      orderBy: 'count DESC, reason',
+    });
+    const agent = await this.run('drops-agent', {
+      series: seriesByName('windows'),
+      segments,
+      groupBy: [],
+      metrics: [summed('flow_table_full'), summed('records_dropped')],
+      agentIds: s.agentIds,
+      filters: {},
+    });
+    return {
+      ...this.header(s, segments),
+      items: rows.map((r) => ({ reason: String(r.reason), count: str(r.count) })),
+      agent: {
+        flowTableFull: str(agent[0]?.flow_table_full),
+        recordsDropped: str(agent[0]?.records_dropped),
+      },
+    };
+  }
+}

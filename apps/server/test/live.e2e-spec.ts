@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import { EnrollmentService } from '../src/enrollment/enrollment.service';
+import type { RunningServer } from '../src/server';
+import { makeBatch } from './fixtures/windows';
+import { AgentStream, ingestClient } from './support/agent-client';
+import { createTestDatabase, TestDatabase } from './support/database';
+import { startTestServer } from './support/server';
+
+// Two replicas on one database: an agent streams to replica A, WebSocket
+// subscribers on replica B (and A) get each stored batch through LISTEN/NOTIFY
+// within a second, with the counters that were sent.
+
+let db: TestDatabase;
+let a: RunningServer;
+let b: RunningServer;
+
+interface LiveMessage {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+async function subscriber(
+  port: number,
+  room: string,
+): Promise<{ ws: WebSocket; got: LiveMessage[]; at: number[] }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/live`);
+  const got: LiveMessage[] = [];
+  const at: number[] = [];
+  ws.on('message', (raw) => {
+    got.push(JSON.parse(raw.toString()) as LiveMessage);
+    at.push(Date.now());
+  });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  ws.send(JSON.stringify({ event: 'subscribe', data: { room } }));
+  const deadline = Date.now() + 5_000;
+  while (!got.some((m) => m.event === 'subscribed')) {
+    if (Date.now() > deadline) throw new Error(`no subscribe confirmation: ${JSON.stringify(got)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { ws, got, at };
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  a = await startTestServer(db.url);
+  b = await startTestServer(db.url);
+});
+
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await db?.drop();
+});
+
+it('delivers each stored batch to subscribers on every replica within a second', async () => {
+  const agentId = randomUUID();
+  const other = randomUUID();
+  const hostRoomOnB = await subscriber(b.httpPort, `host:${agentId}`);
+  const fleetOnA = await subscriber(a.httpPort, 'fleet');
+  const otherHostOnB = await subscriber(b.httpPort, `host:${other}`);
+
+  const { token } = await a.app.get(EnrollmentService).create('live', 60_000, null);
+  const stream = new AgentStream(ingestClient(a.grpcPort));
+  await stream.hello({ agentId, hostname: 'live-1', enrollmentToken: token });
+  const base = Math.floor(Date.now() / 10_000) * 10_000 - 600_000;
+  const batches = [1, 2, 3].map((q) => makeBatch(5, q, base + q * 10_000));
+  const ackedAt: number[] = [];
+  for (const batch of batches) {
+    await stream.sendAndAwaitAck([batch]);
+    ackedAt.push(Date.now());
+  }
+  await stream.close();
+
+  const deadline = Date.now() + 3_000;
+  const batchesOf = (s: { got: LiveMessage[] }) => s.got.filter((m) => m.event === 'batch');
+  while (
+    (batchesOf(hostRoomOnB).length < 3 || batchesOf(fleetOnA).length < 3) &&
+    Date.now() < deadline
+  ) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const onB = batchesOf(hostRoomOnB);
+  expect(onB.map((m) => m.data.sequence)).toEqual([1, 2, 3]);
+  expect(batchesOf(fleetOnA).map((m) => m.data.sequence)).toEqual([1, 2, 3]);
+  expect(batchesOf(otherHostOnB)).toEqual([]);
+  let ingress = 0;
+  for (const t of batches[0].traffic ?? [])
+    if (t.direction === 'DIRECTION_INGRESS') ingress += Number(t.bytes);
+  expect(onB[0].data).toMatchObject({ agentId, sequence: 1, ingressBytes: ingress });
+  // Delivered within a second of the ack (the ack follows the commit).
+  const times = hostRoomOnB.at.slice(hostRoomOnB.got.findIndex((m) => m.event === 'batch'));
+  times.forEach((t, i) => expect(t - ackedAt[i]).toBeLessThan(1_000));
+
+  for (const s of [hostRoomOnB, fleetOnA, otherHostOnB]) s.ws.close();
+}, 30_000);
+
+it('refuses an unknown room', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${a.httpPort}/api/v1/live`);
+  await new Promise((resolve) => ws.once('open', resolve));
+  const reply = new Promise<LiveMessage>((resolve) =>
+    ws.once('message', (raw) => resolve(JSON.parse(raw.toString()))),
+  );
+  ws.send(JSON.stringify({ event: 'subscribe', data: { room: 'everything' } }));
+  expect(await reply).toMatchObject({ event: 'error' });
+  ws.close();
+});

@@ -1,0 +1,324 @@
+// npm run bench:server — the server under load, end to end on this machine:
+//  1. history for the hosts generated straight into the tables (1 h rollup
+//     for 30 d, 1 min for the last 25 h, raw 10-s windows for the last 6 h);
+//  2. N simulated agents over real gRPC catching up a backlog as fast as the
+//     acks allow: sustained stored window records/s;
+//  3. the same agents paced at one window per second each: ack latency;
+//  4. dashboard queries (fleet summary + series) over 1 h, 24 h and 30 d.
+// The server runs as its own process (peak RSS from /proc VmHWM); load
+// generator, server and PostgreSQL share the machine.
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { SimAgent } from './sim-agent';
+import { makeWindow, recordsOf } from './windows';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const BIN = path.join(ROOT, 'apps', 'server', 'bin', 'tidewatch-server.js');
+const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const AGENTS = Number(process.env.BENCH_AGENTS ?? 100);
+const CATCHUP_S = Number(process.env.BENCH_SECONDS ?? 30);
+const PACED_S = Number(process.env.BENCH_PACED_SECONDS ?? 15);
+const QUERY_RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 30);
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+};
+const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+
+async function startServer(
+  databaseUrl: string,
+): Promise<{ proc: ChildProcess; http: number; grpc: number }> {
+  const proc = spawn(process.execPath, [BIN, 'serve'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'info',
+      RETENTION_1H_DAYS: '400',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const line = out.split('\n').find((l) => l.includes('"event":"listening"'));
+      if (line) {
+        const m = JSON.parse(line) as { httpPort: number; grpcPort: number };
+        resolve({ proc, http: m.httpPort, grpc: m.grpcPort });
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
+  });
+}
+
+function peakRssBytes(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+const partitionSql = (table: string, start: Date, unit: 'day' | 'month') => {
+  const y = start.getUTCFullYear();
+  const mo = String(start.getUTCMonth() + 1).padStart(2, '0');
+  const d = String(start.getUTCDate()).padStart(2, '0');
+  const end =
+    unit === 'day'
+      ? new Date(Date.UTC(y, start.getUTCMonth(), start.getUTCDate() + 1))
+      : new Date(Date.UTC(y, start.getUTCMonth() + 1, 1));
+  const name = unit === 'day' ? `${table}_p${y}${mo}${d}` : `${table}_p${y}${mo}`;
+  return `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF ${table} FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`;
+};
+
+async function generateHistory(
+  db: Client,
+  ids: string[],
+  now: number,
+): Promise<Record<string, number>> {
+  const hourNow = Math.floor(now / HOUR) * HOUR;
+  const minNow = Math.floor(now / 60_000) * 60_000;
+  const from1h = hourNow - 30 * DAY;
+  const from1m = minNow - 25 * HOUR;
+  const fromRaw = Math.floor(now / 10_000) * 10_000 - 6 * HOUR;
+  for (let t = from1h; t <= now + DAY; t += DAY) {
+    const day = new Date(Math.floor(t / DAY) * DAY);
+    const month = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), 1));
+    await db.query(partitionSql('traffic_1h', month, 'month'));
+    await db.query(partitionSql('traffic_1m', day, 'day'));
+    await db.query(partitionSql('traffic_raw', day, 'day'));
+  }
+  const counts: Record<string, number> = {};
+  const gen = async (table: string, timeCol: string, from: number, to: number, step: string) => {
+    const r = await db.query(
+      `INSERT INTO ${table} (agent_id, ${timeCol}, iface, direction, family, protocol, packets, bytes)
+       SELECT a.id, b.t, 'eth0', d, 1, p, (1000 + random() * 1e6)::bigint, (1e5 + random() * 1e9)::bigint
+         FROM unnest($1::uuid[]) a(id),
+              generate_series($2::timestamptz, $3::timestamptz, $4::interval) b(t),
+              generate_series(1, 2) d, generate_series(1, 4) p
+        ORDER BY b.t`,
+      [ids, new Date(from), new Date(to), step],
+    );
+    counts[table] = r.rowCount ?? 0;
+  };
+  // Up to now at every resolution; the live agents' windows then add to it.
+  await gen('traffic_1h', 'bucket', from1h, hourNow, '1 hour');
+  await gen('traffic_1m', 'bucket', from1m, minNow, '1 minute');
+  await gen('traffic_raw', 'window_start', fromRaw, now, '10 seconds');
+  await db.query('ANALYZE');
+  return counts;
+}
+
+async function timeGet(url: string): Promise<number> {
+  const t = performance.now();
+  const res = await fetch(url);
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`${url} -> ${res.status}`);
+  return performance.now() - t;
+}
+
+async function main(): Promise<void> {
+  const name = `tw_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: PG });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(PG);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  const agents: SimAgent[] = [];
+  try {
+    const cli = (...args: string[]) =>
+      execFileSync(process.execPath, [BIN, ...args], {
+        env: { ...process.env, DATABASE_URL: databaseUrl },
+        encoding: 'utf8',
+      }).trim();
+    cli('migrate', 'run');
+    const token = cli('enroll', 'create', '--name', 'bench', '--expires', '2h');
+    const ids = Array.from({ length: AGENTS }, () => randomUUID());
+    const now = Date.now();
+
+    const db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+    log('generating 30 days of history …');
+    const t0 = performance.now();
+    const history = await generateHistory(db, ids, now);
+    log(`history: ${JSON.stringify(history)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    server = await startServer(databaseUrl);
+    const address = `127.0.0.1:${server.grpc}`;
+    for (let i = 0; i < AGENTS; i++) {
+      agents.push(
+        new SimAgent({
+          address,
+          agentId: ids[i],
+          hostname: `bench-${String(i).padStart(3, '0')}`,
+          labels: { env: i % 5 ? 'prod' : 'uat', role: ['db', 'web', 'mq'][i % 3] },
+          enrollmentToken: token,
+          window: 8,
+        }),
+      );
+    }
+    await Promise.all(agents.map((a) => a.connect()));
+    log(`${AGENTS} agents connected; catch-up ingest for ${CATCHUP_S} s …`);
+
+    // Phase 2: backlog catch-up (agents that were cut off for a day), 10-s windows.
+    const backlogStart = Math.floor(now / 10_000) * 10_000 - DAY;
+    const records = makeWindow(0, 1, backlogStart);
+    const perBatch = recordsOf(records);
+    const seqs = new Array<number>(AGENTS).fill(0);
+    let stop = false;
+    const started = performance.now();
+    const pump = async (i: number) => {
+      while (!stop && backlogStart + seqs[i] * 10_000 < Date.now() - 60_000) {
+        const s = ++seqs[i];
+        await agents[i].send(makeWindow(i, s, backlogStart + (s - 1) * 10_000));
+      }
+    };
+    const pumps = agents.map((_, i) => pump(i));
+    await new Promise((r) => setTimeout(r, 5_000));
+    const ackedAt5 = agents.reduce((s, a) => s + a.acked, 0);
+    const t5 = performance.now();
+    await new Promise((r) => setTimeout(r, (CATCHUP_S - 5) * 1000));
+    const ackedEnd = agents.reduce((s, a) => s + a.acked, 0);
+    const tEnd = performance.now();
+    stop = true;
+    await Promise.all(pumps);
+    await Promise.all(agents.map((a, i) => a.drain(seqs[i])));
+    const batchesPerSecond = (ackedEnd - ackedAt5) / ((tEnd - t5) / 1000);
+    const catchupLatencies = agents.flatMap((a) => a.latenciesMs.splice(0));
+    log(
+      `catch-up: ${batchesPerSecond.toFixed(0)} batches/s x ${perBatch} records (over ${((tEnd - started) / 1000).toFixed(0)} s)`,
+    );
+
+    // Phase 3: paced, one window per agent per second.
+    log(`paced ingest (${AGENTS} windows/s) for ${PACED_S} s …`);
+    for (let k = 0; k < PACED_S; k++) {
+      const tick = performance.now();
+      await Promise.all(
+        agents.map((a, i) => {
+          const s = ++seqs[i];
+          return a.send(makeWindow(i, s, backlogStart + (s - 1) * 10_000));
+        }),
+      );
+      await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - tick))));
+    }
+    await Promise.all(agents.map((a, i) => a.drain(seqs[i])));
+    const paced = agents.flatMap((a) => a.latenciesMs.splice(0));
+
+    // Phase 4: dashboard queries, fleet-wide.
+    const queries: Record<string, { summary: number[]; series: number[] }> = {};
+    for (const [label, span] of [
+      ['1h', HOUR],
+      ['24h', DAY],
+      ['30d', 30 * DAY],
+    ] as const) {
+      queries[label] = { summary: [], series: [] };
+      for (let i = 0; i < QUERY_RUNS + 2; i++) {
+        const to = new Date();
+        const q = `from=${new Date(to.getTime() - span).toISOString()}&to=${to.toISOString()}`;
+        const s = await timeGet(`http://127.0.0.1:${server.http}/api/v1/traffic/summary?${q}`);
+        const r = await timeGet(
+          `http://127.0.0.1:${server.http}/api/v1/traffic/series?${q}&groupBy=direction`,
+        );
+        if (i >= 2) {
+          queries[label].summary.push(s);
+          queries[label].series.push(r);
+        }
+      }
+    }
+    const rss = peakRssBytes(server.proc.pid as number);
+    const metrics = await (await fetch(`http://127.0.0.1:${server.http}/metrics`)).text();
+    const metric = (name: string) =>
+      Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    const writeTx = {
+      count: metric('tidewatch_server_db_write_seconds_count'),
+      meanMs:
+        (metric('tidewatch_server_db_write_seconds_sum') /
+          metric('tidewatch_server_db_write_seconds_count')) *
+        1000,
+    };
+    const [stored] = (await db.query(`SELECT count(*)::int AS n FROM windows_raw`)).rows as {
+      n: number;
+    }[];
+    await db.end();
+
+    const result = {
+      date: new Date().toISOString(),
+      machine: {
+        cpus: os.cpus().length,
+        model: os.cpus()[0]?.model,
+        memGiB: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+      },
+      agents: AGENTS,
+      history,
+      ingest: {
+        recordsPerBatch: perBatch,
+        sustainedBatchesPerSecond: Math.round(batchesPerSecond),
+        sustainedRecordsPerSecond: Math.round(batchesPerSecond * perBatch),
+        batchesStored: stored.n,
+        writeTransactions: writeTx,
+        catchupAckLatencyMs: {
+          p50: pct(catchupLatencies, 50),
+          p99: pct(catchupLatencies, 99),
+          inFlightPerAgent: 8,
+        },
+        pacedAckLatencyMs: { p50: pct(paced, 50), p99: pct(paced, 99), batchesPerSecond: AGENTS },
+      },
+      serverPeakRssMiB: Math.round(rss / 2 ** 20),
+      dashboardMs: Object.fromEntries(
+        Object.entries(queries).map(([k, v]) => [
+          k,
+          {
+            summary: { p50: pct(v.summary, 50), p99: pct(v.summary, 99) },
+            series: { p50: pct(v.series, 50), p99: pct(v.series, 99) },
+          },
+        ]),
+      ),
+    };
+    const f = (n: number) => n.toFixed(1);
+    const lines = [
+      `tidewatch-server bench — ${AGENTS} agents, ${result.machine.cpus} CPUs (${result.machine.model})`,
+      `| metric | value |`,
+      `| --- | --- |`,
+      `| sustained stored window records/s | ${result.ingest.sustainedRecordsPerSecond} (${result.ingest.sustainedBatchesPerSecond} batches/s x ${perBatch}) |`,
+      `| ack latency, paced ${AGENTS} batches/s (p50 / p99) | ${f(result.ingest.pacedAckLatencyMs.p50)} / ${f(result.ingest.pacedAckLatencyMs.p99)} ms |`,
+      `| ack latency, saturated catch-up (p50 / p99) | ${f(result.ingest.catchupAckLatencyMs.p50)} / ${f(result.ingest.catchupAckLatencyMs.p99)} ms |`,
+      `| ingest transactions (count, mean) | ${writeTx.count}, ${f(writeTx.meanMs)} ms |`,
+      `| server peak RSS | ${result.serverPeakRssMiB} MiB |`,
+      ...Object.entries(result.dashboardMs).map(
+        ([k, v]) =>
+          `| dashboard ${k}, fleet summary / series (p50 / p99) | ${f(v.summary.p50)} / ${f(v.summary.p99)} ms, ${f(v.series.p50)} / ${f(v.series.p99)} ms |`,
+      ),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    const dir = path.join(ROOT, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `server-${result.date.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    log(`wrote ${path.relative(ROOT, file)}`);
+  } finally {
+    agents.forEach((a) => a.close());
+    if (server) {
+      server.proc.kill('SIGTERM');
+      await new Promise((r) => server?.proc.once('exit', r));
+    }
+    if (process.env.BENCH_KEEP_DB) log(`kept database ${name}`);
+    else await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
