@@ -1,0 +1,114 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load';
+import type { AgentConfig } from '../config/schema';
+import { ConfigError } from '../config/errors';
+import { createMasker, type Masker } from '../masking/masker';
+import { createLogger, type Logger } from '../logging/logger';
+import { parseBytes, parseDurationSeconds } from '../config/units';
+
+/** Options every command that watches traffic accepts (flags win over env and file). */
+export function addConfigOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'YAML config file (env: TIDEWATCH_CONFIG)')
+    .option(
+      '-i, --interfaces <list>',
+      'interfaces to watch: names or globs, comma-separated (default: all up, non-loopback)',
+    )
+    .option(
+      '--exclude-interfaces <list>',
+      'interfaces to leave alone: names or globs, comma-separated',
+    )
+    .option('--masking <mode>', 'address masking: none | truncate | pseudonymize')
+    .option('--masking-key <file>', '32-byte key file for pseudonymize')
+    .option('--window <seconds>', 'aggregation window length in seconds (default 10)')
+    .option('--top-n <n>', 'how many ports, talkers and flows to report per window')
+    .option(
+      '--port-allowlist <ports>',
+      'comma-separated server ports that are normal; others are flagged abnormal',
+    )
+    .option('--state-dir <dir>', 'state directory: spool, credential (default /var/lib/tidewatch)')
+    .option('--bpf-object <kind>', 'BPF object: auto (the probe picks) | legacy (4.19) | modern')
+    .option('--log-level <level>', 'trace | debug | info | warn | error | silent');
+}
+
+export interface CommonFlags {
+  config?: string;
+  interfaces?: string;
+  excludeInterfaces?: string;
+  masking?: string;
+  maskingKey?: string;
+  window?: string;
+  topN?: string;
+  portAllowlist?: string;
+  stateDir?: string;
+  bpfObject?: string;
+  logLevel?: string;
+  server?: string;
+  metricsListen?: string;
+  enrollmentToken?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsServerName?: string;
+  spoolMaxBytes?: string;
+}
+
+const list = (v: string | undefined) =>
+  v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+const num = (v: string | undefined) =>
+  v === undefined ? undefined : /^\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+
+/** Flags by dotted config key. */
+export function flagsToConfig(f: CommonFlags): Record<string, unknown> {
+  const tlsGiven = f.tlsCa || f.tlsCert || f.tlsKey;
+  return {
+    interfaces: list(f.interfaces),
+    excludeInterfaces: list(f.excludeInterfaces),
+    'masking.mode': f.masking,
+    'masking.keyFile': f.maskingKey,
+    windowSeconds:
+      f.window === undefined ? undefined : (parseDurationSeconds(f.window) ?? f.window),
+    topN: num(f.topN),
+    portAllowlist: list(f.portAllowlist)?.map((p) => num(p)),
+    stateDir: f.stateDir,
+    'bpf.object': f.bpfObject,
+    logLevel: f.logLevel,
+    'server.address': f.server,
+    metricsListen: f.metricsListen,
+    'server.enrollmentToken': f.enrollmentToken,
+    'server.tls.enabled': tlsGiven ? true : undefined,
+    'server.tls.caFile': f.tlsCa,
+    'server.tls.certFile': f.tlsCert,
+    'server.tls.keyFile': f.tlsKey,
+    'server.tls.serverName': f.tlsServerName,
+    'spool.maxBytes':
+      f.spoolMaxBytes === undefined ? undefined : (parseBytes(f.spoolMaxBytes) ?? f.spoolMaxBytes),
+  };
+}
+
+export interface Setup {
+  config: AgentConfig;
+  masker: Masker;
+  logger: Logger;
+}
+
+export function setUp(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): Setup {
+  const config = loadConfig({
+    file: flags.config ?? env.TIDEWATCH_CONFIG,
+    env,
+    flags: flagsToConfig(flags),
+  });
+  let masker: Masker;
+  try {
+    masker = createMasker(config.masking);
+  } catch (err) {
+    throw new ConfigError(`config key masking.keyFile: ${(err as Error).message}`);
+  }
+  const logger = createLogger(config.logLevel, masker);
+  return { config, masker, logger };
+}

@@ -1,0 +1,194 @@
+import {
+  Collector as BpfCore,
+  probeKernel,
+  type ConnectionEvent as BpfEvent,
+  type KernelProbe,
+} from '@tidewatch/bpf';
+import { parseAddress } from '../masking/address';
+import type {
+  Collector,
+  CollectorErrors,
+  ConnectionEvent,
+  FlowRecord,
+  ProgramStats,
+  TcpTotals,
+  TrafficTotal,
+} from './collector';
+import { dropReasonNames } from './drop-reasons';
+
+const addr = (text: string): Buffer =>
+  text ? (parseAddress(text) ?? Buffer.alloc(0)) : Buffer.alloc(0);
+
+/** The kernel feature probe of @tidewatch/bpf (for `doctor`). */
+export function probe(): KernelProbe {
+  return probeKernel();
+}
+
+/** The agent's collector port over @tidewatch/bpf: conversions only, no policy. */
+export class BpfCollector implements Collector {
+  private events: ConnectionEvent[] = [];
+  private eventsLost = 0;
+  private readonly reasons = dropReasonNames();
+  /** Events waiting beyond this are dropped and counted (a stalled event loop must not grow memory). */
+  private static readonly MAX_PENDING_EVENTS = 100_000;
+
+  private constructor(
+    private readonly core: BpfCore,
+    readonly tracepoints: string[],
+    /** Why the TCP lifecycle, retransmit and drop tracepoints are not attached, if not. */
+    readonly tracepointError: string | undefined,
+  ) {
+    core.onEvent(
+      (ev) => this.onEvent(ev),
+      (lost) => (this.eventsLost += lost),
+    );
+  }
+
+  static async open(opts: {
+    object: 'auto' | 'legacy' | 'modern';
+    flowTableSize: number;
+  }): Promise<BpfCollector> {
+    const core = await BpfCore.open({ object: opts.object, flowTableSize: opts.flowTableSize });
+    let tracepoints: string[] = [];
+    let tracepointError: string | undefined;
+    try {
+      tracepoints = await core.attachTracepoints();
+    } catch (err) {
+      // Counters and flows still work; the agent reports what is missing.
+      tracepointError = (err as Error).message;
+    }
+    return new BpfCollector(core, tracepoints, tracepointError);
+  }
+
+  describe(): { object: string; tracepoints: string[]; tracepointError?: string } {
+    return {
+      object: this.core.objectKind,
+      tracepoints: this.tracepoints,
+      tracepointError: this.tracepointError,
+    };
+  }
+
+  get objectKind(): string {
+    return this.core.objectKind;
+  }
+
+  private onEvent(ev: BpfEvent): void {
+    if (this.events.length >= BpfCollector.MAX_PENDING_EVENTS) {
+      this.eventsLost++;
+      return;
+    }
+    this.events.push({
+      kind: ev.kind,
+      family: ev.family,
+      role: ev.role,
+      durationNs: ev.durationNs,
+      saddr: addr(ev.saddr),
+      daddr: addr(ev.daddr),
+      sport: ev.sport,
+      dport: ev.dport,
+    });
+  }
+
+  async attachInterface(name: string): Promise<void> {
+    await BpfCore.cleanupStale(name).catch(() => 0);
+    await this.core.attachInterface(name);
+  }
+
+  async detachInterface(name: string): Promise<void> {
+    await this.core.detachInterface(name);
+  }
+
+  attachedInterfaces(): string[] {
+    return this.core.interfaces().map((i) => i.name);
+  }
+
+  async readTraffic(): Promise<TrafficTotal[]> {
+    return (await this.core.readTraffic()).map((r) => ({
+      iface: r.iface,
+      direction: r.direction,
+      family: r.family,
+      protocol: r.protocol,
+      packets: Number(r.packets),
+      bytes: Number(r.bytes),
+    }));
+  }
+
+  async readTcp(): Promise<TcpTotals> {
+    const t = await this.core.readTcpStats();
+    return {
+      openedClient: Number(t.openedClient),
+      openedServer: Number(t.openedServer),
+      failed: Number(t.failed),
+      closed: Number(t.closed),
+      retransmits: Number(t.retransmits),
+    };
+  }
+
+  async drainFlows(): Promise<FlowRecord[]> {
+    return (await this.core.drainFlows()).map((f) => ({
+      iface: f.iface,
+      direction: f.direction,
+      family: f.family,
+      ipProto: f.ipProto,
+      saddr: addr(f.saddr),
+      daddr: addr(f.daddr),
+      sport: f.sport,
+      dport: f.dport,
+      packets: Number(f.packets),
+      bytes: Number(f.bytes),
+      firstSeenNs: f.firstSeenNs,
+      lastSeenNs: f.lastSeenNs,
+      syn: f.syn,
+      tcpFlags: f.tcpFlags,
+    }));
+  }
+
+  async readDrops(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const d of await this.core.readDrops()) {
+      const name =
+        d.reason === 0 ? 'unknown' : (this.reasons.get(d.reason) ?? `reason_${d.reason}`);
+      out[name] = (out[name] ?? 0) + Number(d.count);
+    }
+    return out;
+  }
+
+  async readErrors(): Promise<CollectorErrors> {
+    const e = await this.core.readErrors();
+    return {
+      flowTableFull: Number(e.flowTableFull),
+      other: {
+        flow_update_failed: Number(e.flowUpdate),
+        conn_table_full: Number(e.connTableFull),
+        event_lost: Number(e.eventLost) + this.eventsLost,
+        retransmit_table_full: Number(e.retransTableFull),
+        drop_table_full: Number(e.dropTableFull),
+        parse_truncated: Number(e.parseTruncated),
+      },
+    };
+  }
+
+  programStats(): ProgramStats {
+    let runTimeNs = 0;
+    let runCount = 0;
+    for (const p of this.core.programStats()) {
+      runTimeNs += Number(p.runTimeNs);
+      runCount += Number(p.runCount);
+    }
+    return { runTimeNs, runCount };
+  }
+
+  takeEvents(): ConnectionEvent[] {
+    const out = this.events;
+    this.events = [];
+    return out;
+  }
+
+  setFlowsEnabled(enabled: boolean): void {
+    this.core.setFlowsEnabled(enabled);
+  }
+
+  async close(): Promise<void> {
+    await this.core.close();
+  }
+}

@@ -1,0 +1,98 @@
+// What the agent needs from the kernel side. The real implementation is a thin
+// adapter over @tidewatch/bpf (bpf-collector.ts); unit tests feed snapshots.
+
+export type DirectionName = 'ingress' | 'egress';
+export type FamilyName = 'ipv4' | 'ipv6' | 'other';
+export type ProtocolName = 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'other';
+
+export const DIRECTIONS: readonly DirectionName[] = ['ingress', 'egress'];
+export const FAMILIES: readonly FamilyName[] = ['ipv4', 'ipv6', 'other'];
+export const PROTOCOLS: readonly ProtocolName[] = ['tcp', 'udp', 'icmp', 'icmpv6', 'other'];
+
+/** Running totals since the interface was attached (never reset while attached). */
+export interface TrafficTotal {
+  iface: string;
+  direction: DirectionName;
+  family: FamilyName;
+  protocol: ProtocolName;
+  packets: number;
+  bytes: number;
+}
+
+/** Running TCP lifecycle totals for the host since the collector opened. */
+export interface TcpTotals {
+  openedClient: number;
+  openedServer: number;
+  failed: number;
+  closed: number;
+  retransmits: number;
+  /** Established connections now, when the collector can tell; undefined otherwise. */
+  active?: number;
+}
+
+/** One drained per-flow record (a direction of a 5-tuple on one interface). */
+export interface FlowRecord {
+  iface: string;
+  direction: DirectionName;
+  family: FamilyName;
+  /** IP protocol number (6 tcp, 17 udp, 1 icmp, 58 icmpv6), 0 for non-IP. */
+  ipProto: number;
+  /** Raw address bytes: 4 for IPv4, 16 for IPv6 (empty for non-IP). */
+  saddr: Buffer;
+  daddr: Buffer;
+  sport: number;
+  dport: number;
+  packets: number;
+  bytes: number;
+  firstSeenNs: bigint;
+  lastSeenNs: bigint;
+  /** Packets with SYN set (SYN and SYN-ACK alike). */
+  syn: number;
+  /** OR of the TCP flags seen. */
+  tcpFlags: number;
+}
+
+export const TCP_FLAG = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10 } as const;
+
+export interface ConnectionEvent {
+  kind: 'closed' | 'failed';
+  family: FamilyName;
+  role: 'client' | 'server' | 'unknown';
+  durationNs: bigint;
+  saddr: Buffer;
+  daddr: Buffer;
+  sport: number;
+  dport: number;
+}
+
+export interface ProgramStats {
+  runTimeNs: number;
+  runCount: number;
+}
+
+/** Running counts of what the kernel side could not record. */
+export interface CollectorErrors {
+  flowTableFull: number;
+  other: Record<string, number>;
+}
+
+export interface Collector {
+  attachInterface(name: string): Promise<void>;
+  detachInterface(name: string): Promise<void>;
+  attachedInterfaces(): string[];
+  readTraffic(): Promise<TrafficTotal[]>;
+  readTcp(): Promise<TcpTotals>;
+  /** Flow records since the last drain; the kernel table is emptied. */
+  drainFlows(): Promise<FlowRecord[]>;
+  /** Running drop totals by reason name. */
+  readDrops(): Promise<Record<string, number>>;
+  readErrors(): Promise<CollectorErrors>;
+  programStats(): ProgramStats;
+  /** Connection events received since the last call. */
+  takeEvents(): ConnectionEvent[];
+  /** Turns per-flow records on or off (the overhead guard); counters stay exact. */
+  setFlowsEnabled?(enabled: boolean): void;
+  /** What was loaded, for the start-up log. */
+  describe?(): { object: string; tracepoints: string[]; tracepointError?: string };
+  close(): Promise<void>;
+}

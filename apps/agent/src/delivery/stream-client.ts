@@ -1,0 +1,230 @@
+import * as grpc from '@grpc/grpc-js';
+import {
+  loadTidewatchV1,
+  type AgentConfig__Output,
+  type AgentMessage,
+  type Hello,
+  type IngestClient,
+  type ServerMessage__Output,
+} from '@tidewatch/proto';
+import type { Logger } from '../logging/logger';
+import type { Spool } from '../spool/spool';
+import { backoffDelayMs } from './backoff';
+import {
+  channelCredentials,
+  channelOptions,
+  CredentialStore,
+  type TlsOptions,
+} from './credentials';
+
+export interface ConfigResult {
+  ok: boolean;
+  error?: string;
+}
+
+export interface StreamClientOptions {
+  address: string;
+  tls: TlsOptions;
+  enrollmentToken?: string;
+  credentials: CredentialStore;
+  /** Hello without credentials; called on every (re)connect. */
+  hello: () => Hello;
+  spool: Spool;
+  maxInFlight: number;
+  backoff: { initialMs: number; maxMs: number };
+  /** Welcome timeout: a connection that does not answer Hello is retried. */
+  welcomeTimeoutMs?: number;
+  onConfig: (config: AgentConfig__Output) => ConfigResult;
+  logger: Logger;
+}
+
+export type ConnectionState = 'idle' | 'connecting' | 'ready' | 'backoff' | 'stopped';
+
+/**
+ * One bidirectional stream to the server: Hello → Welcome, then every spooled
+ * batch in sequence order, each kept until a (cumulative) Ack covers it.
+ * After a failure, unacknowledged batches are sent again from the oldest on
+ * the next connection (at-least-once; the server dedups by sequence).
+ */
+export class StreamClient {
+  private client: IngestClient | undefined;
+  private call: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output> | undefined;
+  private state: ConnectionState = 'idle';
+  private attempt = 0;
+  private acked = 0;
+  private sentUpTo = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private welcomeTimer: NodeJS.Timeout | undefined;
+  private ackWaiters: Array<() => void> = [];
+  private lastError: string | undefined;
+
+  constructor(private readonly opts: StreamClientOptions) {}
+
+  get connectionState(): ConnectionState {
+    return this.state;
+  }
+
+  get highestAcked(): number {
+    return this.acked;
+  }
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    const v1 = loadTidewatchV1();
+    this.client = new v1.Ingest(
+      this.opts.address,
+      channelCredentials(this.opts.tls),
+      channelOptions(this.opts.tls),
+    ) as unknown as IngestClient;
+    this.connect();
+  }
+
+  /** A batch was appended to the spool: send it if connected. */
+  notify(): void {
+    this.pump();
+  }
+
+  private connect(): void {
+    if (this.state === 'stopped' || !this.client) return;
+    this.state = 'connecting';
+    const call = this.client.Stream();
+    this.call = call;
+    const credential = this.opts.credentials.read();
+    const hello: Hello = { ...this.opts.hello() };
+    if (credential) hello.agentCredential = credential;
+    else if (this.opts.enrollmentToken) hello.enrollmentToken = this.opts.enrollmentToken;
+    call.on('data', (msg: ServerMessage__Output) => this.onMessage(call, msg));
+    call.on('error', (err: grpc.ServiceError) =>
+      this.onBroken(call, `${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`),
+    );
+    call.on('end', () => this.onBroken(call, 'server closed the stream'));
+    call.write({ hello });
+    this.welcomeTimer = setTimeout(
+      () => this.onBroken(call, 'no Welcome in time'),
+      this.opts.welcomeTimeoutMs ?? 15_000,
+    );
+  }
+
+  private onMessage(
+    call: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output>,
+    msg: ServerMessage__Output,
+  ): void {
+    if (call !== this.call) return;
+    if (msg.welcome) {
+      clearTimeout(this.welcomeTimer);
+      const w = msg.welcome;
+      if (w.agentCredential) {
+        this.opts.credentials.save(w.agentCredential);
+        this.opts.logger.info(
+          { file: this.opts.credentials.path },
+          'enrolled: agent credential stored',
+        );
+      }
+      this.markAcked(Math.max(this.acked, w.highestSequence));
+      this.sentUpTo = this.acked;
+      this.state = 'ready';
+      this.attempt = 0;
+      if (this.lastError) {
+        this.opts.logger.info({ server: this.opts.address }, 'connected to server again');
+        this.lastError = undefined;
+      }
+      if (w.config && w.config.version > 0) this.applyConfig(call, w.config);
+      this.pump();
+    } else if (msg.ack) {
+      this.markAcked(msg.ack.sequence);
+      this.pump();
+    } else if (msg.configUpdate?.config) {
+      this.applyConfig(call, msg.configUpdate.config);
+    }
+  }
+
+  private applyConfig(
+    call: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output>,
+    config: AgentConfig__Output,
+  ): void {
+    let result: ConfigResult;
+    try {
+      result = this.opts.onConfig(config);
+    } catch (err) {
+      result = { ok: false, error: (err as Error).message };
+    }
+    call.write({
+      configApplied: { version: config.version, ok: result.ok, error: result.error ?? '' },
+    });
+  }
+
+  private markAcked(sequence: number): void {
+    if (sequence > this.acked) this.acked = sequence;
+    this.opts.spool.ack(this.acked);
+    if (this.opts.spool.depth === 0) {
+      const waiters = this.ackWaiters;
+      this.ackWaiters = [];
+      waiters.forEach((w) => w());
+    }
+  }
+
+  private pump(): void {
+    if (this.state !== 'ready' || !this.call) return;
+    const room = this.opts.maxInFlight - this.opts.spool.countBetween(this.acked, this.sentUpTo);
+    if (room <= 0) return;
+    for (const seq of this.opts.spool.pendingAfter(Math.max(this.sentUpTo, this.acked), room)) {
+      const batch = this.opts.spool.read(seq);
+      this.sentUpTo = seq;
+      if (batch) this.call.write({ batch });
+    }
+  }
+
+  private onBroken(
+    call: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output>,
+    why: string,
+  ): void {
+    if (call !== this.call) return;
+    clearTimeout(this.welcomeTimer);
+    this.call = undefined;
+    call.removeAllListeners('data');
+    call.on('error', () => undefined); // late errors from a stream we gave up on
+    call.cancel();
+    if (this.state === 'stopped') return;
+    const delay = backoffDelayMs(
+      this.attempt++,
+      this.opts.backoff.initialMs,
+      this.opts.backoff.maxMs,
+    );
+    if (why !== this.lastError) {
+      this.opts.logger.warn(
+        { server: this.opts.address, retryInMs: delay, spoolDepth: this.opts.spool.depth },
+        `server unreachable (${why}); spooling and retrying`,
+      );
+      this.lastError = why;
+    }
+    this.state = 'backoff';
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Resolves once every spooled batch is acknowledged, or after timeoutMs. Returns whether drained. */
+  waitForDrain(timeoutMs: number): Promise<boolean> {
+    if (this.opts.spool.depth === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(this.opts.spool.depth === 0), timeoutMs);
+      this.ackWaiters.push(() => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+  }
+
+  stop(): void {
+    this.state = 'stopped';
+    clearTimeout(this.timer);
+    clearTimeout(this.welcomeTimer);
+    const call = this.call;
+    this.call = undefined;
+    if (call) {
+      call.removeAllListeners();
+      call.on('error', () => undefined);
+      call.end();
+      call.cancel();
+    }
+    this.client?.close();
+  }
+}

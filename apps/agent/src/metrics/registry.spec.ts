@@ -1,0 +1,62 @@
+import { AgentMetrics } from './registry';
+import { serveMetrics } from './server';
+
+describe('AgentMetrics', () => {
+  it('exposes exactly the DESIGN.md names and labels over HTTP, with exact values', async () => {
+    const m = new AgentMetrics();
+    m.onSample({
+      traffic: [
+        {
+          iface: 'veth0',
+          direction: 'ingress',
+          family: 'ipv4',
+          protocol: 'tcp',
+          packets: 3,
+          bytes: 300,
+        },
+        {
+          iface: 'veth0',
+          direction: 'ingress',
+          family: 'ipv6',
+          protocol: 'tcp',
+          packets: 2,
+          bytes: 200,
+        },
+        {
+          iface: 'veth0',
+          direction: 'egress',
+          family: 'ipv4',
+          protocol: 'udp',
+          packets: 1,
+          bytes: 42,
+        },
+      ],
+      tcp: { openedClient: 2, openedServer: 1, failed: 0, closed: 1, retransmits: 4 },
+      active: 2,
+      flowTableFull: 5,
+      elapsedSeconds: 1,
+    });
+    const server = await serveMetrics(m.registry, '127.0.0.1:0');
+    const addr = server.address() as { port: number };
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${addr.port}/metrics`)).text();
+      expect(text).toContain(
+        'tidewatch_packets_total{iface="veth0",direction="ingress",protocol="tcp"} 5',
+      );
+      expect(text).toContain(
+        'tidewatch_bytes_total{iface="veth0",direction="ingress",protocol="tcp"} 500',
+      );
+      expect(text).toContain(
+        'tidewatch_bytes_total{iface="veth0",direction="egress",protocol="udp"} 42',
+      );
+      expect(text).toContain('tidewatch_tcp_connections_opened_total{role="client"} 2');
+      expect(text).toContain('tidewatch_tcp_connections_opened_total{role="server"} 1');
+      expect(text).toContain('tidewatch_tcp_connections_active 2');
+      expect(text).toContain('tidewatch_tcp_retransmits_total 4');
+      expect(text).toContain('tidewatch_flow_table_full_total 5');
+      expect((await fetch(`http://127.0.0.1:${addr.port}/healthz`)).status).toBe(200);
+    } finally {
+      server.close();
+    }
+  });
+});

@@ -1,0 +1,292 @@
+import {
+  existsSync,
+  rmdirSync,
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Batch__Output } from '@tidewatch/proto';
+
+/** The state directory or spool cannot be used. The CLI exits with code 4. */
+export class SpoolError extends Error {
+  override readonly name = 'SpoolError';
+}
+
+interface Entry {
+  sequence: number;
+  bytes: number;
+}
+
+interface SpoolState {
+  lastSequence: number;
+  /**
+   * Records lost and not yet reported, by reason: batches dropped because the
+   * spool was full ("spool_full") or could not be written ("spool_write_failed"),
+   * plus the losses that dropped batches themselves were carrying.
+   */
+  droppedUnreported: Record<string, number>;
+}
+
+const FILE_RE = /^(\d{20})\.json$/;
+const STATE_FILE = 'spool-state.json';
+
+function describe(err: unknown, action: string, path: string): SpoolError {
+  const e = err as NodeJS.ErrnoException;
+  const hint: Record<string, string> = {
+    ENOSPC: 'the disk is full: free space or lower spool.maxBytes',
+    EROFS: 'the file system is read-only: point stateDir at a writable directory',
+    EACCES: 'permission denied: the agent user must own stateDir (mode 0700)',
+    EPERM: 'permission denied: the agent user must own stateDir (mode 0700)',
+    ENOTDIR: 'a path component is not a directory: check stateDir',
+    EDQUOT: 'the disk quota is exhausted: free space or lower spool.maxBytes',
+  };
+  const why = (e.code && hint[e.code]) ?? e.message;
+  return new SpoolError(`spool: cannot ${action} ${path} (${e.code ?? 'error'}): ${why}`);
+}
+
+/**
+ * A recursive mkdir reports ENOENT when the real trouble is higher up (a
+ * read-only file system, a permission): retry the first missing component alone.
+ */
+function realMkdirError(path: string, err: unknown): unknown {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
+  let missing = path;
+  while (!existsSync(dirname(missing)) && dirname(missing) !== missing) missing = dirname(missing);
+  try {
+    mkdirSync(missing);
+    rmdirSync(missing);
+  } catch (inner) {
+    return inner;
+  }
+  return err;
+}
+
+/** Writes a file so that it is either absent or complete, also across a crash. */
+export function writeFileDurably(path: string, data: string | Buffer, mode = 0o600): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/**
+ * Bounded on-disk queue of batches awaiting acknowledgement, one file per
+ * batch in sequence order. It survives restarts: sequences keep growing, and
+ * what was not acknowledged is replayed. When a new batch does not fit in
+ * maxBytes, the oldest batches are dropped and counted; the disk never holds
+ * more than maxBytes of batches.
+ */
+export class Spool {
+  private readonly dir: string;
+  private entries: Entry[] = [];
+  private totalBytes = 0;
+  private state: SpoolState = { lastSequence: 0, droppedUnreported: {} };
+
+  private constructor(
+    private readonly stateDir: string,
+    private maxBytes: number,
+  ) {
+    this.dir = join(stateDir, 'spool');
+  }
+
+  static open(stateDir: string, maxBytes: number): Spool {
+    const spool = new Spool(stateDir, maxBytes);
+    spool.load();
+    return spool;
+  }
+
+  private load(): void {
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw describe(realMkdirError(this.dir, err), 'create', this.dir);
+    }
+    try {
+      // Prove the directory is writable now, not at the first window.
+      writeFileDurably(join(this.dir, '.probe'), 'ok');
+      unlinkSync(join(this.dir, '.probe'));
+    } catch (err) {
+      throw describe(err, 'write to', this.dir);
+    }
+    try {
+      this.state = {
+        ...this.state,
+        ...JSON.parse(readFileSync(join(this.stateDir, STATE_FILE), 'utf8')),
+      };
+    } catch {
+      // No state yet (first start) or unreadable: rebuilt from the files below.
+    }
+    for (const name of readdirSync(this.dir).sort()) {
+      const m = FILE_RE.exec(name);
+      if (!m) {
+        if (name.endsWith('.tmp')) unlinkSync(join(this.dir, name)); // a crash mid-write
+        continue;
+      }
+      const bytes = statSync(join(this.dir, name)).size;
+      this.entries.push({ sequence: Number(m[1]), bytes });
+      this.totalBytes += bytes;
+    }
+    const last = this.entries.at(-1)?.sequence ?? 0;
+    this.state.lastSequence = Math.max(this.state.lastSequence, last);
+    this.enforceBound(0);
+  }
+
+  private fileOf(sequence: number): string {
+    return join(this.dir, `${String(sequence).padStart(20, '0')}.json`);
+  }
+
+  private saveState(): void {
+    try {
+      writeFileDurably(join(this.stateDir, STATE_FILE), JSON.stringify(this.state));
+    } catch (err) {
+      throw describe(err, 'write', join(this.stateDir, STATE_FILE));
+    }
+  }
+
+  private countDropped(reason: string, n: number): void {
+    if (n > 0)
+      this.state.droppedUnreported[reason] = (this.state.droppedUnreported[reason] ?? 0) + n;
+  }
+
+  private enforceBound(incoming: number): number {
+    let dropped = 0;
+    while (this.entries.length > 0 && this.totalBytes + incoming > this.maxBytes) {
+      const oldest = this.entries.shift()!;
+      this.totalBytes -= oldest.bytes;
+      // The losses this batch was reporting must not vanish with it.
+      for (const d of this.read(oldest.sequence)?.health?.recordsDropped ?? []) {
+        this.countDropped(d.reason, d.count);
+      }
+      try {
+        unlinkSync(this.fileOf(oldest.sequence));
+      } catch {
+        // Already gone: nothing left to free.
+      }
+      dropped++;
+    }
+    this.countDropped('spool_full', dropped);
+    return dropped;
+  }
+
+  setMaxBytes(maxBytes: number): void {
+    this.maxBytes = maxBytes;
+    if (this.enforceBound(0) > 0) this.saveState();
+  }
+
+  /** Stores a window under the next sequence number and returns it. */
+  append(batch: Batch__Output): Batch__Output {
+    const sequence = this.state.lastSequence + 1;
+    const stored = { ...batch, sequence };
+    const data = Buffer.from(JSON.stringify(stored));
+    this.state.lastSequence = sequence;
+    if (data.length > this.maxBytes) {
+      // Larger than the whole spool: it can never be kept.
+      this.countDropped('spool_full', 1);
+      for (const d of batch.health?.recordsDropped ?? []) this.countDropped(d.reason, d.count);
+      this.saveState();
+      return stored;
+    }
+    this.enforceBound(data.length);
+    try {
+      // The sequence is recorded before the batch, so that it is never reused,
+      // even when the batch itself cannot be written.
+      writeFileDurably(join(this.stateDir, STATE_FILE), JSON.stringify(this.state));
+      writeFileDurably(this.fileOf(sequence), data);
+    } catch (err) {
+      this.countDropped('spool_write_failed', 1);
+      for (const d of batch.health?.recordsDropped ?? []) this.countDropped(d.reason, d.count);
+      throw describe(err, 'write batch to', this.fileOf(sequence));
+    }
+    this.entries.push({ sequence, bytes: data.length });
+    this.totalBytes += data.length;
+    return stored;
+  }
+
+  /** Index of the first entry with sequence > after (entries are sorted). */
+  private firstAfter(after: number): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.entries[mid].sequence > after) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /** Batches with sequence > after, oldest first. */
+  pendingAfter(after: number, limit = Infinity): number[] {
+    const start = this.firstAfter(after);
+    const end = Math.min(this.entries.length, start + limit);
+    return this.entries.slice(start, end).map((e) => e.sequence);
+  }
+
+  /** How many stored batches have a sequence in (after, upTo]. */
+  countBetween(after: number, upTo: number): number {
+    return Math.max(0, this.firstAfter(upTo) - this.firstAfter(after));
+  }
+
+  read(sequence: number): Batch__Output | undefined {
+    try {
+      return JSON.parse(readFileSync(this.fileOf(sequence), 'utf8')) as Batch__Output;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Cumulative acknowledgement: everything <= sequence is durable on the server. */
+  ack(sequence: number): void {
+    while (this.entries.length > 0 && this.entries[0].sequence <= sequence) {
+      const e = this.entries.shift()!;
+      this.totalBytes -= e.bytes;
+      try {
+        unlinkSync(this.fileOf(e.sequence));
+      } catch {
+        // Already removed.
+      }
+    }
+  }
+
+  /** Losses not yet reported, by reason; taking them hands them over to the next window. */
+  takeDropped(): Record<string, number> {
+    const out = this.state.droppedUnreported;
+    if (Object.keys(out).length > 0) {
+      this.state.droppedUnreported = {};
+      try {
+        this.saveState();
+      } catch {
+        // Reported in this window anyway; at worst counted twice after a crash.
+      }
+    }
+    return out;
+  }
+
+  get depth(): number {
+    return this.entries.length;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  get lastSequence(): number {
+    return this.state.lastSequence;
+  }
+
+  get oldestSequence(): number | undefined {
+    return this.entries[0]?.sequence;
+  }
+}

@@ -1,0 +1,208 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ping, useTestNetwork, waitQuiet, type Link } from '@tidewatch/testhosts';
+import { AgentProcess } from './fixtures/agent-process';
+import { runCli } from './fixtures/cli';
+import { freePort, TestIngestServer, waitFor } from './fixtures/ingest-server';
+import { describeKernel } from './fixtures/kernel';
+
+jest.setTimeout(180_000);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function spoolBytes(stateDir: string): number {
+  const dir = join(stateDir, 'spool');
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .reduce((s, n) => s + statSync(join(dir, n)).size, 0);
+}
+
+function tcFilters(ifname: string): string {
+  return ['ingress', 'egress']
+    .map((dir) => execFileSync('tc', ['filter', 'show', 'dev', ifname, dir], { encoding: 'utf8' }))
+    .join('');
+}
+
+describeKernel('delivery end to end: the real agent, a real gRPC server, a real spool', () => {
+  const net = useTestNetwork();
+  let link: Link;
+  let dir: string;
+  const mounts: string[] = [];
+
+  beforeAll(async () => {
+    const peer = await net.namespace('dlv');
+    link = await net.link(net.host, peer);
+    await waitQuiet([link.a, link.b]);
+    dir = mkdtempSync(join(tmpdir(), 'tw-dlv-'));
+  });
+
+  afterAll(() => {
+    for (const m of mounts.splice(0)) execFileSync('umount', ['-l', m]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function mountTmpfs(name: string, options: string): string {
+    const path = join(dir, name);
+    mkdirSync(path, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', path]);
+    mounts.push(path);
+    return path;
+  }
+
+  it('server down, agent killed and restarted, server up: every window once, in order; a crash leaves nothing attached', async () => {
+    const port = await freePort();
+    const state = join(dir, 'restart');
+    const args = [
+      'run',
+      '--interfaces',
+      link.a.ifname,
+      '--server',
+      `127.0.0.1:${port}`,
+      '--window',
+      '1',
+      '--state-dir',
+      state,
+      '--log-level',
+      'debug',
+    ];
+    const first = new AgentProcess(args);
+    await first.watching(link.a.ifname);
+    expect(await ping(link.b, link.a, { family: 4, count: 5 })).toBe(5);
+    await sleep(3000);
+    expect(await first.stop('SIGKILL')).toBeNull(); // a crash: no flush, no detach
+    expect(tcFilters(link.a.ifname)).toMatch(/tw_/); // left behind by the crash
+    const spooledByFirst = readdirSync(join(state, 'spool')).filter((n) =>
+      n.endsWith('.json'),
+    ).length;
+    expect(spooledByFirst).toBeGreaterThanOrEqual(2);
+
+    const second = new AgentProcess(args);
+    await second.watching(link.a.ifname);
+    expect(await ping(link.b, link.a, { family: 6, count: 5 })).toBe(5);
+    await sleep(2000);
+    const server = new TestIngestServer();
+    await server.start(port);
+    try {
+      await waitFor(
+        () => spoolBytes(state) === 0 && server.stored.size >= spooledByFirst + 2,
+        30_000,
+        'spool drained',
+      );
+      expect(await second.stop('SIGTERM')).toBe(0);
+      const seqs = server.received.map((b) => b.sequence);
+      // Exactly once, in order, from 1: nothing lost across the crash, nothing repeated.
+      expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+      expect(server.highestContiguous()).toBe(seqs.length);
+      const icmp = (fam: string) =>
+        server.received
+          .flatMap((b) => b.traffic)
+          .filter((t) => t.protocol === fam && t.direction === 'DIRECTION_INGRESS')
+          .reduce((s, t) => s + t.packets, 0);
+      expect(icmp('PROTOCOL_ICMP')).toBe(5); // measured before the crash, delivered after
+      expect(icmp('PROTOCOL_ICMPV6')).toBe(5);
+      // The restart cleaned the crashed run's filters; the clean stop removed its own.
+      expect(tcFilters(link.a.ifname)).not.toMatch(/tw_/);
+    } finally {
+      await second.stop('SIGKILL');
+      server.stop();
+    }
+  });
+
+  it('spool full: the oldest dropped and counted, disk never over the bound', async () => {
+    const port = await freePort();
+    const state = join(dir, 'bounded');
+    const bound = 6000;
+    const agent = new AgentProcess([
+      'run',
+      '--interfaces',
+      link.a.ifname,
+      '--server',
+      `127.0.0.1:${port}`,
+      '--window',
+      '1',
+      '--state-dir',
+      state,
+      '--spool-max-bytes',
+      String(bound),
+    ]);
+    let maxSeen = 0;
+    const watch = setInterval(() => (maxSeen = Math.max(maxSeen, spoolBytes(state))), 20);
+    const server = new TestIngestServer();
+    try {
+      await agent.watching(link.a.ifname);
+      await ping(link.b, link.a, { family: 4, count: 20 });
+      await sleep(8000);
+      await server.start(port);
+      await waitFor(
+        () => server.stored.size > 0 && spoolBytes(state) === 0,
+        30_000,
+        'spool drained',
+      );
+      await sleep(1500);
+      expect(await agent.stop()).toBe(0);
+    } finally {
+      clearInterval(watch);
+      await agent.stop('SIGKILL');
+      server.stop();
+    }
+    expect(maxSeen).toBeGreaterThan(0);
+    expect(maxSeen).toBeLessThanOrEqual(bound);
+    const seqs = server.received.map((b) => b.sequence);
+    const last = Math.max(...seqs);
+    const lost = last - new Set(seqs).size;
+    expect(seqs[0]).toBeGreaterThan(1); // the oldest went first
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    const reported = server.received
+      .flatMap((b) => b.health?.recordsDropped ?? [])
+      .filter((d) => d.reason === 'spool_full')
+      .reduce((s, d) => s + d.count, 0);
+    expect(reported).toBe(lost); // every dropped window is accounted for
+  });
+
+  it('disk full: a clear error in the log, and the agent keeps running', async () => {
+    const state = mountTmpfs('tiny', 'size=16k');
+    const port = await freePort();
+    const agent = new AgentProcess([
+      'run',
+      '--interfaces',
+      link.a.ifname,
+      '--server',
+      `127.0.0.1:${port}`,
+      '--window',
+      '1',
+      '--state-dir',
+      state,
+      '--spool-max-bytes',
+      '1MiB',
+    ]);
+    try {
+      await agent.watching(link.a.ifname);
+      await waitFor(() => agent.stderr.includes('ENOSPC'), 60_000, 'disk full');
+      expect(agent.stderr).toMatch(
+        /window lost: spool: cannot write batch to .* \(ENOSPC\): the disk is full: free space or lower spool.maxBytes/,
+      );
+      expect(agent.child.exitCode).toBeNull();
+    } finally {
+      expect(await agent.stop()).toBe(0);
+    }
+  });
+
+  it('unwritable state directory: a clear error and exit code 4', async () => {
+    const ro = mountTmpfs('ro', 'size=64k,ro');
+    const r = await runCli([
+      'run',
+      '--interfaces',
+      link.a.ifname,
+      '--server',
+      '127.0.0.1:9',
+      '--state-dir',
+      join(ro, 'state'),
+    ]);
+    expect(r.stderr).toMatch(/spool: cannot create .* \(EROFS\): the file system is read-only/);
+    expect(r.code).toBe(4);
+    expect(tcFilters(link.a.ifname)).not.toMatch(/tw_/); // nothing left attached by the failed start
+  });
+});
