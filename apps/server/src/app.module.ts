@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { AgentConfigModule } from './agent-config/agent-config.module';
 import { AccessGuard } from './auth/access.guard';
 import { ConfigModule } from './config/config.module';
 import { Environment } from './config/environment';
@@ -27,6 +28,7 @@ export class AppModule {
         }),
         StorageModule,
         HostsModule,
+        AgentConfigModule,
         IngestModule,
         TrafficModule,
         LiveModule,

@@ -102,6 +102,8 @@ it('runs, shows and reverts migrations', async () => {
   expect((await cli(['migrate', 'run'])).stdout).toMatch(/applied: Initial/);
   expect((await cli(['migrate', 'show'])).stdout).toMatch(/^\[X\] Initial/);
   expect((await cli(['migrate', 'run'])).stdout).toBe('schema is up to date');
+  expect((await cli(['migrate', 'revert'])).stdout).toMatch(/reverted: AgentConfigAndDurations/);
+  expect((await cli(['migrate', 'show'])).stdout).toMatch(/^\[X\] Initial.*\n\[ \] AgentConfig/);
   expect((await cli(['migrate', 'revert'])).stdout).toMatch(/reverted: Initial/);
   expect((await cli(['migrate', 'show'])).stdout).toMatch(/^\[ \] Initial/);
   expect((await cli(['migrate', 'run'])).code).toBe(0);

@@ -152,6 +152,35 @@ describe('ingest over real gRPC', () => {
     expect((await trafficSum(agentId)).windows).toBe(1);
   });
 
+  it('records batches the agent dropped from its spool (Hello.oldest_sequence) as lost', async () => {
+    const { agentId, credential, stream } = await enrolled();
+    await stream.sendAndAwaitAck([1, 2].map((q) => makeBatch(4, q, start(q))));
+    await stream.close();
+    // The agent's spool overflowed: 3 and 4 are gone, it still holds 5 onwards.
+    const next = new AgentStream(ingestClient(server.grpcPort));
+    const w = await next.hello(hello(agentId, { agentCredential: credential, oldestSequence: 5 }));
+    expect(w.highestSequence).toBe(4);
+    await next.sendAndAwaitAck([5, 6].map((q) => makeBatch(4, q, start(q))));
+    await next.close();
+    // An oldest sequence the server already has changes nothing.
+    const again = new AgentStream(ingestClient(server.grpcPort));
+    const w2 = await again.hello(
+      hello(agentId, { agentCredential: credential, oldestSequence: 3 }),
+    );
+    expect(w2.highestSequence).toBe(6);
+    await again.close();
+    expect((await trafficSum(agentId)).bytes).toBe(sentBytes([1, 2, 5, 6], 4));
+    expect(
+      await db.query(
+        `SELECT first_sequence::int AS first, last_sequence::int AS last FROM sequence_gaps
+          WHERE agent_id = $1`,
+        [agentId],
+      ),
+    ).toEqual([{ first: 3, last: 4 }]);
+    const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/hosts/${agentId}`);
+    expect(await res.json()).toMatchObject({ highestSequence: 6, lostBatches: 2 });
+  });
+
   it('refuses bad credentials, unknown agents and bad tokens with UNAUTHENTICATED', async () => {
     const cases: [Partial<Hello>, RegExp][] = [
       [{ enrollmentToken: 'twe_not-a-real-token' }, /enrollment token is not valid/],
@@ -180,8 +209,9 @@ describe('ingest over real gRPC', () => {
       code: grpc.status.UNAUTHENTICATED,
       details: 'enrollment token has expired',
     });
+    // Only the agents the earlier tests enrolled (one each): the refused ones left no row.
     const count = await db.query(`SELECT 1 FROM hosts`);
-    expect(count.length).toBe(4);
+    expect(count.length).toBe(5);
   });
 
   it('ends a revoked agent at its next batch with PERMISSION_DENIED and refuses it afterwards', async () => {

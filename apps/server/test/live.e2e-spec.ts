@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
+import { AccessGuard } from '../src/auth/access.guard';
 import { EnrollmentService } from '../src/enrollment/enrollment.service';
 import type { RunningServer } from '../src/server';
 import { makeBatch } from './fixtures/windows';
@@ -104,4 +105,43 @@ it('refuses an unknown room', async () => {
   ws.send(JSON.stringify({ event: 'subscribe', data: { room: 'everything' } }));
   expect(await reply).toMatchObject({ event: 'error' });
   ws.close();
+});
+
+describe('the live feed passes the same AccessGuard as REST', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('consults the guard for every message, and a refusal answers an error', async () => {
+    const seen: string[] = [];
+    jest.spyOn(AccessGuard.prototype, 'canActivate').mockImplementation((ctx) => {
+      seen.push(ctx.getType());
+      return ctx.getType() !== 'ws';
+    });
+    const ws = new WebSocket(`ws://127.0.0.1:${b.httpPort}/api/v1/live`);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const reply = new Promise<LiveMessage>((resolve) =>
+      ws.once('message', (raw) => resolve(JSON.parse(raw.toString()))),
+    );
+    ws.send(JSON.stringify({ event: 'subscribe', data: { room: 'fleet' } }));
+    expect(await reply).toEqual({ event: 'error', data: { message: 'Forbidden resource' } });
+    expect(seen).toContain('ws');
+    // REST goes through the same guard (and /healthz stays @Public).
+    expect((await fetch(`http://127.0.0.1:${b.httpPort}/api/v1/hosts`)).status).toBe(200);
+    expect(seen).toContain('http');
+    ws.close();
+  });
+
+  it('checks the handshake: a refused connection is closed with 1008', async () => {
+    const spy = jest.spyOn(AccessGuard.prototype, 'allowConnection').mockReturnValue(false);
+    const ws = new WebSocket(`ws://127.0.0.1:${a.httpPort}/api/v1/live`, {
+      headers: { authorization: 'Bearer nope' },
+    });
+    const code = await new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
+    expect(code).toBe(1008);
+    expect(spy.mock.calls[0][0]?.headers.authorization).toBe('Bearer nope');
+  });
+
+  it('a REST refusal by the guard is a 403', async () => {
+    jest.spyOn(AccessGuard.prototype, 'canActivate').mockReturnValue(false);
+    expect((await fetch(`http://127.0.0.1:${a.httpPort}/api/v1/hosts`)).status).toBe(403);
+  });
 });

@@ -126,6 +126,19 @@ const SCOPES: { name: string; q: string; agents?: string[] }[] = [
   { name: 'one host', q: `&agentId=${HOSTS[2].agentId}`, agents: [HOSTS[2].agentId] },
 ];
 
+interface HistogramBody {
+  durationHistograms: { boundsMs: number[]; counts: string[]; windows: string }[];
+}
+
+function histograms(body: unknown) {
+  return Object.fromEntries(
+    (body as HistogramBody).durationHistograms.map((h) => [
+      h.boundsMs.join(','),
+      { counts: h.counts, windows: h.windows },
+    ]),
+  );
+}
+
 describe('stored data spans the partition boundary', () => {
   it('puts rows in the partitions of both days', async () => {
     const day = (t: number) => new Date(t).toISOString().slice(0, 10).replace(/-/g, '');
@@ -230,6 +243,7 @@ describe('traffic answers equal what was ingested', () => {
       ).toEqual(truth.talkers(f, t));
       const conns = await api<Record<string, unknown>>(`/traffic/connections?${q}`);
       expect(conns.body).toMatchObject(truth.connections(f, t));
+      expect(histograms(conns.body)).toEqual(truth.durations(f, t));
       const drops = await api<{ items: { reason: string; count: string }[] }>(
         `/traffic/drops?${q}`,
       );
@@ -238,6 +252,32 @@ describe('traffic answers equal what was ingested', () => {
       );
     },
   );
+
+  it.each(['raw', '1m', '1h'])(
+    'duration histograms equal the ingested buckets at %s, per host and per bounds',
+    async (res) => {
+      const [from, to] = RANGES.hourAligned;
+      const f = new Date(from);
+      const t = new Date(to);
+      for (const scope of SCOPES) {
+        const { status, body } = await api(
+          `/traffic/connections?from=${iso(from)}&to=${iso(to)}&resolution=${res}${scope.q}`,
+        );
+        expect(status).toBe(200);
+        const want = truth.durations(f, t, scope.agents);
+        expect(histograms(body)).toEqual(want);
+      }
+      // lab-1 switched layouts every other window: both sets kept apart, never added.
+      const lab = truth.durations(f, t, [HOSTS[2].agentId]);
+      expect(Object.keys(lab).sort()).toEqual(['10,100,1000', '5,50,500,5000']);
+    },
+  );
+
+  it('duration histograms are exact for an unaligned range with resolution auto', async () => {
+    const [from, to] = RANGES.unaligned;
+    const { body } = await api(`/traffic/connections?from=${iso(from)}&to=${iso(to)}`);
+    expect(histograms(body)).toEqual(truth.durations(new Date(from), new Date(to)));
+  });
 
   it('rates: averages from the exact totals, peaks as reported', async () => {
     const [from, to] = RANGES.hourAligned;
@@ -340,6 +380,7 @@ describe('health, metrics and OpenAPI', () => {
       (n, { batch: b }) =>
         n +
         1 +
+        (b.connections?.durationBoundsMs?.length ? 1 : 0) +
         [b.traffic, b.rates, b.ports, b.talkers, b.drops, b.abnormal].reduce(
           (m, xs) => m + (xs?.length ?? 0),
           0,
@@ -365,6 +406,7 @@ describe('health, metrics and OpenAPI', () => {
       '/api/v1/hosts/{agentId}',
       '/api/v1/traffic/series',
       '/api/v1/traffic/ports',
+      '/api/v1/hosts/{agentId}/config',
     ]) {
       expect(body.paths[route]).toBeDefined();
     }
@@ -438,6 +480,16 @@ describe('after retention ran', () => {
       `/traffic/summary?from=${iso(from)}&to=${iso(to)}&resolution=${res}`,
     );
     expect(asTruth(body)).toEqual(truth.summary(new Date(from), new Date(to)));
+  });
+
+  it('duration histograms at 1h and 1m still equal the truth', async () => {
+    const [from, to] = RANGES.hourAligned;
+    for (const res of ['1h', '1m']) {
+      const { body } = await api(
+        `/traffic/connections?from=${iso(from)}&to=${iso(to)}&resolution=${res}`,
+      );
+      expect(histograms(body)).toEqual(truth.durations(new Date(from), new Date(to)));
+    }
   });
 
   it('raw answers nothing for the dropped days', async () => {

@@ -45,6 +45,12 @@ export class AgentRevokedError extends DomainError {
   readonly kind = 'forbidden';
 }
 
+/** The client certificate names another agent than the one speaking. */
+export class CertificateMismatchError extends DomainError {
+  override name = 'CertificateMismatchError';
+  readonly kind = 'forbidden';
+}
+
 export class NotFoundError extends DomainError {
   override name = 'NotFoundError';
   readonly kind = 'not-found';

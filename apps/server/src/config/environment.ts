@@ -1,12 +1,26 @@
 // The server's environment, parsed and validated once. Every setting has one
 // name, one type and one default here; nothing else reads process.env.
 
+import { readFileSync } from 'node:fs';
+
+/** gRPC TLS: PEM file paths, checked readable at boot. */
+export interface GrpcTls {
+  certFile: string;
+  keyFile: string;
+  /** CA bundle for client certificates (mutual TLS). */
+  clientCaFile: string | null;
+  /** With a client CA: refuse clients without a verified certificate (else they need a token or credential). */
+  clientCertRequired: boolean;
+}
+
 export interface Environment {
   databaseUrl: string;
   httpHost: string;
   httpPort: number;
   grpcHost: string;
   grpcPort: number;
+  /** null = plaintext gRPC (for a TLS-terminating proxy or a trusted network). */
+  grpcTls: GrpcTls | null;
   /** Run pending migrations when `serve` starts (else refuse to start when behind). */
   migrateOnStart: boolean;
   /** Largest gRPC message the ingest accepts, in bytes. */
@@ -90,6 +104,37 @@ export function parseDatabaseUrl(src: Source): string {
   return url;
 }
 
+function pemFile(src: Source, key: string): string | null {
+  const file = src[key];
+  if (file === undefined || file === '') return null;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new EnvironmentError(`${key}: cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN ')) throw new EnvironmentError(`${key}: ${file} is not PEM`);
+  return file;
+}
+
+export function parseGrpcTls(src: Source): GrpcTls | null {
+  const certFile = pemFile(src, 'GRPC_TLS_CERT');
+  const keyFile = pemFile(src, 'GRPC_TLS_KEY');
+  const clientCaFile = pemFile(src, 'GRPC_TLS_CLIENT_CA');
+  if (!certFile !== !keyFile) {
+    throw new EnvironmentError('GRPC_TLS_CERT and GRPC_TLS_KEY must be set together');
+  }
+  if (clientCaFile && !certFile) {
+    throw new EnvironmentError('GRPC_TLS_CLIENT_CA needs GRPC_TLS_CERT and GRPC_TLS_KEY');
+  }
+  const required = src.GRPC_TLS_CLIENT_CERT_REQUIRED;
+  if (required !== undefined && required !== '' && !clientCaFile) {
+    throw new EnvironmentError('GRPC_TLS_CLIENT_CERT_REQUIRED needs GRPC_TLS_CLIENT_CA');
+  }
+  const clientCertRequired = bool(src, 'GRPC_TLS_CLIENT_CERT_REQUIRED', true);
+  return certFile && keyFile ? { certFile, keyFile, clientCaFile, clientCertRequired } : null;
+}
+
 export function parseEnvironment(src: Source = process.env): Environment {
   const env: Environment = {
     databaseUrl: parseDatabaseUrl(src),
@@ -97,6 +142,7 @@ export function parseEnvironment(src: Source = process.env): Environment {
     httpPort: int(src, 'HTTP_PORT', 8080, 0, 65535),
     grpcHost: str(src, 'GRPC_HOST', '0.0.0.0'),
     grpcPort: int(src, 'GRPC_PORT', 50051, 0, 65535),
+    grpcTls: parseGrpcTls(src),
     migrateOnStart: bool(src, 'MIGRATE_ON_START', true),
     grpcMaxMessageBytes: int(
       src,

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import {
   AgentRevokedError,
   BadAgentCredentialError,
+  CertificateMismatchError,
   NotFoundError,
   UnknownAgentError,
 } from '../common/domain-errors';
@@ -28,9 +29,20 @@ export class AgentRegistryService {
   /**
    * Admits the agent named in Hello: with a credential, checks it; with an
    * enrollment token, consumes a use and issues a new credential (the old one
-   * stops working). Records what the Hello says about the host either way.
+   * stops working). With mutual TLS, a client certificate that names the
+   * agent (`certificateAgentId`) is its identity instead: no token is used,
+   * no credential checked or issued. Records what the Hello says about the
+   * host either way.
    */
-  async admit(hello: NormalizedHello): Promise<AdmittedAgent> {
+  async admit(
+    hello: NormalizedHello,
+    certificateAgentId: string | null = null,
+  ): Promise<AdmittedAgent> {
+    if (certificateAgentId !== null && certificateAgentId !== hello.agentId) {
+      throw new CertificateMismatchError(
+        `client certificate names agent ${certificateAgentId}, Hello names ${hello.agentId}`,
+      );
+    }
     return this.ds.transaction(async (em) => {
       const rows: { revoked: boolean; credential_hash: Buffer | null; highest_sequence: string }[] =
         await em.query(
@@ -42,7 +54,9 @@ export class AgentRegistryService {
       if (existing?.revoked) throw new AgentRevokedError(`agent ${hello.agentId} has been revoked`);
       let newCredential: string | null = null;
       let tokenId: string | null = null;
-      if (hello.agentCredential && existing) {
+      if (certificateAgentId !== null) {
+        // Authenticated by the certificate the TLS handshake verified.
+      } else if (hello.agentCredential && existing) {
         if (!secretMatches(hello.agentCredential, existing.credential_hash)) {
           throw new BadAgentCredentialError(
             `agent credential does not match agent ${hello.agentId}`,
@@ -86,11 +100,24 @@ export class AgentRegistryService {
          RETURNING highest_sequence`,
         params,
       );
-      return {
-        agentId: hello.agentId,
-        highestSequence: Number(out[0].highest_sequence),
-        newCredential,
-      };
+      let highestSequence = Number(out[0].highest_sequence);
+      // The agent's bounded spool dropped batches it never delivered: record them as
+      // lost and take the stream from the oldest one it still holds.
+      if (hello.oldestSequence > highestSequence + 1) {
+        const first = highestSequence + 1;
+        const last = hello.oldestSequence - 1;
+        await em.query(
+          `UPDATE hosts SET highest_sequence = $2, lost_batches = lost_batches + $3
+            WHERE agent_id = $1`,
+          [hello.agentId, last, last - first + 1],
+        );
+        await em.query(
+          `INSERT INTO sequence_gaps (agent_id, first_sequence, last_sequence) VALUES ($1, $2, $3)`,
+          [hello.agentId, first, last],
+        );
+        highestSequence = last;
+      }
+      return { agentId: hello.agentId, highestSequence, newCredential };
     });
   }
 
@@ -102,13 +129,5 @@ export class AgentRegistryService {
       [agentId],
     );
     if (res[1] === 0) throw new NotFoundError(`no live agent with id ${agentId}`);
-  }
-
-  async touch(agentId: string, configVersion?: number): Promise<void> {
-    await this.ds.query(
-      `UPDATE hosts SET last_seen_at = now(), config_version = COALESCE($2, config_version)
-        WHERE agent_id = $1`,
-      [agentId, configVersion ?? null],
-    );
   }
 }

@@ -70,6 +70,23 @@ export class HostEntity {
   @Column({ name: 'highest_sequence', type: 'bigint', default: 0 })
   highestSequence!: string;
 
+  /** Batches the agent's spool dropped before they were stored (gaps in sequence_gaps). */
+  @Column({ name: 'lost_batches', type: 'bigint', default: 0 })
+  lostBatches!: string;
+
+  /** The latest ConfigApplied from the agent (null until it sent one). */
+  @Column({ name: 'config_applied_version', type: 'bigint', nullable: true })
+  configAppliedVersion!: string | null;
+
+  @Column({ name: 'config_applied_ok', type: 'boolean', nullable: true })
+  configAppliedOk!: boolean | null;
+
+  @Column({ name: 'config_applied_error', type: 'text', nullable: true })
+  configAppliedError!: string | null;
+
+  @Column({ name: 'config_applied_at', type: 'timestamptz', nullable: true })
+  configAppliedAt!: Date | null;
+
   @Column({ type: 'jsonb', nullable: true })
   health!: Record<string, unknown> | null;
 }

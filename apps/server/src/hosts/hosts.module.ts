@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { AgentConfigModule } from '../agent-config/agent-config.module';
 import { EnrollmentModule } from '../enrollment/enrollment.module';
 import { AgentRegistryService } from './agent-registry.service';
 import { HostsController } from './hosts.controller';
 import { HostsService } from './hosts.service';
 
 @Module({
-  imports: [EnrollmentModule],
+  imports: [EnrollmentModule, AgentConfigModule],
   controllers: [HostsController],
   providers: [HostsService, AgentRegistryService],
   exports: [HostsService, AgentRegistryService],

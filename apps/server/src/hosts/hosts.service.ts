@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { NotFoundError } from '../common/domain-errors';
 import { parseLabelSelector } from '../common/label-selector';
+import { AgentConfigService } from '../agent-config/agent-config.service';
 import { ConfigurationService } from '../config/configuration.service';
 import { HostDetailView, HostPage, HostView } from './dto/host.view';
 import { HostStatus, ListHostsQuery } from './dto/list-hosts.query';
@@ -30,6 +31,7 @@ interface HostRow {
   enrolled_at: Date;
   revoked_at: Date | null;
   health: Record<string, unknown> | null;
+  lost_batches: string;
   status: HostStatus;
 }
 
@@ -40,6 +42,7 @@ export class HostsService {
   constructor(
     private readonly ds: DataSource,
     private readonly config: ConfigurationService,
+    private readonly agentConfigs: AgentConfigService,
   ) {}
 
   private statusSql(): string {
@@ -92,6 +95,7 @@ export class HostsService {
     );
     if (!rows.length) throw new NotFoundError(`no host with agentId ${agentId}`);
     const r = rows[0];
+    const config = await this.agentConfigs.state(agentId);
     return {
       ...this.view(r),
       interfaces: r.interfaces,
@@ -101,6 +105,10 @@ export class HostsService {
       startedAt: iso(r.started_at),
       revokedAt: iso(r.revoked_at),
       health: r.health,
+      lostBatches: Number(r.lost_batches),
+      config: config.desired,
+      configApplied: config.applied,
+      configVersion: config.runningVersion,
     };
   }
 

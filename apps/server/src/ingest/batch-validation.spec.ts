@@ -36,6 +36,19 @@ function batch(over: Partial<Batch__Output> = {}): Batch__Output {
   };
 }
 
+const conns: NonNullable<Batch__Output['connections']> = {
+  openedClient: 0,
+  openedServer: 0,
+  failed: 0,
+  closed: 3,
+  active: 0,
+  peakOpenedPerSecond: 0,
+  retransmits: 0,
+  durationBoundsMs: [],
+  durationCounts: [],
+  durationSumMs: 0,
+};
+
 describe('validateBatch', () => {
   it('maps enum names to the stored codes', () => {
     const b = validateBatch(batch(), limits);
@@ -76,6 +89,18 @@ describe('validateBatch', () => {
     ],
     [{ drops: [{ reason: 'a\u0000b', count: 1 }] }, /drops\[0\]\.reason contains a NUL/],
     [
+      { connections: { ...conns, durationBoundsMs: [10, 100], durationCounts: [1, 2] } },
+      /duration_counts must have one entry more than duration_bounds_ms \(3\), got 2/,
+    ],
+    [
+      { connections: { ...conns, durationBoundsMs: [10, 10], durationCounts: [1, 2, 3] } },
+      /duration_bounds_ms must be strictly increasing/,
+    ],
+    [
+      { connections: { ...conns, durationBoundsMs: [10], durationCounts: [1, -2] } },
+      /duration_counts\[1\] must be a non-negative integer/,
+    ],
+    [
       { traffic: [{ ...batch().traffic[0], bytes: 2 ** 60 }] },
       /traffic\[0\]\.bytes must be a non-negative integer/,
     ],
@@ -88,6 +113,23 @@ describe('validateBatch', () => {
       InvalidInputError,
     );
     expect(() => validateBatch(batch(over as Partial<Batch__Output>), limits)).toThrow(message);
+  });
+
+  it('keeps a duration histogram as one more record', () => {
+    const b = validateBatch(
+      batch({
+        connections: {
+          ...conns,
+          durationBoundsMs: [10, 100],
+          durationCounts: [1, 0, 2],
+          durationSumMs: 450,
+        },
+      }),
+      limits,
+    );
+    expect(b.connections.durations).toEqual({ boundsMs: [10, 100], counts: [1, 0, 2], sumMs: 450 });
+    expect(b.records).toBe(3);
+    expect(validateBatch(batch({ connections: conns }), limits).connections.durations).toBeNull();
   });
 
   it('refuses too many records as too large', () => {
@@ -110,6 +152,7 @@ describe('validateHello', () => {
     masking: 'MASKING_NONE',
     startedAtMs: 0,
     configVersion: 0,
+    oldestSequence: 0,
     ...over,
   });
 

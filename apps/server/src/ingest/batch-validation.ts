@@ -50,6 +50,8 @@ export interface NormalizedBatch {
     peakOpenedPerSecond: number;
     retransmits: number;
     durationSumMs: number;
+    /** The duration histogram, when the window carried one. */
+    durations: { boundsMs: number[]; counts: number[]; sumMs: number } | null;
   };
   health: {
     cpuPercent: number;
@@ -74,6 +76,39 @@ export interface BatchLimits {
 }
 
 const MAX_WINDOW_MS = 3_600_000;
+const MAX_HISTOGRAM_BOUNDS = 64;
+
+/** Bounds strictly increasing and finite; one more count than bounds (the last has no bound). */
+function histogram(
+  bounds: number[] | undefined,
+  counts: number[] | undefined,
+  sumMs: number,
+): { boundsMs: number[]; counts: number[]; sumMs: number } | null {
+  const b = bounds ?? [];
+  const c = counts ?? [];
+  if (b.length === 0 && c.length === 0) return null;
+  if (b.length > MAX_HISTOGRAM_BOUNDS) {
+    throw new InvalidInputError(
+      `connections.duration_bounds_ms has more than ${MAX_HISTOGRAM_BOUNDS} entries`,
+    );
+  }
+  b.forEach((v, i) => {
+    real(`connections.duration_bounds_ms[${i}]`, v);
+    if (i > 0 && !(v > b[i - 1])) {
+      throw new InvalidInputError('connections.duration_bounds_ms must be strictly increasing');
+    }
+  });
+  if (c.length !== b.length + 1) {
+    throw new InvalidInputError(
+      `connections.duration_counts must have one entry more than duration_bounds_ms (${b.length + 1}), got ${c.length}`,
+    );
+  }
+  return {
+    boundsMs: [...b],
+    counts: c.map((v, i) => count(`connections.duration_counts[${i}]`, v)),
+    sumMs,
+  };
+}
 
 function count(path: string, v: number): number {
   if (!Number.isSafeInteger(v) || v < 0) {
@@ -114,6 +149,7 @@ function port(path: string, v: number): number {
 
 export function validateBatch(b: Batch__Output, limits: BatchLimits): NormalizedBatch {
   const records =
+    (b.connections?.durationBoundsMs?.length || b.connections?.durationCounts?.length ? 1 : 0) +
     b.traffic.length +
     b.rates.length +
     b.ports.length +
@@ -209,6 +245,7 @@ export function validateBatch(b: Batch__Output, limits: BatchLimits): Normalized
       peakOpenedPerSecond: real('connections.peak_opened_per_second', c?.peakOpenedPerSecond ?? 0),
       retransmits: count('connections.retransmits', c?.retransmits ?? 0),
       durationSumMs: real('connections.duration_sum_ms', c?.durationSumMs ?? 0),
+      durations: histogram(c?.durationBoundsMs, c?.durationCounts, c?.durationSumMs ?? 0),
     },
     health: {
       cpuPercent: real('health.cpu_percent', h?.cpuPercent ?? 0),
@@ -242,9 +279,19 @@ export interface NormalizedHello {
   masking: string;
   startedAt: Date | null;
   configVersion: number;
+  /** Oldest sequence the agent's spool still holds; 0 = none. */
+  oldestSequence: number;
 }
 
-export function validateHello(h: Hello__Output): NormalizedHello {
+/** `certified`: a verified client certificate names the agent, so Hello needs no token or credential. */
+function sequenceField(path: string, v: number): number {
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw new InvalidInputError(`${path} must be an integer >= 0, got ${v}`);
+  }
+  return v;
+}
+
+export function validateHello(h: Hello__Output, certified = false): NormalizedHello {
   const agentId = text('hello.agent_id', h.agentId, 36, false).toLowerCase();
   if (!UUID.test(agentId)) throw new InvalidInputError('hello.agent_id must be a UUID');
   const labels: Record<string, string> = {};
@@ -262,7 +309,7 @@ export function validateHello(h: Hello__Output): NormalizedHello {
     throw new InvalidInputError('hello.capabilities has more than 256 entries');
   if (h.interfaces.length > 4096)
     throw new InvalidInputError('hello.interfaces has more than 4096 entries');
-  if (!h.enrollmentToken && !h.agentCredential) {
+  if (!h.enrollmentToken && !h.agentCredential && !certified) {
     throw new InvalidInputError('hello must carry an enrollment_token or an agent_credential');
   }
   return {
@@ -289,5 +336,6 @@ export function validateHello(h: Hello__Output): NormalizedHello {
     masking: typeof h.masking === 'string' ? h.masking : 'MASKING_UNSPECIFIED',
     startedAt: h.startedAtMs > 0 ? new Date(h.startedAtMs) : null,
     configVersion: Number.isSafeInteger(h.configVersion) ? h.configVersion : 0,
+    oldestSequence: sequenceField('hello.oldest_sequence', h.oldestSequence ?? 0),
   };
 }

@@ -1,17 +1,17 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
-import {
-  AgentConfig,
-  AgentMessage__Output,
-  loadTidewatchV1,
-  ServerMessage,
-} from '@tidewatch/proto';
+import { AgentMessage__Output, loadTidewatchV1, ServerMessage } from '@tidewatch/proto';
+import { AgentConfigService, CONFIG_CHANNEL } from '../agent-config/agent-config.service';
 import { StoreUnavailableError } from '../common/domain-errors';
+import { toGrpcStatus } from '../common/grpc-status';
 import { ConfigurationService } from '../config/configuration.service';
 import { MetricsService } from '../health/metrics.service';
 import { AgentRegistryService } from '../hosts/agent-registry.service';
+import { PgListenerService } from '../notify/pg-listener.service';
 import { BatchWriterService } from './batch-writer.service';
 import { IngestSession, SessionDeps } from './ingest-session';
+import { serverCredentials } from './grpc-credentials';
+import { agentIdFromCertificate } from './peer-identity';
 import { safeDeserializer } from './safe-deserialize';
 
 const DAY_MS = 86_400_000;
@@ -30,7 +30,16 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
     private readonly registry: AgentRegistryService,
     private readonly writer: BatchWriterService,
     private readonly metrics: MetricsService,
-  ) {}
+    private readonly configs: AgentConfigService,
+    listener: PgListenerService,
+  ) {
+    // Config changes, from whichever replica took the PUT: push to the stream if it is here.
+    listener.listen(CONFIG_CHANNEL, (agentId) => this.pushConfig(agentId));
+    // Notifications sent while the listener was reconnecting are lost: resend what changed.
+    listener.on('reconnected', () => {
+      for (const id of this.sessions.keys()) this.pushConfig(id);
+    });
+  }
 
   /** The port actually bound (useful with GRPC_PORT=0). */
   get port(): number {
@@ -62,14 +71,34 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
     });
     const address = `${this.config.get('grpcHost')}:${this.config.get('grpcPort')}`;
     this.boundPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      server.bindAsync(address, serverCredentials(this.config.get('grpcTls')), (err, port) =>
         err
           ? reject(new Error(`cannot listen for gRPC on ${address}: ${err.message}`))
           : resolve(port),
       ),
     );
     this.server = server;
-    this.logger.log(`gRPC ingest listening on ${this.config.get('grpcHost')}:${this.boundPort}`);
+    const tls = this.config.get('grpcTls');
+    this.logger.log(
+      `gRPC ingest listening on ${this.config.get('grpcHost')}:${this.boundPort} (${
+        !tls
+          ? 'plaintext'
+          : !tls.clientCaFile
+            ? 'TLS'
+            : `mutual TLS, client certificate ${tls.clientCertRequired ? 'required' : 'optional'}`
+      })`,
+    );
+  }
+
+  private pushConfig(agentId: string): void {
+    const session = this.sessions.get(agentId);
+    if (!session) return;
+    this.configs
+      .wireFor(agentId)
+      .then((config) => session.pushConfig(config))
+      .catch((err: Error) =>
+        this.logger.warn(`config for agent ${agentId} not pushed: ${err.message}`),
+      );
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -94,6 +123,13 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   private accept(call: grpc.ServerDuplexStream<AgentMessage__Output, ServerMessage>): void {
+    let certificateAgentId: string | null;
+    try {
+      certificateAgentId = agentIdFromCertificate(call.getAuthContext().sslPeerCertificate);
+    } catch (err) {
+      call.emit('error', toGrpcStatus(err));
+      return;
+    }
     const deps: SessionDeps = {
       registry: this.registry,
       writer: this.writer,
@@ -106,7 +142,9 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
           notAfter: new Date(now + this.config.get('maxClockSkewSeconds') * 1000),
         };
       },
-      agentConfig: () => this.agentConfig(),
+      configFor: (agentId) => this.configs.wireFor(agentId),
+      configApplied: (agentId, report) => this.configs.recordApplied(agentId, report),
+      certificateAgentId,
       attach: (s) => {
         const id = s.agentId as string;
         const previous = this.sessions.get(id);
@@ -123,17 +161,5 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
     const session = new IngestSession(call, deps);
     this.open.add(session);
     this.metrics.streams.set(this.open.size);
-  }
-
-  private agentConfig(): AgentConfig {
-    return {
-      version: 1,
-      windowSeconds: this.config.get('agentWindowSeconds'),
-      topN: this.config.get('agentTopN'),
-      portAllowlist: [],
-      masking: 'MASKING_UNSPECIFIED',
-      maxFlowsPerWindow: 0,
-      cpuBudgetPercent: 0,
-    };
   }
 }

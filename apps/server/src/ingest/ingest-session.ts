@@ -1,5 +1,6 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { AgentConfig, AgentMessage__Output, ServerMessage } from '@tidewatch/proto';
+import type { ConfigAppliedReport } from '../agent-config/agent-config.service';
 import {
   InvalidInputError,
   MalformedMessageError,
@@ -18,7 +19,12 @@ export interface SessionDeps {
   writer: BatchWriterService;
   limits: () => BatchLimits;
   maxInFlight: number;
-  agentConfig: () => AgentConfig;
+  /** The agent's current configuration (sent in Welcome and ConfigUpdate). */
+  configFor(agentId: string): Promise<AgentConfig>;
+  /** Stores a ConfigApplied. */
+  configApplied(agentId: string, report: ConfigAppliedReport): Promise<void>;
+  /** The agent id the client certificate names (mutual TLS), or null. */
+  certificateAgentId: string | null;
   /** Tells the server this agent's stream is open (an older one for the same agent is superseded). */
   attach(session: IngestSession): void;
   detach(session: IngestSession): void;
@@ -39,6 +45,8 @@ export class IngestSession {
   private lastSequence = 0;
   private inFlight = 0;
   private paused = false;
+  /** Config version last sent to the agent (Welcome or ConfigUpdate). */
+  private configVersion = 0;
   private stopped = false;
   private readonly onDrain = () => this.updateFlow();
 
@@ -68,6 +76,14 @@ export class IngestSession {
     this.stopped = true;
   }
 
+  /** Sends a ConfigUpdate when `config` is newer than what the agent was last sent. */
+  pushConfig(config: AgentConfig): void {
+    if (this.state !== 'ready' || Number(config.version) <= this.configVersion) return;
+    this.configVersion = Number(config.version);
+    this.call.write({ configUpdate: { config } });
+    this.deps.log('info', `config version ${this.configVersion} pushed to agent ${this.agentId}`);
+  }
+
   supersede(): void {
     this.fail(new StreamSupersededError('a newer stream for this agent took over'));
   }
@@ -82,10 +98,7 @@ export class IngestSession {
         case 'batch':
           return this.onBatch(m);
         case 'configApplied':
-          if (this.state !== 'ready')
-            throw new ProtocolOrderError('send Hello before ConfigApplied');
-          void this.deps.registry.touch(this.agentId as string, m.configApplied?.version);
-          return;
+          return this.onConfigApplied(m);
         default:
           throw new InvalidInputError('AgentMessage has no body');
       }
@@ -94,17 +107,43 @@ export class IngestSession {
     }
   }
 
+  private onConfigApplied(m: AgentMessage__Output): void {
+    if (this.state !== 'ready')
+      throw new ProtocolOrderError('send Hello and wait for Welcome before ConfigApplied');
+    const c = m.configApplied as NonNullable<AgentMessage__Output['configApplied']>;
+    if (!Number.isSafeInteger(c.version) || c.version < 0) {
+      throw new InvalidInputError('config_applied.version must be an integer >= 0');
+    }
+    const agentId = this.agentId as string;
+    this.deps
+      .configApplied(agentId, { version: c.version, ok: !!c.ok, error: c.error ?? '' })
+      .then(() =>
+        this.deps.log(
+          c.ok ? 'info' : 'warn',
+          `agent ${agentId} ${c.ok ? 'applied' : 'refused'} config version ${c.version}${c.ok ? '' : `: ${c.error}`}`,
+        ),
+      )
+      .catch((err: Error) =>
+        this.deps.log('warn', `agent ${agentId}: ConfigApplied not stored: ${err.message}`),
+      );
+  }
+
   private onHello(m: AgentMessage__Output): void {
     if (this.state !== 'await-hello')
       throw new ProtocolOrderError('Hello was already sent on this stream');
-    const hello = validateHello(m.hello as NonNullable<AgentMessage__Output['hello']>);
+    const hello = validateHello(
+      m.hello as NonNullable<AgentMessage__Output['hello']>,
+      this.deps.certificateAgentId !== null,
+    );
     this.state = 'admitting';
     this.pause();
     this.deps.registry
-      .admit(hello)
-      .then((admitted) => {
+      .admit(hello, this.deps.certificateAgentId)
+      .then(async (admitted) => ({ admitted, config: await this.deps.configFor(admitted.agentId) }))
+      .then(({ admitted, config }) => {
         if (this.state === 'closed') return;
         this.agentId = admitted.agentId;
+        this.configVersion = Number(config.version);
         this.lastSequence = admitted.highestSequence;
         this.state = 'ready';
         this.deps.attach(this);
@@ -112,7 +151,7 @@ export class IngestSession {
           welcome: {
             agentId: admitted.agentId,
             highestSequence: admitted.highestSequence,
-            config: this.deps.agentConfig(),
+            config,
             agentCredential: admitted.newCredential ?? '',
             serverTimeMs: Date.now(),
           },
@@ -122,6 +161,12 @@ export class IngestSession {
           `agent ${admitted.agentId} (${hello.hostname}) connected at sequence ${admitted.highestSequence}`,
         );
         this.updateFlow();
+        // A change committed between reading the config and attaching was announced
+        // before this stream could hear it: read once more.
+        this.deps
+          .configFor(admitted.agentId)
+          .then((latest) => this.pushConfig(latest))
+          .catch(() => undefined);
       })
       .catch((err) => this.fail(err));
   }

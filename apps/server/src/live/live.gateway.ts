@@ -1,4 +1,5 @@
-import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Logger, OnModuleDestroy, OnModuleInit, UseFilters, UseGuards } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
 import {
   ConnectedSocket,
   MessageBody,
@@ -8,7 +9,9 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import type { WebSocket } from 'ws';
+import { AccessGuard } from '../auth/access.guard';
 import { MetricsService } from '../health/metrics.service';
+import { LiveExceptionFilter } from './live-exception.filter';
 import { LiveListenerService } from './live-listener.service';
 import type { LiveBatchSummary } from './live-payload';
 
@@ -18,9 +21,11 @@ const ROOM = /^(fleet|host:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
  * Live feed at ws://HOST:8080/api/v1/live. Send
  * {"event":"subscribe","data":{"room":"fleet"}} or {"room":"host:<agentId>"};
  * every stored batch in a subscribed room arrives as {"event":"batch","data":{…}}.
- * (The auth guard for WebSockets comes with the auth issue, like the REST guard.)
+ * The REST guard (AccessGuard) checks the handshake and every message.
  */
 @WebSocketGateway({ path: '/api/v1/live' })
+@UseGuards(AccessGuard)
+@UseFilters(LiveExceptionFilter)
 export class LiveGateway
   implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, OnModuleDestroy
 {
@@ -31,6 +36,7 @@ export class LiveGateway
   constructor(
     private readonly listener: LiveListenerService,
     private readonly metrics: MetricsService,
+    private readonly guard: AccessGuard,
   ) {}
 
   onModuleInit(): void {
@@ -41,7 +47,20 @@ export class LiveGateway
     this.listener.off('batch', this.onBatch);
   }
 
-  handleConnection(client: WebSocket): void {
+  async handleConnection(client: WebSocket, request?: IncomingMessage): Promise<void> {
+    // Kept on the socket for the guard's per-message checks.
+    (client as WebSocket & { upgradeRequest?: IncomingMessage }).upgradeRequest = request;
+    let allowed = false;
+    try {
+      allowed = await this.guard.allowConnection(request);
+    } catch (err) {
+      this.logger.warn(`live handshake check failed: ${(err as Error).message}`);
+    }
+    if (!allowed) {
+      client.close(1008, 'forbidden');
+      return;
+    }
+    if (client.readyState !== client.OPEN) return;
     this.rooms.set(client, new Set());
     this.metrics.liveSubscribers.set(this.rooms.size);
   }
@@ -56,7 +75,9 @@ export class LiveGateway
     const room = roomOf(body);
     if (!room)
       return { event: 'error', data: { message: 'room must be "fleet" or "host:<agentId>"' } };
-    this.rooms.get(client)?.add(room);
+    const rooms = this.rooms.get(client);
+    if (!rooms) return { event: 'error', data: { message: 'connection not admitted' } };
+    rooms.add(room);
     return { event: 'subscribed', data: { room } };
   }
 

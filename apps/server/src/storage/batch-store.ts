@@ -41,6 +41,11 @@ function rowsOf(series: string, items: StoredBatch[]): Row[] {
         for (const x of b.abnormal)
           rows.push([a, ws, x.peer, x.port, x.protocol, x.direction, x.connections]);
         break;
+      case 'durations': {
+        const d = b.connections.durations;
+        if (d) rows.push([a, ws, `{${d.boundsMs.join(',')}}`, `{${d.counts.join(',')}}`, d.sumMs]);
+        break;
+      }
       case 'windows': {
         const c = b.connections;
         const h = b.health;
@@ -88,6 +93,7 @@ function rollupInsert(s: Series, resolution: '1m' | '1h', source: string): strin
   ];
   const merge = s.rollup.map((c) => {
     if (c.merge === 'sum') return `${c.name} = t.${c.name} + EXCLUDED.${c.name}`;
+    if (c.merge === 'array_sum') return `${c.name} = tw_array_add(t.${c.name}, EXCLUDED.${c.name})`;
     if (c.merge === 'max') return `${c.name} = GREATEST(t.${c.name}, EXCLUDED.${c.name})`;
     return `${c.name} = t.${c.name} OR EXCLUDED.${c.name}`;
   });
@@ -104,11 +110,19 @@ function rollupInsert(s: Series, resolution: '1m' | '1h', source: string): strin
  */
 export function seriesInsertSql(s: Series): string {
   const cols = ['agent_id', 'window_start', ...s.rawColumns.map((c) => c.name)];
-  const types = ['uuid', 'timestamptz', ...s.rawColumns.map((c) => c.type)];
+  const types = ['uuid', 'timestamptz', ...s.rawColumns.map((c) => (c.viaText ? 'text' : c.type))];
   const unnest = types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
+  const select = s.rawColumns.some((c) => c.viaText)
+    ? [
+        'agent_id',
+        'window_start',
+        ...s.rawColumns.map((c) => (c.viaText ? `${c.name}::${c.type}` : c.name)),
+      ].join(', ')
+    : '*';
+  const from = select === '*' ? '' : ` AS u(${cols.join(', ')})`;
   return `WITH raw AS (
     INSERT INTO ${s.raw} (${cols.join(', ')})
-    SELECT * FROM unnest(${unnest})
+    SELECT ${select} FROM unnest(${unnest})${from}
     RETURNING ${cols.join(', ')}
   ), m AS (
     ${rollupInsert(s, '1m', 'raw')}

@@ -9,6 +9,11 @@ export interface RawColumn {
   name: string;
   /** PostgreSQL type, used for the unnest casts. */
   type: string;
+  /**
+   * Set for array columns: unnest flattens arrays of arrays, so these travel
+   * as array literals in a text[] parameter and are cast back per row.
+   */
+  viaText?: boolean;
 }
 
 export interface RollupColumn {
@@ -16,8 +21,8 @@ export interface RollupColumn {
   type: string;
   /** Aggregate over the raw rows of one bucket. */
   agg: string;
-  /** How a new delta merges into an existing bucket row. */
-  merge: 'sum' | 'max' | 'or';
+  /** How a new delta merges into an existing bucket row (array_sum: element-wise). */
+  merge: 'sum' | 'max' | 'or' | 'array_sum';
 }
 
 export interface Series {
@@ -177,6 +182,24 @@ export const SERIES: Series[] = [
       sum('bpf_run_count'),
       sum('flow_table_full'),
       sum('records_dropped'),
+    ],
+  },
+  {
+    // Connection-duration histograms, one per window that carried one. The
+    // bounds are a dimension: only histograms with identical bounds are added
+    // (element-wise), so different bucket layouts stay separate rows.
+    name: 'durations',
+    raw: 'durations_raw',
+    rawColumns: [
+      { name: 'bounds', type: 'double precision[]', viaText: true },
+      { name: 'counts', type: 'bigint[]', viaText: true },
+      { name: 'sum_ms', type: 'double precision' },
+    ],
+    dims: ['bounds'],
+    rollup: [
+      { name: 'windows', type: 'bigint', agg: 'count(*)', merge: 'sum' },
+      { name: 'counts', type: 'bigint[]', agg: 'tw_sum_array(counts)', merge: 'array_sum' },
+      sum('sum_ms', 'sum_ms', D),
     ],
   },
 ];

@@ -16,8 +16,8 @@ export interface Metric {
   raw: string;
   /** Aggregate over rollup rows. */
   rollup: string;
-  /** How the per-segment values combine. */
-  outer: 'sum' | 'max' | 'bool_or';
+  /** How the per-segment values combine (tw_sum_array: element-wise sum of counter arrays). */
+  outer: 'sum' | 'max' | 'bool_or' | 'tw_sum_array';
 }
 
 export const summed = (name: string, rollupCol = name, rawCol = name): Metric => ({

@@ -288,6 +288,23 @@ export class TrafficService {
       agentIds: s.agentIds,
       filters: {},
     });
+    const histograms = await this.run('connections-durations', {
+      series: seriesByName('durations'),
+      segments,
+      groupBy: ['bounds'],
+      metrics: [
+        { name: 'windows', raw: 'count(*)', rollup: 'sum(windows)', outer: 'sum' },
+        {
+          name: 'counts',
+          raw: 'tw_sum_array(counts)',
+          rollup: 'tw_sum_array(counts)',
+          outer: 'tw_sum_array',
+        },
+        summed('sum_ms'),
+      ],
+      agentIds: s.agentIds,
+      filters: {},
+    });
     const r = rows[0] ?? {};
     const seconds = (s.to.getTime() - s.from.getTime()) / 1000;
     const opened = num(r.opened_client) + num(r.opened_server);
@@ -304,6 +321,12 @@ export class TrafficService {
       activeMax: str(r.active_max),
       activeAvgPerWindow: num(r.windows) ? num(r.active_sum) / num(r.windows) : 0,
       meanDurationMs: num(r.closed) ? num(r.duration_sum_ms) / num(r.closed) : 0,
+      durationHistograms: histograms.map((h) => ({
+        boundsMs: (h.bounds as unknown as number[]).map(Number),
+        counts: (h.counts as unknown as (string | number)[]).map(String),
+        windows: str(h.windows),
+        sumMs: num(h.sum_ms),
+      })),
     };
   }
 

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { AgentConfigView, ConfigAppliedView } from '../../agent-config/dto/agent-config.view';
 import { HOST_STATUSES, HostStatus } from './list-hosts.query';
 
 export class HostCapabilityView {
@@ -50,6 +51,21 @@ export class HostDetailView extends HostView {
     description: 'Agent health from its latest window',
   })
   health!: Record<string, unknown> | null;
+  @ApiProperty({
+    description:
+      'Batches the agent dropped from its spool before delivering them (Hello.oldest_sequence past highest + 1)',
+  })
+  lostBatches!: number;
+  @ApiProperty({ type: AgentConfigView, description: 'The configuration the server sends it' })
+  config!: AgentConfigView;
+  @ApiPropertyOptional({
+    type: ConfigAppliedView,
+    nullable: true,
+    description: 'The latest ConfigApplied the agent sent (version, ok, error)',
+  })
+  configApplied!: ConfigAppliedView | null;
+  @ApiProperty({ description: 'Config version the agent runs' })
+  configVersion!: number;
 }
 
 export class HostPage {

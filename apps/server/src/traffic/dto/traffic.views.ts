@@ -99,6 +99,23 @@ export class TalkersView extends RangeView {
   @ApiProperty({ type: [TalkerItem] }) items!: TalkerItem[];
 }
 
+export class DurationHistogramView {
+  @ApiProperty({
+    type: [Number],
+    description: 'Upper bounds of the buckets, ms, as the agents sent them',
+  })
+  boundsMs!: number[];
+  @ApiProperty({
+    type: [String],
+    description:
+      'Per-bucket counts summed exactly over every window with these bounds; one more than boundsMs (the last bucket has no bound)',
+  })
+  counts!: string[];
+  @ApiProperty({ description: 'Windows that carried a histogram with these bounds' })
+  windows!: string;
+  @ApiProperty({ description: 'Sum of the durations, ms' }) sumMs!: number;
+}
+
 export class ConnectionsView extends RangeView {
   @ApiProperty() windows!: string;
   @ApiProperty() openedClient!: string;
@@ -111,6 +128,12 @@ export class ConnectionsView extends RangeView {
   @ApiProperty() activeMax!: string;
   @ApiProperty() activeAvgPerWindow!: number;
   @ApiProperty() meanDurationMs!: number;
+  @ApiProperty({
+    type: [DurationHistogramView],
+    description:
+      'Connection-duration histograms, one per distinct set of bucket bounds (histograms are only added when their bounds are identical)',
+  })
+  durationHistograms!: DurationHistogramView[];
 }
 
 export class DropItem {

@@ -1,0 +1,29 @@
+import { Body, Controller, Get, Param, Put } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { uuidParam } from '../common/params';
+import { AgentConfigService } from './agent-config.service';
+import { AgentConfigStateView, AgentConfigView } from './dto/agent-config.view';
+import { UpdateAgentConfigDto } from './dto/update-agent-config.dto';
+
+@ApiTags('hosts')
+@Controller('hosts')
+export class AgentConfigController {
+  constructor(private readonly configs: AgentConfigService) {}
+
+  @Get(':agentId/config')
+  @ApiOkResponse({ type: AgentConfigStateView })
+  get(@Param('agentId', uuidParam('agentId')) agentId: string): Promise<AgentConfigStateView> {
+    return this.configs.state(agentId);
+  }
+
+  /** Replaces the agent's configuration (new version), pushed at once on its open stream. */
+  @Put(':agentId/config')
+  @ApiOkResponse({ type: AgentConfigView, description: 'The new configuration and its version' })
+  @ApiBadRequestResponse({ description: 'A field is invalid; the message names it' })
+  put(
+    @Param('agentId', uuidParam('agentId')) agentId: string,
+    @Body() body: UpdateAgentConfigDto,
+  ): Promise<AgentConfigView> {
+    return this.configs.update(agentId, body);
+  }
+}
