@@ -32,6 +32,7 @@ export default [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:test-util'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:test-util'] },
             { sourceTag: 'type:test-util', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib', 'type:test-util'] },
             { sourceTag: 'scope:console', onlyDependOnLibsWithTags: ['scope:shared'] },
           ],
         },

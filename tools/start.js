@@ -1,0 +1,328 @@
+#!/usr/bin/env node
+/*
+ * `npm start`: try Tidewatch on one machine, as root (the agent loads eBPF programs).
+ *
+ *   1. DATABASE_URL (default postgres://postgres@127.0.0.1:5432/tidewatch): the database is
+ *      created when missing, then migrated (`tidewatch-server migrate run`).
+ *   2. The server on HTTP 8080 (REST /api/v1, OpenAPI /api/docs, /metrics) and gRPC 50051.
+ *   3. A local agent (`tidewatch-agent run --server 127.0.0.1:50051`) on every up, non-loopback
+ *      interface (and those that come up later), metrics on 127.0.0.1:9464, its state (credential,
+ *      spool, sequence numbers) in $XDG_STATE_HOME/tidewatch (~/.local/state/tidewatch); on first
+ *      contact it enrolls with a one-use token made here.
+ *   4. Ctrl-C stops the agent first (it flushes its last window, waits for the ack and detaches
+ *      its programs), then the server.
+ *
+ * Both listen on 127.0.0.1 unless HTTP_HOST / GRPC_HOST say otherwise: the REST API has no
+ * authentication yet. Logs go to files in the state directory (paths printed at start).
+ * The console (apps/console, port 3000) does not exist yet: see startConsole() below.
+ * Plain CommonJS on purpose: it runs the built binaries, nothing of its own needs building.
+ */
+'use strict';
+
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+const SERVER_BIN = path.join(ROOT, 'apps', 'server', 'bin', 'tidewatch-server.js');
+const AGENT_BIN = path.join(ROOT, 'apps', 'agent', 'bin', 'tidewatch-agent.js');
+
+const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/tidewatch';
+const HTTP_HOST = process.env.HTTP_HOST || '127.0.0.1';
+const HTTP_PORT = Number(process.env.HTTP_PORT || 8080);
+const GRPC_HOST = process.env.GRPC_HOST || '127.0.0.1';
+const GRPC_PORT = Number(process.env.GRPC_PORT || 50051);
+const METRICS = { host: '127.0.0.1', port: 9464 };
+const STATE_DIR = path.join(
+  process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'),
+  'tidewatch',
+);
+const AGENT_STATE = path.join(STATE_DIR, 'agent');
+const LOG_DIR = path.join(STATE_DIR, 'logs');
+// Host-side ends of the test suite's veth pairs (@tidewatch/testhosts names them tw<tag><n>a):
+// a second agent on them would replace the test's own programs.
+const EXCLUDE = 'tw*';
+
+function fail(message) {
+  console.error(`npm start: ${message}`);
+  process.exit(1);
+}
+
+/** `pg` as the server resolves it (it is the server's dependency, not the root's). */
+function pg() {
+  return require(require.resolve('pg', { paths: [path.join(ROOT, 'apps', 'server')] }));
+}
+
+function preflight() {
+  if (process.getuid && process.getuid() !== 0) {
+    fail('the local agent loads eBPF programs and needs root: run `sudo npm start`.');
+  }
+  const built = [
+    'apps/server/dist/main.js',
+    'apps/agent/dist/main.js',
+    'libs/bpf/native/build/Release/tidewatch.node',
+  ].filter((f) => !fs.existsSync(path.join(ROOT, f)));
+  if (built.length > 0) fail(`not built (${built.join(', ')}): run \`npm run setup\` first.`);
+}
+
+/** Resolves when host:port can be listened on; rejects with what to do otherwise. */
+function portFree(host, port, what) {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', (err) =>
+      reject(new Error(`${what} port ${host}:${port} is not available (${err.code})`)),
+    );
+    s.listen(port, host, () => s.close(() => resolve()));
+  });
+}
+
+/** Creates the database of DATABASE_URL when it does not exist yet. Returns true if created. */
+async function ensureDatabase() {
+  const { Client } = pg();
+  const target = new URL(DATABASE_URL);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) fail(`DATABASE_URL names no database: ${DATABASE_URL}`);
+  const admin = new URL(DATABASE_URL);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (err) {
+    fail(
+      `PostgreSQL is not reachable at ${admin.host} (${err.message}).\n` +
+        '  Start it (e.g. `systemctl start postgresql`) or set DATABASE_URL.',
+    );
+  }
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount > 0) return false;
+    await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    return true;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs a server CLI command; its stdout, or exits with its output. */
+function serverCli(args) {
+  const r = spawnSync(process.execPath, [SERVER_BIN, ...args], {
+    env: { ...process.env, DATABASE_URL, LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) {
+    fail(`tidewatch-server ${args.join(' ')} failed:\n${(r.stdout || '') + (r.stderr || '')}`);
+  }
+  return r.stdout.trim();
+}
+
+/** A child in its own process group (Ctrl-C reaches only us; we stop them in order). */
+function startChild(name, bin, args, env) {
+  const log = path.join(LOG_DIR, `${name}.log`);
+  const out = fs.openSync(log, 'a');
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', out],
+    detached: true,
+  });
+  child.log = log;
+  child.text = '';
+  child.stdout.on('data', (d) => {
+    fs.writeSync(out, d);
+    if (child.text.length < 1e6) child.text += d.toString();
+  });
+  child.exited = new Promise((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal)),
+  );
+  return child;
+}
+
+function tail(file, lines = 20) {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+async function waitUntil(check, timeoutMs, what, child) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (child && child.exitCode !== null) {
+      throw new Error(
+        `${what}: the process exited (${child.exitCode}). Its log:\n${tail(child.log)}`,
+      );
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: timed out. See ${child ? child.log : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Up, non-loopback interfaces, as the agent chooses them (minus the test suite's veths). */
+function watchedInterfaces() {
+  return fs
+    .readdirSync('/sys/class/net')
+    .filter((n) => {
+      try {
+        const flags = Number(fs.readFileSync(`/sys/class/net/${n}/flags`, 'utf8'));
+        return (flags & 0x1) !== 0 && (flags & 0x8) === 0 && !/^tw/.test(n); // IFF_UP, !IFF_LOOPBACK
+      } catch {
+        return false;
+      }
+    })
+    .sort();
+}
+
+// ---------------------------------------------------------------------------------------------
+// CONSOLE: apps/console (Next.js, port 3000) does not exist yet. When it does, start it here
+// (e.g. `startChild('console', <its bin>, [], { PORT: '3000', TIDEWATCH_API: api })`), add it to
+// `children` in main() so Ctrl-C stops it, and print its URL in the summary.
+// ---------------------------------------------------------------------------------------------
+function startConsole() {
+  return null;
+}
+
+async function main() {
+  preflight();
+  fs.mkdirSync(AGENT_STATE, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(LOG_DIR, { recursive: true });
+  try {
+    await portFree(HTTP_HOST, HTTP_PORT, 'HTTP');
+    await portFree(GRPC_HOST, GRPC_PORT, 'gRPC');
+    await portFree(METRICS.host, METRICS.port, 'agent metrics');
+  } catch (err) {
+    fail(`${err.message}: is Tidewatch already running? Set HTTP_PORT / GRPC_PORT otherwise.`);
+  }
+
+  const created = await ensureDatabase();
+  const credential = path.join(AGENT_STATE, 'credential');
+  if (created) {
+    // A credential and sequence numbers left in the state directory belonged to a database
+    // that is gone. (The reverse, a fresh state directory for an agent the database knows,
+    // loses windows: keep the state directory as long as the database.)
+    fs.rmSync(AGENT_STATE, { recursive: true, force: true });
+    fs.mkdirSync(AGENT_STATE, { recursive: true, mode: 0o700 });
+  }
+  console.log(`database   ${DATABASE_URL}${created ? ' (created)' : ''}`);
+  serverCli(['migrate', 'run']);
+  console.log('migrations applied');
+
+  const server = startChild('server', SERVER_BIN, ['serve', '--no-migrate'], {
+    DATABASE_URL,
+    HTTP_HOST,
+    HTTP_PORT: String(HTTP_PORT),
+    GRPC_HOST,
+    GRPC_PORT: String(GRPC_PORT),
+  });
+  const children = [server];
+  let stopping = false;
+  const stop = async (code) => {
+    if (stopping) return;
+    stopping = true;
+    // Reverse order: the agent's last window still reaches a running server.
+    for (const child of children.slice().reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const how = await child.exited;
+      clearTimeout(timer);
+      console.log(`${path.basename(child.log, '.log')} stopped (${how})`);
+    }
+    process.exit(code);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(sig, () => {
+      console.log('\nstopping…');
+      stop(0);
+    });
+  }
+  process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGTERM')));
+
+  try {
+    await waitUntil(
+      async () => server.text.includes('"event":"listening"'),
+      60_000,
+      'server start',
+      server,
+    );
+    let token = '';
+    if (!fs.existsSync(credential)) {
+      token = serverCli([
+        'enroll',
+        'create',
+        '--name',
+        `npm-start-${os.hostname()}-${Date.now()}`,
+        '--expires',
+        '1h',
+        '--uses',
+        '1',
+      ]);
+    }
+    const agentArgs = [
+      'run',
+      '--server',
+      `127.0.0.1:${GRPC_PORT}`,
+      '--metrics-listen',
+      `${METRICS.host}:${METRICS.port}`,
+      '--state-dir',
+      AGENT_STATE,
+      '--exclude-interfaces',
+      EXCLUDE,
+    ];
+    if (token) agentArgs.push('--enrollment-token', token);
+    const agent = startChild('agent', AGENT_BIN, agentArgs, {});
+    children.push(agent);
+    const metricsUrl = `http://${METRICS.host}:${METRICS.port}/metrics`;
+    await waitUntil(
+      async () =>
+        /^tidewatch_agent_server_connected 1$/m.test(await (await fetch(metricsUrl)).text()),
+      30_000,
+      'agent connected to the server',
+      agent,
+    );
+    const consoleChild = startConsole();
+    if (consoleChild) children.push(consoleChild);
+
+    const api = `http://${HTTP_HOST === '0.0.0.0' ? '127.0.0.1' : HTTP_HOST}:${HTTP_PORT}`;
+    const search = encodeURIComponent(os.hostname());
+    const hosts = await (await fetch(`${api}/api/v1/hosts?search=${search}`)).json();
+    const me = (hosts.items || []).find((h) => h.hostname === os.hostname());
+    const agentId = me ? me.agentId : '<agent-id>';
+    for (const c of children) {
+      c.on('exit', (code) => {
+        if (stopping) return;
+        console.error(
+          `\n${path.basename(c.log, '.log')} exited (${code}). Its log:\n${tail(c.log)}`,
+        );
+        stop(1);
+      });
+    }
+    console.log(`
+Tidewatch is running.
+  REST API      ${api}/api/v1   (e.g. ${api}/api/v1/hosts)
+  OpenAPI       ${api}/api/docs
+  server        ${api}/metrics, gRPC ingest ${GRPC_HOST}:${GRPC_PORT}
+  agent         ${agentId}, metrics ${metricsUrl}
+                watching ${watchedInterfaces().join(', ') || '(none up yet)'} and interfaces that come up later
+  console       not yet: apps/console (port 3000) does not exist; see startConsole() in tools/start.js
+  logs          ${server.log}, ${agent.log}
+  agent state   ${AGENT_STATE}
+
+Traffic of the last hour, once the first 10 s window is in:
+  curl '${api}/api/v1/traffic/summary?agentId=${agentId}'
+
+Ctrl-C stops the agent (flushes its last window, detaches its eBPF programs), then the server.`);
+  } catch (err) {
+    console.error(`npm start: ${err.message}`);
+    if (/agent connected/.test(err.message)) {
+      console.error(
+        `  An agent credential from another database is refused: remove ${AGENT_STATE} to enroll again.`,
+      );
+    }
+    await stop(1);
+  }
+}
+
+main().catch((err) => fail(err.stack || String(err)));
