@@ -424,8 +424,12 @@ export class Collector {
 
   /**
    * Calls `listener` for every connection event; `onLost` with the number of
-   * events the buffer overwrote. Polling starts with the first listener.
-   * Returns a function that removes the listeners.
+   * events the kernel could not write because the buffer was full, counted
+   * from the start of polling. Perf buffer (legacy): from the kernel's lost
+   * records, which arrive with the next event that fits on that CPU. Ring
+   * buffer (modern): from the growth of the kernel's `eventLost` counter.
+   * Polling starts with the first listener. Returns a function that removes
+   * the listeners.
    */
   onEvent(listener: EventListener, onLost?: LostListener): () => void {
     if (typeof listener !== 'function') {

@@ -1,5 +1,6 @@
 #include "events.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <cerrno>
@@ -82,10 +83,28 @@ EventPoller::~EventPoller()
 	Stop();
 }
 
-OpError EventPoller::Start(Napi::Env env, Napi::Function callback, int map_fd, bool ringbuf,
-			   uint32_t perf_pages)
+bool EventPoller::ReadLost(uint64_t *sum) const
 {
+	std::vector<uint64_t> percpu(ncpus_);
+	uint32_t key = TW_ERR_EVENT_LOST;
+	if (errors_fd_ < 0 || bpf_map_lookup_elem(errors_fd_, &key, percpu.data()))
+		return false;
+	*sum = 0;
+	for (uint64_t v : percpu)
+		*sum += v;
+	return true;
+}
+
+OpError EventPoller::Start(Napi::Env env, Napi::Function callback, int map_fd, bool ringbuf,
+			   uint32_t perf_pages, int errors_fd, int ncpus)
+{
+	errors_fd_ = errors_fd;
+	ncpus_ = ncpus > 0 ? ncpus : 1;
 	if (ringbuf) {
+		// Losses from here on are reported; earlier ones are in readErrors().
+		if (!ReadLost(&ring_lost_seen_))
+			return MakeOpError(errors_fd_ < 0 ? ENOENT : errno,
+					   "cannot read the event-lost counter");
 		rb_ = ring_buffer__new(map_fd, OnRingSample, nullptr, nullptr);
 		int err = libbpf_get_error(rb_);
 		if (err) {
@@ -118,16 +137,21 @@ void EventPoller::Loop()
 		int n = rb_ ? ring_buffer__poll(rb_, kPollTimeoutMs) :
 			      perf_buffer__poll(pb_, kPollTimeoutMs);
 		current_batch = nullptr;
-		if (n < 0 && n != -EINTR) {
+		// bpf_ringbuf_output fails only when the ring is full; the kernel
+		// counts each failure in tw_errors. Report the growth as lost.
+		uint64_t lost = 0;
+		if (rb_ && ReadLost(&lost) && lost > ring_lost_seen_) {
+			batch->lost += lost - ring_lost_seen_;
+			ring_lost_seen_ = lost;
+		}
+		// What the failing poll gathered is still delivered, losses included.
+		bool failed = n < 0 && n != -EINTR;
+		if (batch->events.empty() && !batch->lost)
 			delete batch;
+		else if (tsfn_.NonBlockingCall(batch, Deliver) != napi_ok)
+			delete batch;
+		if (failed)
 			break;
-		}
-		if (batch->events.empty() && !batch->lost) {
-			delete batch;
-			continue;
-		}
-		if (tsfn_.NonBlockingCall(batch, Deliver) != napi_ok)
-			delete batch;
 	}
 }
 
@@ -188,7 +212,8 @@ Napi::Value StartEvents(const Napi::CallbackInfo &info)
 	if (c->poller)
 		throw ToJsError(env, OpError{EEXIST, "cannot poll events: already polling"});
 	auto poller = std::make_unique<EventPoller>();
-	OpError err = poller->Start(env, callback, c->events_fd, c->events_ringbuf, pages);
+	OpError err = poller->Start(env, callback, c->events_fd, c->events_ringbuf, pages,
+				    c->errors_fd, c->ncpus);
 	if (err.failed())
 		throw ToJsError(env, err);
 	c->poller = std::move(poller);
