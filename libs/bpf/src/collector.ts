@@ -138,6 +138,8 @@ export interface ProgramStats {
 
 export type EventListener = (event: ConnectionEvent) => void;
 export type LostListener = (lost: number) => void;
+/** Polling stopped for good (the buffer could not be read); events no longer arrive. */
+export type PollErrorListener = (error: TidewatchBpfError) => void;
 
 /** Picks the object for 'auto': modern only where the kernel has what it needs. */
 function chooseObject(addon: NativeAddon, wanted: CollectorOptions['object']): ObjectKind {
@@ -172,6 +174,7 @@ export class Collector {
   private readonly attached = new Map<string, AttachedInterface>();
   private readonly listeners = new Set<EventListener>();
   private readonly lostListeners = new Set<LostListener>();
+  private readonly errorListeners = new Set<PollErrorListener>();
   private polling = false;
   private reasonNames?: Map<number, string>;
 
@@ -431,18 +434,19 @@ export class Collector {
    * Polling starts with the first listener. Returns a function that removes
    * the listeners.
    */
-  onEvent(listener: EventListener, onLost?: LostListener): () => void {
+  onEvent(listener: EventListener, onLost?: LostListener, onError?: PollErrorListener): () => void {
     if (typeof listener !== 'function') {
       throw new TidewatchBpfError('invalid listener: must be a function', 'EINVAL');
     }
     this.checkOpen();
     this.listeners.add(listener);
     if (onLost) this.lostListeners.add(onLost);
+    if (onError) this.errorListeners.add(onError);
     if (!this.polling) {
       nativeSync(() =>
         this.addon.startEvents(
           this.handle,
-          (events, lost) => this.dispatch(events, lost),
+          (events, lost, error) => this.dispatch(events, lost, error),
           this.perfBufferPages,
         ),
       );
@@ -451,6 +455,7 @@ export class Collector {
     return () => {
       this.listeners.delete(listener);
       if (onLost) this.lostListeners.delete(onLost);
+      if (onError) this.errorListeners.delete(onError);
     };
   }
 
@@ -476,6 +481,7 @@ export class Collector {
     this.closed = true;
     this.listeners.clear();
     this.lostListeners.clear();
+    this.errorListeners.clear();
     this.attached.clear();
     await native(this.addon.close(this.handle));
   }
@@ -484,18 +490,31 @@ export class Collector {
     return this.closed;
   }
 
-  private dispatch(events: NativeConnEvent[], lost: number): void {
-    // An exception must not unwind into the addon's poll callback: rethrow it
-    // on its own tick, where process-level handlers see it.
-    try {
-      for (const ev of events) {
-        const converted = convertEvent(ev);
-        for (const l of this.listeners) l(converted);
+  private dispatch(events: NativeConnEvent[], lost: number, error?: Error): void {
+    // Every listener gets every event even when another one throws; the first
+    // exception is rethrown on its own tick, where process-level handlers see
+    // it, never unwound into the addon's poll callback.
+    let thrown: unknown;
+    const call = (fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        thrown ??= err;
       }
-      if (lost > 0) for (const l of this.lostListeners) l(lost);
-    } catch (err) {
+    };
+    for (const ev of events) {
+      const converted = convertEvent(ev);
+      for (const l of this.listeners) call(() => l(converted));
+    }
+    if (lost > 0) for (const l of this.lostListeners) call(() => l(lost));
+    if (error) {
+      const failure = fromNative(error);
+      if (this.errorListeners.size === 0) thrown ??= failure;
+      for (const l of this.errorListeners) call(() => l(failure));
+    }
+    if (thrown !== undefined) {
       process.nextTick(() => {
-        throw err;
+        throw thrown;
       });
     }
   }

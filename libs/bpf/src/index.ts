@@ -12,6 +12,7 @@ export type {
   FlowRecord,
   KernelErrors,
   LostListener,
+  PollErrorListener,
   ProgramStats,
   RetransmitRecord,
   TcpStats,

@@ -99,7 +99,7 @@ export interface NativeAddon {
   drainFlows(h: NativeHandle): Promise<NativeFlow[]>;
   startEvents(
     h: NativeHandle,
-    cb: (events: NativeConnEvent[], lost: number) => void,
+    cb: (events: NativeConnEvent[], lost: number, error?: Error) => void,
     perfPages: number,
   ): void;
   stopEvents(h: NativeHandle): Promise<void>;

@@ -20,6 +20,7 @@ constexpr int kPollTimeoutMs = 50;
 struct Batch {
 	std::vector<tw_conn_event> events;
 	uint64_t lost = 0;
+	int poll_errno = 0; // set on the last batch when polling failed and stopped
 };
 
 thread_local Batch *current_batch = nullptr;
@@ -71,7 +72,15 @@ void Deliver(Napi::Env env, Napi::Function callback, Batch *batch)
 		Napi::Array events = Napi::Array::New(env, batch->events.size());
 		for (size_t i = 0; i < batch->events.size(); i++)
 			events.Set(i, EventToJs(env, batch->events[i]));
-		callback.Call({events, Napi::Number::New(env, static_cast<double>(batch->lost))});
+		Napi::Value error = env.Undefined();
+		if (batch->poll_errno) {
+			OpError err =
+				MakeOpError(batch->poll_errno,
+					    "event polling stopped: the buffer could not be read");
+			error = ToJsError(env, err).Value();
+		}
+		callback.Call(
+			{events, Napi::Number::New(env, static_cast<double>(batch->lost)), error});
 	}
 	delete batch;
 }
@@ -144,9 +153,12 @@ void EventPoller::Loop()
 			batch->lost += lost - ring_lost_seen_;
 			ring_lost_seen_ = lost;
 		}
-		// What the failing poll gathered is still delivered, losses included.
+		// What the failing poll gathered is still delivered, losses included,
+		// with the error: polling stops and JS must hear of it.
 		bool failed = n < 0 && n != -EINTR;
-		if (batch->events.empty() && !batch->lost)
+		if (failed)
+			batch->poll_errno = -n;
+		if (batch->events.empty() && !batch->lost && !failed)
 			delete batch;
 		else if (tsfn_.NonBlockingCall(batch, Deliver) != napi_ok)
 			delete batch;

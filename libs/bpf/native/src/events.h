@@ -20,7 +20,8 @@ class EventPoller {
 public:
 	EventPoller() = default;
 	~EventPoller();
-	// Starts the poll thread; callback(events: object[], lost: number).
+	// Starts the poll thread; callback(events: object[], lost: number,
+	// error?: Error), error only on the last call when polling failed.
 	// errors_fd/ncpus: tw_errors, whose TW_ERR_EVENT_LOST gives the ring
 	// buffer's losses (a ring buffer has no lost records of its own).
 	OpError Start(Napi::Env env, Napi::Function callback, int map_fd, bool ringbuf,
