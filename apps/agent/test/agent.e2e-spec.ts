@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Batch__Output } from '@tidewatch/proto';
@@ -17,6 +17,7 @@ import {
   type Link,
 } from '@tidewatch/testhosts';
 import { AgentProcess, freeTcpPort, metricSum, scrape } from './fixtures/agent-process';
+import { runCli } from './fixtures/cli';
 import { TestIngestServer, waitFor } from './fixtures/ingest-server';
 import { describeKernel } from './fixtures/kernel';
 
@@ -306,6 +307,16 @@ describeKernel('agent end to end: real eBPF collector on real namespaces', () =>
     execFileSync('mkdir', ['-p', state]);
     chownSync(state, 65534, 65534);
     const caps = '+bpf,+net_admin,+perfmon';
+    const setpriv = [
+      'setpriv',
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      `--inh-caps=${caps}`,
+      `--ambient-caps=${caps}`,
+      `--bounding-set=-all,${caps}`,
+      '--',
+    ];
     const agent = new AgentProcess(
       [
         'run',
@@ -319,16 +330,7 @@ describeKernel('agent end to end: real eBPF collector on real namespaces', () =>
         state,
       ],
       {},
-      [
-        'setpriv',
-        '--reuid=65534',
-        '--regid=65534',
-        '--clear-groups',
-        `--inh-caps=${caps}`,
-        `--ambient-caps=${caps}`,
-        `--bounding-set=-all,${caps}`,
-        '--',
-      ],
+      setpriv,
     );
     try {
       await agent.watching(link.a.ifname);
@@ -353,6 +355,20 @@ describeKernel('agent end to end: real eBPF collector on real namespaces', () =>
         }),
       ).toBeGreaterThanOrEqual(Number(truth.rxPackets));
       expect(await agent.stop('SIGTERM')).toBe(0);
+      if ((statSync('/sys/kernel/tracing').mode & 0o005) !== 0o005) {
+        // tracefs is root-only here: the warning and doctor say so, not "not mounted".
+        const why =
+          'tracefs is mounted at /sys/kernel/tracing but not readable by this user: permission denied (EACCES) on /sys/kernel/tracing/events';
+        expect(agent.stderr).toContain(
+          `tracepoints not attached (cannot attach tracepoints: ${why}`,
+        );
+        expect(agent.stderr).not.toContain('not mounted');
+        const doctor = await runCli(['doctor', '--json'], { prefix: setpriv });
+        const checks = (JSON.parse(doctor.stdout) as { checks: { name: string; detail: string }[] })
+          .checks;
+        expect(checks.find((c) => c.name === 'tracefs')?.detail.slice(0, why.length)).toBe(why);
+        expect(doctor.code).toBe(0); // traffic counting does not need tracefs
+      }
     } finally {
       await agent.stop('SIGKILL');
     }

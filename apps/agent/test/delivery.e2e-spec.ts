@@ -111,7 +111,7 @@ describeKernel('delivery end to end: the real agent, a real gRPC server, a real 
     }
   });
 
-  it('spool full: the oldest dropped and counted, disk never over the bound', async () => {
+  it('spool full while the server is down: the oldest dropped and counted, the gap declared in Hello and accepted, disk never over the bound', async () => {
     const port = await freePort();
     const state = join(dir, 'bounded');
     const bound = 6000;
@@ -152,14 +152,21 @@ describeKernel('delivery end to end: the real agent, a real gRPC server, a real 
     expect(maxSeen).toBeLessThanOrEqual(bound);
     const seqs = server.received.map((b) => b.sequence);
     const last = Math.max(...seqs);
-    const lost = last - new Set(seqs).size;
-    expect(seqs[0]).toBeGreaterThan(1); // the oldest went first
-    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    // The server's rule held: no undeclared gap, the declared one recorded as lost.
+    expect(server.refused).toEqual([]);
+    expect(server.hellos.map((h) => h.oldestSequence)).toContain(seqs[0]);
+    expect(server.lost[0]).toBe(1); // the oldest went first
+    // Every window the spool still held arrived once, in order; with the lost ones, 1..last.
+    expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
+    expect([...server.lost, ...seqs].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: last }, (_, i) => i + 1),
+    );
+    expect(server.highestContiguous()).toBe(last);
     const reported = server.received
       .flatMap((b) => b.health?.recordsDropped ?? [])
       .filter((d) => d.reason === 'spool_full')
       .reduce((s, d) => s + d.count, 0);
-    expect(reported).toBe(lost); // every dropped window is accounted for
+    expect(reported).toBe(server.lost.length); // the gap is exactly what the agent reported dropped
   });
 
   it('disk full: a clear error in the log, and the agent keeps running', async () => {

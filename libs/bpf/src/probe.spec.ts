@@ -25,6 +25,7 @@ const KYLIN: ProbeSources = {
   btfVmlinux: false,
   native: NATIVE_OLD,
   clsact: true,
+  tracefsAccess: () => null,
 };
 
 const feature = (p: ReturnType<typeof probeKernel>, name: string) =>
@@ -79,6 +80,33 @@ describe('probeKernel', () => {
     expect(feature(p, 'jit')).toMatchObject({
       ok: false,
       remediation: 'sysctl -w net.core.bpf_jit_enable=1',
+    });
+  });
+
+  it('says tracefs is mounted but not readable, not "not mounted", to a non-root user', () => {
+    const asked: string[] = [];
+    const p = probeKernel({
+      ...KYLIN,
+      tracefsAccess: (root) => {
+        asked.push(root);
+        return `permission denied (EACCES) on ${root}/events`;
+      },
+    });
+    expect(asked).toEqual(['/sys/kernel/tracing']);
+    expect(feature(p, 'tracefs')).toEqual({
+      name: 'tracefs',
+      ok: false,
+      used: false,
+      fallback: 'no TCP lifecycle, retransmit or drop data (traffic counters still work)',
+      detail:
+        'tracefs is mounted at /sys/kernel/tracing but not readable by this user: permission denied (EACCES) on /sys/kernel/tracing/events',
+      remediation:
+        'run as root, or grant this user read access to the events sock/inet_sock_set_state, tcp/tcp_retransmit_skb and skb/kfree_skb',
+    });
+    expect(p.ready).toBe(true); // traffic counters do not need tracefs
+    expect(feature(probeKernel(KYLIN), 'tracefs')).toMatchObject({
+      ok: true,
+      detail: 'tracefs mounted at /sys/kernel/tracing',
     });
   });
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { addonAvailable, hasObject, loadAddon } from './loader';
 import type { NativeKernelProbe } from './native';
@@ -45,6 +45,8 @@ export interface ProbeSources {
   native?: NativeKernelProbe | null;
   /** clsact (sch_ingress) built in, loaded or loadable. */
   clsact?: boolean | null;
+  /** Why this process cannot read `root`/events of a mounted tracefs; null when it can. */
+  tracefsAccess?: (root: string) => string | null;
 }
 
 export function parseKernelRelease(rel: string): { major: number; minor: number } {
@@ -80,6 +82,12 @@ function readOr(path: string, fallback: string | null): string | null {
   }
 }
 
+/** TRACEFS_ROOTS order first, any other mount point after. */
+function rootRank(path: string): number {
+  const i = TRACEFS_ROOTS.indexOf(path);
+  return i < 0 ? TRACEFS_ROOTS.length : i;
+}
+
 function mountTypes(mounts: string): { type: string; path: string }[] {
   return mounts
     .split('\n')
@@ -98,6 +106,19 @@ function clsactPresent(rel: string): boolean | null {
   return builtin === null && deps === null ? null : false;
 }
 
+/** Node's error for reading and searching `root`/events, as "permission denied (EACCES) on PATH". */
+export function tracefsAccessError(root: string): string | null {
+  const events = `${root}/events`;
+  try {
+    accessSync(events, constants.R_OK | constants.X_OK);
+    return null;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const reason = /^[A-Z]+: ([^,]+)/.exec(e.message)?.[1] ?? e.message;
+    return `${reason} (${e.code ?? 'error'}) on ${events}`;
+  }
+}
+
 function gatherSources(): Required<ProbeSources> {
   const rel = release();
   let nativeProbe: NativeKernelProbe | null = null;
@@ -110,6 +131,7 @@ function gatherSources(): Required<ProbeSources> {
     btfVmlinux: existsSync('/sys/kernel/btf/vmlinux'),
     native: nativeProbe,
     clsact: clsactPresent(rel),
+    tracefsAccess: tracefsAccessError,
   };
 }
 
@@ -204,7 +226,13 @@ export function probeKernel(sources: ProbeSources = {}): KernelProbe {
       (m.type === 'tracefs' || m.type === 'debugfs') &&
       TRACEFS_ROOTS.some((r) => r.startsWith(m.path)),
   );
-  const tracefsOk = mounts.some((m) => m.type === 'tracefs');
+  // Where tracefs is mounted, the usual places first; non-root with
+  // capabilities finds it mounted but root-only (0700), which is not "not mounted".
+  const tracefsAt = [...mounts]
+    .filter((m) => m.type === 'tracefs')
+    .sort((x, y) => rootRank(x.path) - rootRank(y.path))[0]?.path;
+  const unreadable = tracefsAt ? s.tracefsAccess(tracefsAt) : null;
+  const tracefsOk = tracefsAt !== undefined && unreadable === null;
   add({
     name: 'tracefs',
     ok: tracefsOk,
@@ -213,11 +241,17 @@ export function probeKernel(sources: ProbeSources = {}): KernelProbe {
       ? ''
       : 'no TCP lifecycle, retransmit or drop data (traffic counters still work)',
     detail: tracefsOk
-      ? 'tracefs mounted'
-      : tracefs
-        ? 'only debugfs mounted'
-        : 'tracefs not mounted',
-    remediation: tracefsOk ? '' : 'mount -t tracefs tracefs /sys/kernel/tracing',
+      ? `tracefs mounted at ${tracefsAt}`
+      : unreadable
+        ? `tracefs is mounted at ${tracefsAt} but not readable by this user: ${unreadable}`
+        : tracefs
+          ? 'only debugfs mounted'
+          : 'tracefs not mounted',
+    remediation: tracefsOk
+      ? ''
+      : unreadable
+        ? 'run as root, or grant this user read access to the events sock/inet_sock_set_state, tcp/tcp_retransmit_skb and skb/kfree_skb'
+        : 'mount -t tracefs tracefs /sys/kernel/tracing',
   });
 
   const bpffs = mounts.some((m) => m.type === 'bpf');

@@ -2,7 +2,8 @@
 // created) but keeps everyone else's; leftovers of a killed run are found and
 // removed; a missing interface gives a clear error; 100 load/attach/detach
 // cycles leak no file descriptor. Ground truth: `tc` and /proc/self/fd.
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { background, exec, sendUdp, useTestNetwork, type Link } from '@tidewatch/testhosts';
 import { Collector, TidewatchBpfError, addonPath, objectPath, probeKernel } from '../src';
 import { describeKernel } from './support/describe-kernel';
@@ -194,6 +195,50 @@ describeKernel('attach, detach and clean-up', () => {
         `cannot load BPF object ${objectPath('legacy')}: permission denied: the agent needs ` +
         'CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (CAP_SYS_ADMIN and CAP_NET_ADMIN below kernel 5.8); ' +
         'run it as root or grant these capabilities',
+    });
+  });
+
+  it('says tracefs is mounted but not readable, not "not mounted", to a non-root user with only the capabilities', async () => {
+    // uid 65534 with CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON: what the systemd unit
+    // grants. tracefs stays root-only (0700), so the tracepoints cannot be found.
+    const caps = '+bpf,+net_admin,+perfmon';
+    const res = await exec('setpriv', [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      `--inh-caps=${caps}`,
+      `--ambient-caps=${caps}`,
+      `--bounding-set=-all,${caps}`,
+      '--',
+      process.execPath,
+      '-e',
+      `const b = require(process.argv[1]);
+       (async () => {
+         const probe = b.probeKernel().features.find((f) => f.name === 'tracefs');
+         const c = await b.Collector.open({ object: 'legacy' });
+         const err = await c.attachTracepoints().then(() => null, (e) => ({ code: e.code, errno: e.errno, message: e.message }));
+         await c.close();
+         console.log(JSON.stringify({ probe, err }));
+       })().catch((e) => { console.error(e); process.exit(1); });`,
+      join(__dirname, '..', 'dist', 'index.js'),
+    ]);
+    const { probe, err } = JSON.parse(res.stdout);
+    if ((statSync('/sys/kernel/tracing').mode & 0o005) === 0o005) {
+      // A kernel whose tracefs is open to everyone: nothing to report.
+      expect({ ok: probe.ok, err }).toEqual({ ok: true, err: null });
+      return;
+    }
+    const why = 'permission denied (EACCES) on /sys/kernel/tracing/events';
+    expect(probe).toMatchObject({
+      ok: false,
+      detail: `tracefs is mounted at /sys/kernel/tracing but not readable by this user: ${why}`,
+    });
+    expect(err).toEqual({
+      code: 'EACCES',
+      errno: 13,
+      message:
+        `cannot attach tracepoints: tracefs is mounted at /sys/kernel/tracing but not readable by this user: ${why} ` +
+        '(run as root, or grant this user read access to the events sock/inet_sock_set_state, tcp/tcp_retransmit_skb and skb/kfree_skb)',
     });
   });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { effectiveCapabilities, missingCapabilities, requiredCapabilities } from './capabilities';
@@ -12,19 +12,23 @@ describe('capabilities', () => {
 
   it('reads CapEff and lets CAP_SYS_ADMIN stand in for CAP_BPF and CAP_PERFMON', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tw-cap-'));
-    const file = join(dir, 'status');
-    writeFileSync(
-      file,
-      `Name:\tx\nCapEff:\t${((1n << 12n) | (1n << 39n)).toString(16).padStart(16, '0')}\n`,
-    );
-    const have = effectiveCapabilities(file);
-    expect([...have].sort()).toEqual(['CAP_BPF', 'CAP_NET_ADMIN']);
-    expect(missingCapabilities(have, requiredCapabilities([6, 1]))).toEqual(['CAP_PERFMON']);
-    expect(
-      missingCapabilities(
-        new Set(['CAP_SYS_ADMIN', 'CAP_NET_ADMIN']),
-        requiredCapabilities([6, 1]),
-      ),
-    ).toEqual([]);
+    try {
+      const file = join(dir, 'status');
+      writeFileSync(
+        file,
+        `Name:\tx\nCapEff:\t${((1n << 12n) | (1n << 39n)).toString(16).padStart(16, '0')}\n`,
+      );
+      const have = effectiveCapabilities(file);
+      expect([...have].sort()).toEqual(['CAP_BPF', 'CAP_NET_ADMIN']);
+      expect(missingCapabilities(have, requiredCapabilities([6, 1]))).toEqual(['CAP_PERFMON']);
+      expect(
+        missingCapabilities(
+          new Set(['CAP_SYS_ADMIN', 'CAP_NET_ADMIN']),
+          requiredCapabilities([6, 1]),
+        ),
+      ).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,11 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from './load';
 import { ConfigError } from './errors';
 
+const made: string[] = [];
+afterAll(() => made.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function yamlFile(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'tw-config-'));
+  made.push(dir);
   const file = join(dir, 'agent.yaml');
   writeFileSync(file, text);
   return file;

@@ -1,14 +1,19 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
-import type { Batch__Output } from '@tidewatch/proto';
+import {
+  loadTidewatchV1,
+  type Batch__Output,
+  type IngestClient,
+  type ServerMessage__Output,
+} from '@tidewatch/proto';
 import { Spool } from '../spool/spool';
 import { CredentialStore, type TlsOptions } from './credentials';
 import { StreamClient, type StreamClientOptions } from './stream-client';
 import { freePort, TestIngestServer, waitFor } from '../../test/fixtures/ingest-server';
+import { makeTlsFiles, mutualTlsServerCredentials } from '../../test/fixtures/tls';
 
 const AGENT_ID = '00000000-0000-4000-8000-000000000001';
 
@@ -38,6 +43,21 @@ function batch(i: number): Batch__Output {
   };
 }
 
+/** The batch grown with rate rows to at least `bytes` of JSON. */
+function withRates(b: Batch__Output, bytes: number): Batch__Output {
+  while (Buffer.byteLength(JSON.stringify(b)) < bytes) {
+    b.rates.push({
+      iface: 'veth0',
+      direction: 'DIRECTION_INGRESS',
+      avgPacketsPerSecond: 1,
+      peakPacketsPerSecond: 1,
+      avgBitsPerSecond: 1,
+      peakBitsPerSecond: 1,
+    });
+  }
+  return b;
+}
+
 describe('StreamClient against a real gRPC server on 127.0.0.1', () => {
   let dir: string;
   let server: TestIngestServer;
@@ -57,7 +77,7 @@ describe('StreamClient against a real gRPC server on 127.0.0.1', () => {
       maxInFlight: 4,
       backoff: { initialMs: 20, maxMs: 200 },
       onConfig: () => ({ ok: true }),
-      logger: pino({ level: 'silent' }),
+      logger: pino({ level: process.env.TW_TEST_LOG ?? 'silent' }),
       ...over,
     });
     clients.push(c);
@@ -131,7 +151,7 @@ describe('StreamClient against a real gRPC server on 127.0.0.1', () => {
     expect([...server.stored.keys()]).toEqual([1, 2]);
   });
 
-  it('spool full while the server is down: the oldest dropped and counted', async () => {
+  it('spool full while the server is down: Hello declares the oldest held, the server records the gap and accepts the stream', async () => {
     const port = await freePort();
     const one = Buffer.byteLength(JSON.stringify({ ...batch(10), sequence: 10 }));
     const spool = Spool.open(dir, one * 3 + 5);
@@ -141,8 +161,106 @@ describe('StreamClient against a real gRPC server on 127.0.0.1', () => {
     await server.start(port);
     c.notify();
     await waitFor(() => spool.depth === 0);
+    expect(server.hellos.at(-1)!.oldestSequence).toBe(6);
+    expect(server.refused).toEqual([]);
     expect(server.received.map((b) => b.sequence)).toEqual([6, 7, 8]);
-    expect(spool.takeDropped()).toEqual({ spool_full: 5 });
+    expect(server.lost).toEqual([1, 2, 3, 4, 5]);
+    expect(spool.takeDropped()).toEqual({ spool_full: server.lost.length });
+    expect(server.highestContiguous()).toBe(8);
+  });
+
+  it('Hello says 0 while the spool is empty', async () => {
+    const port = await server.start(0);
+    const c = client(Spool.open(dir, 1 << 20), port);
+    await waitFor(() => c.connectionState === 'ready');
+    expect(server.hellos.map((h) => h.oldestSequence)).toEqual([0]);
+  });
+
+  it('batches dropped before they were sent on an open stream: the stream is renewed and the gap announced', async () => {
+    const port = await server.start(0);
+    server.acking = false; // a slow server: nothing acknowledged, the spool fills up
+    const one = Buffer.byteLength(JSON.stringify({ ...batch(10), sequence: 10 }));
+    const spool = Spool.open(dir, one * 3 + 5);
+    const c = client(spool, port, { maxInFlight: 1 });
+    await waitFor(() => c.connectionState === 'ready');
+    spool.append(batch(1));
+    c.notify();
+    await waitFor(() => server.received.length === 1, 5000, 'one in flight');
+    for (const i of [2, 3]) {
+      spool.append(batch(i));
+      c.notify();
+    }
+    // A window twice the usual size pushes out 1 (sent) and 2 (never sent) at once.
+    const big = withRates(batch(4), 1.5 * one);
+    expect(Buffer.byteLength(JSON.stringify(big))).toBeLessThan(2 * one);
+    spool.append(big);
+    c.notify();
+    await waitFor(() => server.hellos.length === 2, 5000, 'a new Hello');
+    expect(server.hellos.map((h) => h.oldestSequence)).toEqual([0, 3]);
+    await waitFor(() => server.received.length === 2, 5000, 'the renewed stream');
+    server.acking = true;
+    spool.append(batch(5));
+    c.notify();
+    await waitFor(() => spool.depth === 0, 5000, 'spool drained');
+    // The server never saw an undeclared gap; every batch still held arrived once, in order.
+    expect(server.refused).toEqual([]);
+    expect(server.received.map((b) => b.sequence)).toEqual([1, 3, 4, 5]);
+    expect(server.lost).toEqual([2]);
+    expect(server.highestContiguous()).toBe(5);
+    expect(spool.takeDropped()).toEqual({ spool_full: 3 }); // 1 and 3 were sent before they went
+  });
+
+  it('a batch missing inside the spool (never stored) is announced as a gap, after what came before it', async () => {
+    const port = await server.start(0);
+    const one = Buffer.byteLength(JSON.stringify({ ...batch(10), sequence: 10 }));
+    const spool = Spool.open(dir, one * 3 + 5);
+    const c = client(spool, port);
+    await waitFor(() => c.connectionState === 'ready');
+    spool.append(batch(1));
+    c.notify();
+    await waitFor(() => server.highestContiguous() === 1);
+    const huge = withRates(batch(2), 4 * one);
+    expect(spool.append(huge).sequence).toBe(2); // larger than the spool: never stored
+    spool.append(batch(3));
+    c.notify();
+    await waitFor(() => server.highestContiguous() === 3, 5000, 'batch 3 stored');
+    expect(server.refused).toEqual([]);
+    expect(server.hellos.map((h) => h.oldestSequence)).toEqual([0, 3]);
+    expect(server.received.map((b) => b.sequence)).toEqual([1, 3]);
+    expect(server.lost).toEqual([2]);
+  });
+
+  it("the test server keeps the server's rule: an undeclared gap is refused with FAILED_PRECONDITION", async () => {
+    const port = await server.start(0);
+    const v1 = loadTidewatchV1();
+    const raw = new v1.Ingest(
+      `127.0.0.1:${port}`,
+      grpc.credentials.createInsecure(),
+    ) as unknown as IngestClient;
+    try {
+      const call = raw.Stream();
+      const status = new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
+      call.on('data', () => undefined);
+      call.write({ hello: { agentId: AGENT_ID, oldestSequence: 0 } });
+      call.write({ batch: { ...batch(1), sequence: 3 } });
+      const err = await status;
+      expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+      expect(err.details).toBe('sequence gap: expected 1, got 3; resend from 1');
+      expect(server.stored.size).toBe(0);
+      // Declared in Hello, the same gap is recorded as lost and the stream accepted.
+      const again = raw.Stream();
+      const msgs: ServerMessage__Output[] = [];
+      again.on('data', (m: ServerMessage__Output) => msgs.push(m));
+      again.on('error', () => undefined); // cancelled by close() below
+      again.write({ hello: { agentId: AGENT_ID, oldestSequence: 3 } });
+      again.write({ batch: { ...batch(1), sequence: 3 } });
+      await waitFor(() => msgs.length === 2);
+      expect(msgs.map((m) => m.welcome?.highestSequence ?? m.ack?.sequence)).toEqual([2, 3]);
+      expect(server.lost).toEqual([1, 2]);
+      again.end();
+    } finally {
+      raw.close();
+    }
   });
 
   it('enrolls with the token, stores the credential 0600, then presents only the credential', async () => {
@@ -188,74 +306,15 @@ describe('StreamClient against a real gRPC server on 127.0.0.1', () => {
   });
 
   it('speaks mutual TLS when given a CA, a certificate and a key', async () => {
-    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    ssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=tidewatch-test-ca',
-    );
-    for (const name of ['server', 'client']) {
-      ssl(
-        'req',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        `${name}.key`,
-        '-out',
-        `${name}.csr`,
-        '-subj',
-        `/CN=${name}`,
-      );
-      writeFileSync(
-        join(dir, `${name}.ext`),
-        name === 'server'
-          ? 'subjectAltName=DNS:ingest.test,IP:127.0.0.1\n'
-          : 'extendedKeyUsage=clientAuth\n',
-      );
-      ssl(
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        `${name}.crt`,
-        '-days',
-        '1',
-        '-extfile',
-        `${name}.ext`,
-      );
-    }
-    const read = (f: string) => readFileSync(join(dir, f));
-    server = new TestIngestServer(
-      grpc.ServerCredentials.createSsl(
-        read('ca.crt'),
-        [{ private_key: read('server.key'), cert_chain: read('server.crt') }],
-        true,
-      ),
-    );
+    const files = makeTlsFiles(dir);
+    server = new TestIngestServer(mutualTlsServerCredentials(files));
     const port = await server.start(0);
     const tls: TlsOptions = {
       enabled: true,
-      caFile: join(dir, 'ca.crt'),
-      certFile: join(dir, 'client.crt'),
-      keyFile: join(dir, 'client.key'),
-      serverName: 'ingest.test',
+      caFile: files.ca,
+      certFile: files.clientCert,
+      keyFile: files.clientKey,
+      serverName: files.serverName,
     };
     const spool = Spool.open(join(dir, 'state'), 1 << 20);
     const c = client(spool, port, { tls });

@@ -38,13 +38,27 @@ export interface StreamClientOptions {
   logger: Logger;
 }
 
-export type ConnectionState = 'idle' | 'connecting' | 'ready' | 'backoff' | 'stopped';
+export type ConnectionState =
+  | 'idle'
+  | 'connecting'
+  | 'ready'
+  /** Ending the stream gracefully to announce, in a new Hello, batches dropped unsent. */
+  | 'renewing'
+  | 'backoff'
+  | 'stopped';
 
 /**
  * One bidirectional stream to the server: Hello → Welcome, then every spooled
  * batch in sequence order, each kept until a (cumulative) Ack covers it.
  * After a failure, unacknowledged batches are sent again from the oldest on
  * the next connection (at-least-once; the server dedups by sequence).
+ *
+ * The server refuses a sequence gap it was not told about. Every Hello says
+ * which is the oldest batch still held (`oldestSequence`), so batches the
+ * bounded spool dropped before it are a declared gap. When a batch is missing
+ * on an open stream (dropped from a full spool before it was sent, or never
+ * written), the stream is ended gracefully after what came before it, and a
+ * new Hello announces the gap.
  */
 export class StreamClient {
   private client: IngestClient | undefined;
@@ -53,6 +67,9 @@ export class StreamClient {
   private attempt = 0;
   private acked = 0;
   private sentUpTo = 0;
+  /** oldestSequence of the open stream's Hello (0: the spool was empty). */
+  private declaredOldest = 0;
+  private renewTimer: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private welcomeTimer: NodeJS.Timeout | undefined;
   private ackWaiters: Array<() => void> = [];
@@ -93,6 +110,8 @@ export class StreamClient {
     const hello: Hello = { ...this.opts.hello() };
     if (credential) hello.agentCredential = credential;
     else if (this.opts.enrollmentToken) hello.enrollmentToken = this.opts.enrollmentToken;
+    this.declaredOldest = this.opts.spool.oldestSequence ?? 0;
+    hello.oldestSequence = this.declaredOldest;
     call.on('data', (msg: ServerMessage__Output) => this.onMessage(call, msg));
     call.on('error', (err: grpc.ServiceError) =>
       this.onBroken(call, `${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`),
@@ -121,7 +140,8 @@ export class StreamClient {
         );
       }
       this.markAcked(Math.max(this.acked, w.highestSequence));
-      this.sentUpTo = this.acked;
+      // What Hello declared dropped counts as sent: the server recorded it as lost.
+      this.sentUpTo = Math.max(this.acked, this.declaredOldest - 1);
       this.state = 'ready';
       this.attempt = 0;
       if (this.lastError) {
@@ -148,6 +168,8 @@ export class StreamClient {
     } catch (err) {
       result = { ok: false, error: (err as Error).message };
     }
+    // A stream being renewed is half-closed; the next Welcome carries the config again.
+    if (this.state === 'renewing') return;
     call.write({
       configApplied: { version: config.version, ok: result.ok, error: result.error ?? '' },
     });
@@ -168,10 +190,39 @@ export class StreamClient {
     const room = this.opts.maxInFlight - this.opts.spool.countBetween(this.acked, this.sentUpTo);
     if (room <= 0) return;
     for (const seq of this.opts.spool.pendingAfter(Math.max(this.sentUpTo, this.acked), room)) {
+      const expected = Math.max(this.sentUpTo, this.acked) + 1;
+      if (seq !== expected) return this.renew(this.call, expected, seq - 1);
       const batch = this.opts.spool.read(seq);
+      if (!batch) {
+        // Unreadable on disk: counted as lost, and announced like a spool drop.
+        this.opts.spool.discard(seq);
+        return this.renew(this.call, expected, seq);
+      }
       this.sentUpTo = seq;
-      if (batch) this.call.write({ batch });
+      this.call.write({ batch });
     }
+  }
+
+  /**
+   * Batches from..to will never be sent: half-close so that the server acks
+   * what it has, then reconnect with a Hello whose oldestSequence declares them.
+   */
+  private renew(
+    call: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output>,
+    from: number,
+    to: number,
+  ): void {
+    this.state = 'renewing';
+    this.opts.logger.info(
+      { server: this.opts.address, dropped: { from, to } },
+      'batches dropped before they were sent: announcing the gap in a new Hello',
+    );
+    call.end();
+    // A server that does not close its end in time is left behind.
+    this.renewTimer = setTimeout(
+      () => this.onBroken(call, 'stream not closed by the server'),
+      this.opts.welcomeTimeoutMs ?? 15_000,
+    );
   }
 
   private onBroken(
@@ -180,11 +231,20 @@ export class StreamClient {
   ): void {
     if (call !== this.call) return;
     clearTimeout(this.welcomeTimer);
+    clearTimeout(this.renewTimer);
     this.call = undefined;
     call.removeAllListeners('data');
     call.on('error', () => undefined); // late errors from a stream we gave up on
     call.cancel();
     if (this.state === 'stopped') return;
+    // Renewing: reconnect at once when the new Hello says something new, so
+    // that a server which acks nothing cannot make this a busy loop.
+    const oldest = this.opts.spool.oldestSequence ?? 0;
+    if (this.state === 'renewing' && oldest !== this.declaredOldest) {
+      this.state = 'backoff';
+      this.timer = setTimeout(() => this.connect(), 0);
+      return;
+    }
     const delay = backoffDelayMs(
       this.attempt++,
       this.opts.backoff.initialMs,
@@ -217,6 +277,7 @@ export class StreamClient {
     this.state = 'stopped';
     clearTimeout(this.timer);
     clearTimeout(this.welcomeTimer);
+    clearTimeout(this.renewTimer);
     const call = this.call;
     this.call = undefined;
     if (call) {

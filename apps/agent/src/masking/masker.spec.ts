@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMasker, readMaskingKey } from './masker';
@@ -66,12 +66,16 @@ describe('masking policies', () => {
 
   it('reads a key as raw bytes or hex, and explains a bad one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tw-key-'));
-    writeFileSync(join(dir, 'raw'), KEY);
-    writeFileSync(join(dir, 'hex'), `${KEY.toString('hex')}\n`);
-    writeFileSync(join(dir, 'bad'), 'short');
-    expect(readMaskingKey(join(dir, 'raw'))).toEqual(KEY);
-    expect(readMaskingKey(join(dir, 'hex'))).toEqual(KEY);
-    expect(() => readMaskingKey(join(dir, 'bad'))).toThrow(/32 bytes/);
-    expect(() => readMaskingKey(join(dir, 'missing'))).toThrow(/cannot read masking key/);
+    try {
+      writeFileSync(join(dir, 'raw'), KEY);
+      writeFileSync(join(dir, 'hex'), `${KEY.toString('hex')}\n`);
+      writeFileSync(join(dir, 'bad'), 'short');
+      expect(readMaskingKey(join(dir, 'raw'))).toEqual(KEY);
+      expect(readMaskingKey(join(dir, 'hex'))).toEqual(KEY);
+      expect(() => readMaskingKey(join(dir, 'bad'))).toThrow(/32 bytes/);
+      expect(() => readMaskingKey(join(dir, 'missing'))).toThrow(/cannot read masking key/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { AgentMetrics } from './registry';
 import { serveMetrics } from './server';
+import { describePrometheus, promtoolCheckMetrics } from '../../test/fixtures/prometheus';
 
 describe('AgentMetrics', () => {
   it('exposes exactly the DESIGN.md names and labels over HTTP, with exact values', async () => {
@@ -58,5 +59,56 @@ describe('AgentMetrics', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describePrometheus('AgentMetrics and promtool', () => {
+  it('passes `promtool check metrics` with every metric holding samples', async () => {
+    const m = new AgentMetrics();
+    m.onSample({
+      traffic: [
+        {
+          iface: 'veth0',
+          direction: 'ingress',
+          family: 'ipv4',
+          protocol: 'tcp',
+          packets: 3,
+          bytes: 300,
+        },
+      ],
+      tcp: { openedClient: 2, openedServer: 1, failed: 1, closed: 1, retransmits: 4 },
+      active: 2,
+      flowTableFull: 5,
+      elapsedSeconds: 1,
+    });
+    m.onWindow({
+      sequence: 1,
+      windowStartMs: 0,
+      windowEndMs: 1000,
+      traffic: [],
+      rates: [],
+      ports: [],
+      talkers: [],
+      connections: null,
+      drops: [{ reason: 'NO_SOCKET', count: 2 }],
+      health: {
+        cpuPercent: 1.5,
+        rssBytes: 80e6,
+        bpfRunTimeNs: 12345,
+        bpfRunCount: 10,
+        spoolDepth: 1,
+        spoolBytes: 900,
+        recordsDropped: [{ reason: 'spool_full', count: 3 }],
+        flowTableFull: 0,
+      },
+      abnormal: [],
+      flowsSampled: false,
+    });
+    m.setConnected(true);
+    m.setInterfaces(1);
+    const text = await m.registry.metrics();
+    for (const name of ['tidewatch_agent_records_dropped_total', 'tidewatch_packet_drops_total'])
+      expect(text).toMatch(new RegExp(`^${name}\\{reason="[A-Za-z_]+"\\} [1-9]`, 'm'));
+    expect(promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
   });
 });

@@ -104,6 +104,17 @@ describe('Spool', () => {
     expect(s.takeDropped()).toEqual({ spool_full: 5, flow_limit: 9 });
   });
 
+  it('forgets a batch that cannot be read back, counting it, also across a restart', () => {
+    const s = Spool.open(dir, 1 << 20);
+    [1, 2, 3].forEach((i) => s.append(batch(i)));
+    writeFileSync(join(dir, 'spool', `${'2'.padStart(20, '0')}.json`), '{not json');
+    expect(s.read(2)).toBeUndefined();
+    s.discard(2);
+    expect(s.pendingAfter(0)).toEqual([1, 3]);
+    expect(Spool.open(dir, 1 << 20).pendingAfter(0)).toEqual([1, 3]);
+    expect(Spool.open(dir, 1 << 20).takeDropped()).toEqual({ spool_read_failed: 1 });
+  });
+
   it('says clearly when the state directory cannot be used', () => {
     writeFileSync(join(dir, 'file'), 'x');
     expect(() => Spool.open(join(dir, 'file', 'state'), 1000)).toThrow(SpoolError);

@@ -260,6 +260,25 @@ export class Spool {
     }
   }
 
+  /** Forgets a batch that cannot be read back (corrupt or removed): counted as lost. */
+  discard(sequence: number): void {
+    const i = this.entries.findIndex((e) => e.sequence === sequence);
+    if (i < 0) return;
+    this.totalBytes -= this.entries[i].bytes;
+    this.entries.splice(i, 1);
+    try {
+      unlinkSync(this.fileOf(sequence));
+    } catch {
+      // Already gone.
+    }
+    this.countDropped('spool_read_failed', 1);
+    try {
+      this.saveState();
+    } catch {
+      // Still counted in memory, reported with the next window.
+    }
+  }
+
   /** Losses not yet reported, by reason; taking them hands them over to the next window. */
   takeDropped(): Record<string, number> {
     const out = this.state.droppedUnreported;

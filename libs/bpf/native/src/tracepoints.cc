@@ -1,9 +1,12 @@
 #include "tracepoints.h"
 
 #include <bpf/libbpf.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -26,10 +29,39 @@ const TracepointProgram kTracepoints[] = {
 	{"tw_tp_kfree_skb", "skb", "kfree_skb"},
 };
 
-bool TracefsMounted()
+constexpr long kTracefsMagic = 0x74726163; // TRACEFS_MAGIC in linux/magic.h
+
+const char *const kTracefsRoots[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
+
+// Why libbpf cannot find the tracepoints through tracefs; err 0 when it can.
+// tracefs is root-only (0700) on current kernels, so "mounted but not
+// readable" is what a non-root agent with capabilities meets: say that, not
+// "not mounted".
+OpError CheckTracefs()
 {
-	return access("/sys/kernel/tracing/events", F_OK) == 0 ||
-	       access("/sys/kernel/debug/tracing/events", F_OK) == 0;
+	for (const char *root : kTracefsRoots) {
+		if (access((std::string(root) + "/events").c_str(), R_OK | X_OK) == 0)
+			return {};
+	}
+	for (const char *root : kTracefsRoots) {
+		struct statfs st;
+		if (statfs(root, &st) != 0 || st.f_type != kTracefsMagic)
+			continue;
+		std::string events = std::string(root) + "/events";
+		int err = access(events.c_str(), R_OK | X_OK) == 0 ? EACCES : errno;
+		std::string reason = strerror(err);
+		if (!reason.empty())
+			reason[0] = static_cast<char>(tolower(reason[0]));
+		std::string why = reason + " (" + ErrnoName(err) + ") on " + events;
+		return OpError{err,
+			       std::string("cannot attach tracepoints: tracefs is mounted at ") +
+				       root + " but not readable by this user: " + why +
+				       " (run as root, or grant this user read access to the "
+				       "events sock/inet_sock_set_state, tcp/tcp_retransmit_skb "
+				       "and skb/kfree_skb)"};
+	}
+	return OpError{ENOENT, "cannot attach tracepoints: tracefs is not mounted "
+			       "(mount -t tracefs tracefs /sys/kernel/tracing)"};
 }
 
 class AttachWorker : public PromiseWorker {
@@ -44,9 +76,9 @@ protected:
 			return ClosedError();
 		if (!c_->tracepoints.empty())
 			return OpError{EEXIST, "cannot attach tracepoints: already attached"};
-		if (!TracefsMounted())
-			return OpError{ENOENT, "cannot attach tracepoints: tracefs is not mounted "
-					       "(mount -t tracefs tracefs /sys/kernel/tracing)"};
+		OpError tracefs = CheckTracefs();
+		if (tracefs.failed())
+			return tracefs;
 		std::vector<bpf_link *> links;
 		for (const TracepointProgram &tp : kTracepoints) {
 			bpf_program *prog = bpf_object__find_program_by_name(c_->obj, tp.program);

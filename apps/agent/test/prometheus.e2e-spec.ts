@@ -1,0 +1,153 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ping,
+  readInterfaceStats,
+  sendArp,
+  sendUdp,
+  statsDelta,
+  tcpConnections,
+  useTestNetwork,
+  waitQuiet,
+  type Link,
+} from '@tidewatch/testhosts';
+import { AgentProcess, freeTcpPort, metricSum, scrape } from './fixtures/agent-process';
+import {
+  describePrometheus,
+  PrometheusServer,
+  promtoolCheckMetrics,
+  type PromSample,
+} from './fixtures/prometheus';
+
+jest.setTimeout(120_000);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The samples of a query result as "direction/protocol" → value. */
+function byDirectionProtocol(samples: PromSample[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of samples) out[`${s.labels.direction}/${s.labels.protocol}`] = s.value;
+  return out;
+}
+
+function sumWhere(map: Record<string, number>, direction: string): number {
+  return Object.entries(map)
+    .filter(([k]) => k.startsWith(`${direction}/`))
+    .reduce((s, [, v]) => s + v, 0);
+}
+
+describePrometheus(
+  'metrics through a real Prometheus: promtool lint, scrape, query',
+  () => {
+    const net = useTestNetwork();
+    let link: Link;
+    let dir: string;
+
+    beforeAll(async () => {
+      const peer = await net.namespace('prom');
+      link = await net.link(net.host, peer);
+      await waitQuiet([link.a, link.b]);
+      dir = mkdtempSync(join(tmpdir(), 'tw-prom-e2e-'));
+    });
+
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('Prometheus scrapes /metrics every second and its query results equal the interface counters exactly', async () => {
+      const metricsPort = await freeTcpPort();
+      const iface = link.a.ifname;
+      const agent = new AgentProcess([
+        'run',
+        '--interfaces',
+        iface,
+        '--metrics-listen',
+        `127.0.0.1:${metricsPort}`,
+        '--window',
+        '1',
+        '--state-dir',
+        join(dir, 'state'),
+      ]);
+      const prom = new PrometheusServer();
+      try {
+        await agent.watching(iface);
+        await prom.start(`127.0.0.1:${metricsPort}`);
+        // The target is up once Prometheus has scraped it.
+        let up: PromSample[] = [];
+        const deadline = Date.now() + 20_000;
+        while (up[0]?.value !== 1 && Date.now() < deadline) {
+          await sleep(250);
+          up = await prom.query('up{job="tidewatch"}');
+        }
+        expect(up.map((s) => s.value)).toEqual([1]);
+
+        const before = await readInterfaceStats(link.a);
+        const { a, b } = link;
+        expect(await sendUdp(b, a, { family: 4, count: 40, size: 200 })).toBe(40);
+        expect(await sendUdp(b, a, { family: 6, count: 15, size: 300 })).toBe(15);
+        expect(await ping(b, a, { family: 4, count: 6 })).toBe(6);
+        expect(await ping(b, a, { family: 6, count: 4 })).toBe(4);
+        expect((await tcpConnections(b, a, { family: 4, count: 3, port: 8443 })).ok).toBe(3);
+        await sendArp(b, a, 3);
+        await waitQuiet([link.a, link.b]);
+        const truth = statsDelta(before, await readInterfaceStats(link.a));
+        // Traffic has stopped: one agent sample to publish it, then a scrape after that.
+        await sleep(1500);
+        const published = Date.now() / 1000;
+        let scrapedAt = 0;
+        while (scrapedAt <= published && Date.now() < published * 1000 + 15_000) {
+          await sleep(250);
+          scrapedAt = (await prom.query('timestamp(up{job="tidewatch"})'))[0]?.value ?? 0;
+        }
+        expect(scrapedAt).toBeGreaterThan(published);
+
+        const sel = `{job="tidewatch",iface="${iface}"}`;
+        const packets = byDirectionProtocol(
+          await prom.query(`sum by (iface, direction, protocol) (tidewatch_packets_total${sel})`),
+        );
+        const bytes = byDirectionProtocol(
+          await prom.query(`sum by (iface, direction, protocol) (tidewatch_bytes_total${sel})`),
+        );
+        // Ground truth 1: the interface's own counters (rx = ingress, tx = egress), exactly.
+        expect({
+          ingressPackets: sumWhere(packets, 'ingress'),
+          ingressBytes: sumWhere(bytes, 'ingress'),
+          egressPackets: sumWhere(packets, 'egress'),
+          egressBytes: sumWhere(bytes, 'egress'),
+        }).toEqual({
+          ingressPackets: Number(truth.rxPackets),
+          ingressBytes: Number(truth.rxBytes),
+          egressPackets: Number(truth.txPackets),
+          egressBytes: Number(truth.txBytes),
+        });
+        // Ground truth 2: what the test sent, class by class.
+        expect(packets['ingress/udp']).toBe(40 + 15);
+        expect(bytes['ingress/udp']).toBe(40 * (14 + 20 + 8 + 200) + 15 * (14 + 40 + 8 + 300));
+        expect(packets['ingress/icmp']).toBe(6);
+        expect(packets['egress/icmp']).toBe(6);
+        expect(packets['ingress/icmpv6']).toBe(4);
+        expect(packets['egress/icmpv6']).toBe(4);
+        expect(packets['ingress/other']).toBe(3);
+        expect(packets['egress/other']).toBe(3);
+        expect(packets['ingress/tcp']).toBeGreaterThanOrEqual(3 * 3);
+
+        // Prometheus holds what the agent serves, series by series.
+        const text = await scrape(metricsPort);
+        for (const [key, value] of Object.entries(packets)) {
+          const [direction, protocol] = key.split('/');
+          expect({ key, value }).toEqual({
+            key,
+            value: metricSum(text, 'tidewatch_packets_total', { iface, direction, protocol }),
+          });
+        }
+
+        // The real exposition passes promtool's lint.
+        expect(promtoolCheckMetrics(text)).toEqual({ code: 0, output: '' });
+        expect(await agent.stop('SIGTERM')).toBe(0);
+      } finally {
+        await prom.stop();
+        await agent.stop('SIGKILL');
+      }
+    });
+  },
+  { kernel: true },
+);
