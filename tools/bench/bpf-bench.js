@@ -16,6 +16,8 @@ const path = require('node:path');
 
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const REPEAT = Number(process.env.BENCH_REPEAT || 3);
+// BENCH_OFFLOADS=off turns TSO/GSO/GRO off on the veth pair (default: on).
+const OFFLOADS = process.env.BENCH_OFFLOADS === 'off' ? 'off' : 'on';
 const suffix = Math.random().toString(36).slice(2, 7);
 const NS = `twbench-${suffix}`;
 const HOST_IF = `twb${suffix}`;
@@ -45,6 +47,12 @@ function setUp() {
   sh('ip', ['link', 'set', HOST_IF, 'up']);
   sh('ip', ['-n', NS, 'link', 'set', PEER_IF, 'up']);
   sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+  if (OFFLOADS === 'off') {
+    // Every wire packet becomes one skb: the per-packet cost at its worst.
+    const off = ['tso', 'off', 'gso', 'off', 'gro', 'off'];
+    sh('ethtool', ['-K', HOST_IF, ...off]);
+    sh('ip', ['netns', 'exec', NS, 'ethtool', '-K', PEER_IF, ...off]);
+  }
 }
 
 function tearDown() {
@@ -319,7 +327,7 @@ function report(results, rounds) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   console.log(
-    `\nbench:bpf — ${SECONDS} s per run, median of ${REPEAT}, kernel ${os.release()}, ${os.cpus().length} CPUs\n`,
+    `\nbench:bpf — ${SECONDS} s per run, median of ${REPEAT}, offloads ${OFFLOADS}, kernel ${os.release()}, ${os.cpus().length} CPUs\n`,
   );
   console.log(line(header));
   console.log('| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |');
@@ -336,6 +344,7 @@ function report(results, rounds) {
         cpus: os.cpus().length,
         seconds: SECONDS,
         repeat: REPEAT,
+        offloads: OFFLOADS,
         median: results,
         rounds,
       },
