@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ping, useTestNetwork, waitQuiet, type Link } from '@tidewatch/testhosts';
-import { AgentProcess } from './fixtures/agent-process';
+import { AgentProcess, freeTcpPort, metricSum, scrape } from './fixtures/agent-process';
 import { runCli } from './fixtures/cli';
 import { freePort, TestIngestServer, waitFor } from './fixtures/ingest-server';
 import { describeKernel } from './fixtures/kernel';
@@ -111,6 +111,114 @@ describeKernel('delivery end to end: the real agent, a real gRPC server, a real 
     }
   });
 
+  it('reinstalled agent (fresh state directory) the server knows up to 7: its windows arrive as 8.., none taken as acknowledged', async () => {
+    const port = await freePort();
+    const state = join(dir, 'fresh');
+    const agent = new AgentProcess([
+      'run',
+      '--interfaces',
+      link.a.ifname,
+      '--server',
+      `127.0.0.1:${port}`,
+      // 2 s windows: fewer than the server's 7 are numbered before it answers (see the README).
+      '--window',
+      '2',
+      '--state-dir',
+      state,
+    ]);
+    const server = new TestIngestServer();
+    server.alreadyStoredUpTo(7); // the agent's earlier life, before its state directory was wiped
+    try {
+      await agent.watching(link.a.ifname);
+      expect(await ping(link.b, link.a, { family: 4, count: 5 })).toBe(5);
+      const spooled = () =>
+        readdirSync(join(state, 'spool')).filter((n) => n.endsWith('.json')).length;
+      // Windows 1.. of the new numbering wait in the spool, the ping among them.
+      await waitFor(() => spooled() >= 2, 10_000, 'windows spooled');
+      const held = spooled();
+      expect(held).toBeLessThan(7);
+      await server.start(port);
+      await waitFor(
+        () => server.stored.size >= held + 2 && spoolBytes(state) === 0,
+        30_000,
+        'spool drained',
+      );
+      expect(await agent.stop('SIGTERM')).toBe(0);
+    } finally {
+      await agent.stop('SIGKILL');
+      server.stop();
+    }
+    expect(agent.stderr).toMatch(
+      /sequence numbers restarted: the server already holds up to 7; \d+ held windows renumbered from 8/,
+    );
+    const seqs = server.received.map((b) => b.sequence);
+    // Every window once, in order, right after the server's 7: none lost, none repeated.
+    expect(seqs).toEqual(seqs.map((_, i) => i + 8));
+    expect(server.refused).toEqual([]);
+    expect(server.lost).toEqual([]);
+    const icmp = server.received
+      .flatMap((b) => b.traffic)
+      .filter((t) => t.protocol === 'PROTOCOL_ICMP' && t.direction === 'DIRECTION_INGRESS')
+      .reduce((sum, t) => sum + t.packets, 0);
+    expect(icmp).toBe(5); // measured before the first Welcome, delivered after it
+  });
+
+  it('a second run on the same state directory: a clear message and exit code 4; the first keeps counting', async () => {
+    const state = join(dir, 'single');
+    const metricsPort = await freeTcpPort();
+    const first = new AgentProcess([
+      'run',
+      '--interfaces',
+      link.a.ifname,
+      '--state-dir',
+      state,
+      '--metrics-listen',
+      `127.0.0.1:${metricsPort}`,
+    ]);
+    try {
+      await first.watching(link.a.ifname);
+      const second = await runCli([
+        'run',
+        '--interfaces',
+        link.a.ifname,
+        '--state-dir',
+        state,
+        '--metrics-listen',
+        `127.0.0.1:${await freeTcpPort()}`,
+      ]);
+      expect(second.code).toBe(4);
+      expect(second.stderr).toContain(
+        `tidewatch-agent: state directory ${state} is in use by another tidewatch-agent run (pid ${first.child.pid})`,
+      );
+      // top and export would take over the same TC slot: refused the same way.
+      const top = await runCli(['top', '--interfaces', link.a.ifname, '--state-dir', state]);
+      expect(top.code).toBe(4);
+      expect(top.stderr).toContain(
+        `in use by another tidewatch-agent run (pid ${first.child.pid})`,
+      );
+      const icmp = async () =>
+        metricSum(await scrape(metricsPort), 'tidewatch_packets_total', {
+          iface: link.a.ifname,
+          direction: 'ingress',
+          protocol: 'icmp',
+        });
+      await sleep(1500);
+      const before = await icmp();
+      expect(await ping(link.b, link.a, { family: 4, count: 5 })).toBe(5);
+      let counted = 0;
+      for (let i = 0; i < 50 && counted < 5; i++) {
+        await sleep(200);
+        counted = (await icmp()) - before;
+      }
+      expect(counted).toBe(5); // the first agent still counts, exactly
+      expect(tcFilters(link.a.ifname)).toMatch(/tw_/);
+      expect(await first.stop('SIGTERM')).toBe(0);
+      expect(existsSync(join(state, 'agent.lock'))).toBe(false); // released on a clean stop
+    } finally {
+      await first.stop('SIGKILL');
+    }
+  });
+
   it('spool full while the server is down: the oldest dropped and counted, the gap declared in Hello and accepted, disk never over the bound', async () => {
     const port = await freePort();
     const state = join(dir, 'bounded');
@@ -208,7 +316,7 @@ describeKernel('delivery end to end: the real agent, a real gRPC server, a real 
       '--state-dir',
       join(ro, 'state'),
     ]);
-    expect(r.stderr).toMatch(/spool: cannot create .* \(EROFS\): the file system is read-only/);
+    expect(r.stderr).toMatch(/cannot create .* \(EROFS\): the file system is read-only/);
     expect(r.code).toBe(4);
     expect(tcFilters(link.a.ifname)).not.toMatch(/tw_/); // nothing left attached by the failed start
   });

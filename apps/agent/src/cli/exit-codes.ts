@@ -8,7 +8,7 @@ export const EXIT = {
   CONFIG: 2,
   /** The kernel side cannot run: missing capability or kernel feature (see `doctor`). */
   KERNEL: 3,
-  /** The state directory or spool cannot be used (unwritable, disk full). */
+  /** The state directory or spool cannot be used (unwritable, disk full), or another agent process holds its lock. */
   STATE: 4,
   /** An address to listen on (--metrics-listen) is in use or not allowed. */
   LISTEN: 5,

@@ -7,6 +7,7 @@ import { resolveAgentId } from '../identity/agent-id';
 import { toCsv, toJson } from '../export/format';
 import { setUp, type CommonFlags } from './common';
 import { preflight } from './preflight';
+import { lockStateDir } from '../state/instance-lock';
 import { AGENT_VERSION } from './version';
 
 export interface ExportFlags extends CommonFlags {
@@ -36,9 +37,11 @@ export async function exportCommand(flags: ExportFlags): Promise<number> {
   } catch (err) {
     throw new ConfigError(`cannot write --output ${flags.output}: ${(err as Error).message}`);
   }
+  // Same TC slot as `run`: never alongside an agent that uses this state directory.
+  const lock = lockStateDir(config.stateDir, 'export', false, (m) => logger.warn(m));
   const agent = new Agent({
     config,
-    collector: await openCollector(config),
+    collector: await openCollector(config, lock),
     logger,
     masker,
     agentId: resolveAgentId(config.agentId, config.stateDir),
@@ -76,6 +79,7 @@ export async function exportCommand(flags: ExportFlags): Promise<number> {
   });
   clearInterval(progress);
   await agent.stop();
+  lock?.release();
   if (showProgress && process.stderr.isTTY) process.stderr.write('\n');
   writeFileSync(
     flags.output,

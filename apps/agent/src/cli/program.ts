@@ -12,7 +12,8 @@ Exit codes:
   1  internal error
   2  bad configuration, environment, flags or unknown interface
   3  the kernel side cannot run: missing capability or kernel feature (see doctor)
-  4  the state directory or spool cannot be used (unwritable, disk full)
+  4  the state directory or spool cannot be used (unwritable, disk full),
+     or another agent process uses it (stateDir/agent.lock)
   5  cannot listen on the --metrics-listen address`;
 
 /** The command tree. `onExit` receives each command's exit code. */

@@ -4,13 +4,18 @@ import { resolveAgentId } from '../identity/agent-id';
 import { gatherDoctor } from './doctor';
 import { setUp, type CommonFlags } from './common';
 import { preflight } from './preflight';
+import { lockStateDir } from '../state/instance-lock';
 import { AGENT_VERSION } from './version';
 
 /** `run`: until SIGTERM/SIGINT, then flush the last window, detach, exit 0. */
 export async function runCommand(flags: CommonFlags): Promise<number> {
   const { config, masker, logger } = setUp(flags);
   preflight(config);
-  const collector = await openCollector(config);
+  // Before anything touches the kernel: a second agent on this state directory stops here.
+  const lock = lockStateDir(config.stateDir, 'run', config.server !== undefined, (m) =>
+    logger.warn(m),
+  );
+  const collector = await openCollector(config, lock);
   const agent = new Agent({
     config,
     collector,
@@ -42,5 +47,6 @@ export async function runCommand(flags: CommonFlags): Promise<number> {
     process.on('SIGINT', onSignal);
   });
   await agent.stop();
+  lock?.release();
   return 0;
 }

@@ -6,15 +6,18 @@ import { summarizeFlows } from '../aggregate/flow-summary';
 import { renderTop } from '../top/render';
 import { setUp, type CommonFlags } from './common';
 import { preflight } from './preflight';
+import { lockStateDir } from '../state/instance-lock';
 import { AGENT_VERSION } from './version';
 
 /** `top`: a live view refreshed each second, until q, Ctrl-C or --count frames. */
 export async function topCommand(flags: CommonFlags & { count?: string }): Promise<number> {
   const { config, masker, logger } = setUp({ logLevel: 'warn', ...flags });
   preflight(config);
+  // Same TC slot as `run`: never alongside an agent that uses this state directory.
+  const lock = lockStateDir(config.stateDir, 'top', false, (m) => logger.warn(m));
   const agent = new Agent({
     config,
-    collector: await openCollector(config),
+    collector: await openCollector(config, lock),
     logger,
     masker,
     agentId: resolveAgentId(config.agentId, config.stateDir),
@@ -66,5 +69,6 @@ export async function topCommand(flags: CommonFlags & { count?: string }): Promi
     }
   });
   await agent.stop();
+  lock?.release();
   return 0;
 }

@@ -37,6 +37,8 @@ export class BpfCollector implements Collector {
     readonly tracepoints: string[],
     /** Why the TCP lifecycle, retransmit and drop tracepoints are not attached, if not. */
     readonly tracepointError: string | undefined,
+    /** Only the holder of the state directory's lock may remove filters left by a crash. */
+    private readonly cleanupStale: boolean,
   ) {
     core.onEvent(
       (ev) => this.onEvent(ev),
@@ -47,6 +49,7 @@ export class BpfCollector implements Collector {
   static async open(opts: {
     object: 'auto' | 'legacy' | 'modern';
     flowTableSize: number;
+    cleanupStale: boolean;
   }): Promise<BpfCollector> {
     const core = await BpfCore.open({ object: opts.object, flowTableSize: opts.flowTableSize });
     let tracepoints: string[] = [];
@@ -57,7 +60,7 @@ export class BpfCollector implements Collector {
       // Counters and flows still work; the agent reports what is missing.
       tracepointError = (err as Error).message;
     }
-    return new BpfCollector(core, tracepoints, tracepointError);
+    return new BpfCollector(core, tracepoints, tracepointError, opts.cleanupStale);
   }
 
   describe(): { object: string; tracepoints: string[]; tracepointError?: string } {
@@ -90,7 +93,7 @@ export class BpfCollector implements Collector {
   }
 
   async attachInterface(name: string): Promise<void> {
-    await BpfCore.cleanupStale(name).catch(() => 0);
+    if (this.cleanupStale) await BpfCore.cleanupStale(name).catch(() => 0);
     await this.core.attachInterface(name);
   }
 

@@ -1,6 +1,7 @@
 import type { AgentConfig } from '../config/schema';
 import type { Collector } from './collector';
 import { AttachError } from '../agent/agent';
+import type { InstanceLock } from '../state/instance-lock';
 
 type BpfModule = typeof import('./bpf-collector');
 
@@ -19,13 +20,21 @@ export function loadBpfModule(): BpfModule {
   }
 }
 
-/** Opens the real eBPF collector. */
-export async function openCollector(config: AgentConfig): Promise<Collector> {
+/**
+ * Opens the real eBPF collector. Filters a crashed run left behind are removed
+ * before attaching only under the state directory's lock (InstanceLock): never
+ * a live agent's.
+ */
+export async function openCollector(
+  config: AgentConfig,
+  lock: InstanceLock | undefined,
+): Promise<Collector> {
   const mod = loadBpfModule();
   try {
     return await mod.BpfCollector.open({
       object: config.bpf.object,
       flowTableSize: config.bpf.flowTableSize,
+      cleanupStale: lock?.held === true,
     });
   } catch (err) {
     throw new AttachError(

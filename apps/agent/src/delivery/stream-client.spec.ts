@@ -169,6 +169,38 @@ describe('StreamClient against a real gRPC server on 127.0.0.1', () => {
     expect(server.highestContiguous()).toBe(8);
   });
 
+  it('numbering restarted (fresh state directory, the server holds up to 7): nothing taken as acked, held windows renumbered 8.., none lost', async () => {
+    server.alreadyStoredUpTo(7);
+    const port = await freePort();
+    await server.start(port);
+    server.stop(); // down while the fresh agent spools its first windows
+    const spool = Spool.open(dir, 1 << 20);
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
+    const c = client(spool, port, { logger });
+    for (let i = 1; i <= 3; i++) spool.append(batch(i));
+    await server.start(port);
+    c.notify();
+    await waitFor(() => spool.depth === 0, 10_000, 'spool drained');
+    spool.append(batch(4));
+    c.notify();
+    await waitFor(() => server.highestContiguous() === 11, 10_000, 'the live window');
+    expect(server.refused).toEqual([]);
+    expect(server.received.map((b) => [b.sequence, b.traffic[0].packets])).toEqual([
+      [8, 1],
+      [9, 2],
+      [10, 3],
+      [11, 4],
+    ]);
+    const warn = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(warn).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        msg: 'sequence numbers restarted: the server already holds up to 7; 3 held windows renumbered from 8',
+      }),
+    );
+  });
+
   it('Hello says 0 while the spool is empty', async () => {
     const port = await server.start(0);
     const c = client(Spool.open(dir, 1 << 20), port);

@@ -139,6 +139,7 @@ export class StreamClient {
           'enrolled: agent credential stored',
         );
       }
+      if (!this.adoptServerNumbering(call, w.highestSequence)) return;
       this.markAcked(Math.max(this.acked, w.highestSequence));
       // What Hello declared dropped counts as sent: the server recorded it as lost.
       this.sentUpTo = Math.max(this.acked, this.declaredOldest - 1);
@@ -156,6 +157,36 @@ export class StreamClient {
     } else if (msg.configUpdate?.config) {
       this.applyConfig(call, msg.configUpdate.config);
     }
+  }
+
+  /**
+   * A highest sequence above any this spool ever assigned is no ack of ours:
+   * the numbering restarted (fresh state directory, same agent id) and the
+   * server holds an earlier life's batches. Ours are renumbered after it so
+   * that none is taken as delivered. False when that failed (stream dropped).
+   */
+  private adoptServerNumbering(
+    call: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output>,
+    highest: number,
+  ): boolean {
+    const spool = this.opts.spool;
+    const restarted = highest > spool.lastSequence;
+    if (!restarted && !spool.renumberingPending) return true;
+    let renumbered: number;
+    try {
+      renumbered = spool.renumberAfter(highest);
+    } catch (err) {
+      this.opts.logger.error({ highestSequence: highest }, (err as Error).message);
+      this.onBroken(call, `cannot renumber the spool: ${(err as Error).message}`);
+      return false;
+    }
+    if (!restarted) return true; // an earlier renumbering, finished now
+    if (this.declaredOldest > 0) this.declaredOldest = spool.oldestSequence ?? 0;
+    this.opts.logger.warn(
+      { server: this.opts.address, highestSequence: highest, renumbered },
+      `sequence numbers restarted: the server already holds up to ${highest}; ${renumbered} held windows renumbered from ${highest + 1}`,
+    );
+    return true;
   }
 
   private applyConfig(

@@ -121,3 +121,106 @@ describe('Spool', () => {
     expect(() => Spool.open(join(dir, 'file', 'state'), 1000)).toThrow(/ENOTDIR.*check stateDir/);
   });
 });
+
+describe('Spool renumbering (numbering restarted: the server holds more than this spool ever assigned)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tw-spool-renum-'));
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const held = (s: Spool) =>
+    s.pendingAfter(0).map((seq) => [seq, s.read(seq)!.sequence, s.read(seq)!.windowStartMs]);
+  const filesOnDisk = () =>
+    readdirSync(join(dir, 'spool'))
+      .filter((n) => n.endsWith('.json'))
+      .map((n) => Number(n.slice(0, 20)));
+
+  it('gives every held batch a new number after the server, in order, and numbering goes on from there', () => {
+    const s = Spool.open(dir, 1 << 20);
+    [1, 2, 3].forEach((i) => s.append(batch(i)));
+    s.ack(1);
+    expect(s.renumberAfter(7)).toBe(2);
+    expect(held(s)).toEqual([
+      [8, 8, 2],
+      [9, 9, 3],
+    ]);
+    expect(s.lastSequence).toBe(9);
+    expect(s.append(batch(4)).sequence).toBe(10);
+    expect(filesOnDisk()).toEqual([8, 9, 10]);
+    // Persisted: a restart keeps the new numbers and goes on after them.
+    const again = Spool.open(dir, 1 << 20);
+    expect(held(again).map(([seq, , start]) => [seq, start])).toEqual([
+      [8, 2],
+      [9, 3],
+      [10, 4],
+    ]);
+    expect(again.append(batch(5)).sequence).toBe(11);
+  });
+
+  it('with nothing held, numbering still continues after the server', () => {
+    const s = Spool.open(dir, 1 << 20);
+    expect(s.renumberAfter(7)).toBe(0);
+    expect(s.append(batch(1)).sequence).toBe(8);
+    expect(Spool.open(dir, 1 << 20).append(batch(2)).sequence).toBe(9);
+  });
+
+  it('changes nothing when the server holds no more than this spool assigned', () => {
+    const s = Spool.open(dir, 1 << 20);
+    [1, 2, 3].forEach((i) => s.append(batch(i)));
+    expect(s.renumberAfter(3)).toBe(0);
+    expect(s.pendingAfter(0)).toEqual([1, 2, 3]);
+  });
+
+  it('a crash between writing a renumbered batch and removing the old one: the restart ends with each batch once, in order', () => {
+    const s = Spool.open(dir, 1 << 20);
+    [1, 2, 3].forEach((i) => s.append(batch(i)));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object the spool calls into
+    const fs = require('node:fs') as typeof import('node:fs');
+    const realUnlink = fs.unlinkSync;
+    let unlinks = 0;
+    jest.spyOn(fs, 'unlinkSync').mockImplementation((path) => {
+      // The second batch's new file is written; the process dies before its old one goes.
+      if (String(path).endsWith(`${'2'.padStart(20, '0')}.json`)) throw new Error('crash');
+      unlinks++;
+      return realUnlink(path);
+    });
+    expect(() => s.renumberAfter(7)).toThrow(/crash/);
+    expect(unlinks).toBe(1);
+    expect(filesOnDisk()).toEqual([2, 3, 8, 9]); // 2 is there twice: as 2 and as 9
+    jest.restoreAllMocks();
+    const again = Spool.open(dir, 1 << 20);
+    expect(held(again)).toEqual([
+      [8, 8, 1],
+      [9, 9, 2],
+      [10, 10, 3],
+    ]);
+    expect(filesOnDisk()).toEqual([8, 9, 10]);
+    expect(again.append(batch(4)).sequence).toBe(11);
+    expect(again.takeDropped()).toEqual({});
+  });
+
+  it('a crash after the plan was saved, before any file moved: the restart does the whole renumbering', () => {
+    const s = Spool.open(dir, 1 << 20);
+    [1, 2].forEach((i) => s.append(batch(i)));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object the spool calls into
+    const fs = require('node:fs') as typeof import('node:fs');
+    const realRead = fs.readFileSync;
+    jest.spyOn(fs, 'readFileSync').mockImplementation(((path: string, ...rest: unknown[]) => {
+      if (String(path).endsWith('.json') && String(path).includes('/spool/'))
+        throw new Error('crash');
+      return (realRead as (...a: unknown[]) => unknown)(path, ...rest);
+    }) as typeof fs.readFileSync);
+    expect(() => s.renumberAfter(5)).toThrow(/crash/);
+    jest.restoreAllMocks();
+    expect(filesOnDisk()).toEqual([1, 2]);
+    const again = Spool.open(dir, 1 << 20);
+    expect(held(again)).toEqual([
+      [6, 6, 1],
+      [7, 7, 2],
+    ]);
+  });
+});

@@ -28,6 +28,11 @@ interface Entry {
 interface SpoolState {
   lastSequence: number;
   /**
+   * A renumbering in progress (see renumberAfter): from[i] becomes base + i.
+   * Kept until every file is moved, so that a restart finishes it.
+   */
+  renumbering?: { from: number[]; base: number };
+  /**
    * Records lost and not yet reported, by reason: batches dropped because the
    * spool was full ("spool_full") or could not be written ("spool_write_failed"),
    * plus the losses that dropped batches themselves were carrying.
@@ -52,11 +57,15 @@ function describe(err: unknown, action: string, path: string): SpoolError {
   return new SpoolError(`spool: cannot ${action} ${path} (${e.code ?? 'error'}): ${why}`);
 }
 
+function asSpoolError(err: unknown, action: string, path: string): SpoolError {
+  return err instanceof SpoolError ? err : describe(err, action, path);
+}
+
 /**
  * A recursive mkdir reports ENOENT when the real trouble is higher up (a
  * read-only file system, a permission): retry the first missing component alone.
  */
-function realMkdirError(path: string, err: unknown): unknown {
+export function realMkdirError(path: string, err: unknown): unknown {
   if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
   let missing = path;
   while (!existsSync(dirname(missing)) && dirname(missing) !== missing) missing = dirname(missing);
@@ -80,6 +89,16 @@ export function writeFileDurably(path: string, data: string | Buffer, mode = 0o6
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+/** Makes the renames and unlinks done in a directory durable, in the order they were done. */
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -129,6 +148,21 @@ export class Spool {
     } catch {
       // No state yet (first start) or unreadable: rebuilt from the files below.
     }
+    if (this.state.renumbering) {
+      try {
+        this.finishRenumbering(); // a crash in the middle of one
+      } catch (err) {
+        throw asSpoolError(err, 'finish renumbering in', this.dir);
+      }
+    }
+    this.scan();
+    this.enforceBound(0);
+  }
+
+  /** Rebuilds the entries from the files on disk. */
+  private scan(): void {
+    this.entries = [];
+    this.totalBytes = 0;
     for (const name of readdirSync(this.dir).sort()) {
       const m = FILE_RE.exec(name);
       if (!m) {
@@ -141,7 +175,71 @@ export class Spool {
     }
     const last = this.entries.at(-1)?.sequence ?? 0;
     this.state.lastSequence = Math.max(this.state.lastSequence, last);
-    this.enforceBound(0);
+  }
+
+  /** Whether a renumbering was started and not finished (a write failed). */
+  get renumberingPending(): boolean {
+    return this.state.renumbering !== undefined;
+  }
+
+  /**
+   * The server already holds sequences up to `highest`, above any number this
+   * spool ever assigned: the numbering restarted (a fresh state directory
+   * under an agent id the server knows). Every held batch gets a new number
+   * after `highest`, in order, and numbering continues from there. The new
+   * numbers are all above the old ones; the plan is persisted first, and each
+   * batch is written under its new number before the old file is removed, so
+   * a restart at any point finishes the job with each batch held once.
+   * Returns how many batches were renumbered.
+   */
+  renumberAfter(highest: number): number {
+    if (this.state.renumbering) {
+      try {
+        this.finishRenumbering();
+      } catch (err) {
+        throw asSpoolError(err, 'finish renumbering in', this.dir);
+      }
+      this.scan();
+    }
+    if (highest <= this.state.lastSequence) return 0;
+    const from = this.entries.map((e) => e.sequence);
+    this.state.lastSequence = highest + from.length;
+    if (from.length > 0) this.state.renumbering = { from, base: highest + 1 };
+    this.saveState();
+    try {
+      this.finishRenumbering();
+    } catch (err) {
+      throw asSpoolError(err, 'renumber batches in', this.dir);
+    } finally {
+      this.scan();
+    }
+    if (this.enforceBound(0) > 0) this.saveState();
+    return from.length;
+  }
+
+  private finishRenumbering(): void {
+    const plan = this.state.renumbering;
+    if (!plan) return;
+    plan.from.forEach((old, i) => {
+      const sequence = plan.base + i;
+      const oldFile = this.fileOf(old);
+      if (!existsSync(oldFile)) return; // moved before a crash, or dropped
+      if (!existsSync(this.fileOf(sequence))) {
+        const raw = readFileSync(oldFile);
+        let data: string | Buffer = raw;
+        try {
+          data = JSON.stringify({ ...JSON.parse(raw.toString('utf8')), sequence });
+        } catch {
+          // Unreadable: moved as it is, and counted as lost when it is read.
+        }
+        writeFileDurably(this.fileOf(sequence), data);
+        fsyncDir(this.dir);
+      }
+      unlinkSync(oldFile);
+    });
+    fsyncDir(this.dir);
+    delete this.state.renumbering;
+    this.saveState();
   }
 
   private fileOf(sequence: number): string {
