@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatAddress as formatRecordAddress } from '@tidewatch/bpf';
 
 /** An IP address as network-order bytes: 4 for IPv4, 16 for IPv6. */
 export type AddressBytes = Buffer;
@@ -28,29 +29,8 @@ export function parseAddress(text: string): AddressBytes | undefined {
 
 /** RFC 5952 text for IPv6 (longest zero run compressed), dotted quad for IPv4. */
 export function formatAddress(bytes: AddressBytes): string {
-  if (bytes.length === 4) return Array.from(bytes).join('.');
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  const left = hex.slice(0, bestStart).join(':');
-  const right = hex.slice(bestStart + bestLen).join(':');
-  return `${left}::${right}`;
+  // The collector's formatter, by family: 0 = IPv4 (first 4 bytes), 1 = IPv6.
+  return formatRecordAddress(bytes, bytes.length === 4 ? 0 : 1);
 }
 
 /** Keeps the first `bits` bits, zeroes the rest. */
