@@ -15,9 +15,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function spoolBytes(stateDir: string): number {
   const dir = join(stateDir, 'spool');
   if (!existsSync(dir)) return 0;
-  return readdirSync(dir)
-    .filter((n) => n.endsWith('.json'))
-    .reduce((s, n) => s + statSync(join(dir, n)).size, 0);
+  return (
+    readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      // A file the agent removes between readdir and stat no longer takes space.
+      .reduce((s, n) => s + (statSync(join(dir, n), { throwIfNoEntry: false })?.size ?? 0), 0)
+  );
 }
 
 function tcFilters(ifname: string): string {
