@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool clang-format
   iproute2 ethtool iperf3 tcpdump netcat-openbsd procps iputils-ping nftables
-  make g++ python3 pkg-config valgrind prometheus tmux qemu-system-x86
+  make g++ python3 pkg-config valgrind prometheus tmux qemu-system-x86 slapd ldap-utils
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
