@@ -42,6 +42,9 @@ static __always_inline int tw_retransmit(void *ctx)
 	long err;
 	int v4;
 
+	/* zeroed: 4.19/5.10 refuse reads of stack bytes no path wrote */
+	__builtin_memset(&ports, 0, sizeof(ports));
+	__builtin_memset(&a, 0, sizeof(a));
 	tw_count_tcp(TW_TCP_RETRANSMITS);
 	if (!sport_off)
 		sport_off = TW_RETRANS_SPORT_OFF_5_0;

@@ -131,6 +131,8 @@ static __always_inline int tw_sock_state(struct tw_sock_state_ctx *ctx)
 	if (protocol != IPPROTO_TCP)
 		return 0;
 
+	/* zeroed: 4.19/5.10 refuse reads of stack bytes no path wrote */
+	__builtin_memset(&a, 0, sizeof(a));
 	now = bpf_ktime_get_ns();
 	if (newstate == TW_TCP_ESTABLISHED) {
 		if (oldstate == TW_TCP_SYN_SENT)

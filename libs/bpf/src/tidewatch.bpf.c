@@ -30,7 +30,13 @@ static __always_inline int tw_tc(struct __sk_buff *skb, __u32 dir)
 	__u64 packets = tw_wire_packets(skb);
 	__u64 bytes;
 
+	/*
+	 * Zeroed, both: 4.19 and 5.10 refuse to read a stack byte no path
+	 * wrote (5.12+ allow it for privileged loaders), and the copy into p
+	 * reads all of parsed, pad included.
+	 */
 	__builtin_memset(&key, 0, sizeof(key));
+	__builtin_memset(&parsed, 0, sizeof(parsed));
 	tw_parse(skb, &key, &parsed);
 	p = parsed;
 	bytes = tw_wire_bytes(skb, packets, (const struct tw_parsed *)&p);
