@@ -271,7 +271,12 @@ async function main() {
       '--exclude-interfaces',
       EXCLUDE,
     ];
-    if (token) agentArgs.push('--enrollment-token', token);
+    if (token) {
+      // By file, never on argv: /proc/PID/cmdline is readable by every local user.
+      const tokenFile = path.join(AGENT_STATE, 'enrollment-token');
+      fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+      agentArgs.push('--enrollment-token-file', tokenFile);
+    }
     const agent = startChild('agent', AGENT_BIN, agentArgs, {});
     children.push(agent);
     const metricsUrl = `http://${METRICS.host}:${METRICS.port}/metrics`;

@@ -45,6 +45,26 @@ describe('tidewatch-agent CLI: input errors and exit codes', () => {
     expect(format.code).toBe(2);
   });
 
+  it('--enrollment-token is refused (argv is readable by every user), pointing at the file option, exit 2', async () => {
+    const r = await runCli([
+      'run',
+      '--server',
+      '127.0.0.1:1',
+      '--enrollment-token',
+      'twe_secret',
+      '--state-dir',
+      dir,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--enrollment-token is not accepted: .*\/proc\/PID\/cmdline/);
+    expect(r.stderr).toContain('--enrollment-token-file FILE');
+    expect(r.stderr).toContain('TIDEWATCH_ENROLLMENT_TOKEN_FILE');
+    expect(r.stderr).not.toContain('twe_secret');
+    const help = await runCli(['run', '--help']);
+    expect(help.stdout).toContain('--enrollment-token-file <file>');
+    expect(help.stdout).not.toMatch(/--enrollment-token </);
+  });
+
   it('unknown interface: says which and what exists, exit 2', async () => {
     const r = await runCli(['run', '--interfaces', 'tw-nope0', '--state-dir', dir]);
     expect(r.code).toBe(2);

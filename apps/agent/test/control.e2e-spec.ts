@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Batch__Output } from '@tidewatch/proto';
@@ -59,6 +59,8 @@ describeKernel('the full agent process over mutual TLS, driven by ConfigUpdate',
     const grpcPort = await server.start(0);
     const iface = link.a.ifname;
     const state = join(dir, 'state');
+    const tokenFile = join(dir, 'enrollment-token');
+    writeFileSync(tokenFile, 'enroll-ctl\n', { mode: 0o600 });
     const agent = new AgentProcess([
       'run',
       '--interfaces',
@@ -73,8 +75,8 @@ describeKernel('the full agent process over mutual TLS, driven by ConfigUpdate',
       tls.clientKey,
       '--tls-server-name',
       tls.serverName,
-      '--enrollment-token',
-      'enroll-ctl',
+      '--enrollment-token-file',
+      tokenFile,
       '--window',
       '1',
       '--state-dir',

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -173,6 +173,13 @@ function spooled(stateDir: string): number[] {
   }
 }
 
+/** The token by file: a secret on argv is readable by every local user. */
+function tokenFile(dir: string, token: string): string {
+  const file = join(dir, 'enrollment-token');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return file;
+}
+
 describePipeline('pipeline: agent → gRPC → server → PostgreSQL → REST', () => {
   let db: TestDatabase | undefined;
   let server: NodeProcess | undefined;
@@ -263,8 +270,8 @@ describePipeline('pipeline: agent → gRPC → server → PostgreSQL → REST', 
         iface,
         '--server',
         `127.0.0.1:${grpcPort}`,
-        '--enrollment-token',
-        token,
+        '--enrollment-token-file',
+        tokenFile(dir, token),
         '--window',
         String(WINDOW_SECONDS),
         '--masking',

@@ -45,7 +45,9 @@ export interface CommonFlags {
   logLevel?: string;
   server?: string;
   metricsListen?: string;
+  /** Refused (see refuseSecretFlags); kept so that commander hands it to us. */
   enrollmentToken?: string;
+  enrollmentTokenFile?: string;
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -80,7 +82,7 @@ export function flagsToConfig(f: CommonFlags): Record<string, unknown> {
     logLevel: f.logLevel,
     'server.address': f.server,
     metricsListen: f.metricsListen,
-    'server.enrollmentToken': f.enrollmentToken,
+    'server.enrollmentTokenFile': f.enrollmentTokenFile,
     'server.tls.enabled': tlsGiven ? true : undefined,
     'server.tls.caFile': f.tlsCa,
     'server.tls.certFile': f.tlsCert,
@@ -97,7 +99,20 @@ export interface Setup {
   logger: Logger;
 }
 
+/** Secrets never come from argv: /proc/PID/cmdline is readable by every local user. */
+export function refuseSecretFlags(f: CommonFlags): void {
+  if (f.enrollmentToken !== undefined) {
+    throw new ConfigError(
+      '--enrollment-token is not accepted: a token on the command line is readable by every local user (/proc/PID/cmdline). ' +
+        'Put it in a file only the agent can read and pass --enrollment-token-file FILE ' +
+        '(or TIDEWATCH_ENROLLMENT_TOKEN_FILE, or server.enrollmentTokenFile in the config file), ' +
+        'or set TIDEWATCH_ENROLLMENT_TOKEN in the environment.',
+    );
+  }
+}
+
 export function setUp(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): Setup {
+  refuseSecretFlags(flags);
   const config = loadConfig({
     file: flags.config ?? env.TIDEWATCH_CONFIG,
     env,

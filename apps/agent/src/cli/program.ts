@@ -38,7 +38,12 @@ export function buildProgram(onExit: (code: number) => void): Command {
       'Tidewatch server gRPC address (env TIDEWATCH_SERVER); absent: standalone',
     )
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics on http://HOST:PORT/metrics')
-    .option('--enrollment-token <token>', 'token for the first contact with the server')
+    .option(
+      '--enrollment-token-file <file>',
+      'file holding the one-time token for the first contact (env TIDEWATCH_ENROLLMENT_TOKEN_FILE)',
+    )
+    // Refused with a pointer to the file: a token on argv is readable by every local user.
+    .addOption(new Option('--enrollment-token <token>').hideHelp())
     .option('--tls-ca <file>', 'CA certificate to verify the server (turns TLS on)')
     .option('--tls-cert <file>', 'client certificate for mutual TLS')
     .option('--tls-key <file>', 'client key for mutual TLS')
