@@ -13,6 +13,7 @@ import {
   type Link,
 } from '@tidewatch/testhosts';
 import { AgentProcess, freeTcpPort, metricSum, scrape } from './fixtures/agent-process';
+import { until } from './fixtures/wait';
 import {
   describePrometheus,
   PrometheusServer,
@@ -52,6 +53,84 @@ describePrometheus(
     });
 
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('every label set exists at 0 before the first packet, so increase() counts the first burst exactly; a vanished interface’s series go', async () => {
+      const gone = await net.namespace('promgone');
+      const link2 = await net.link(net.host, gone);
+      await waitQuiet([link2.a, link2.b]);
+      const metricsPort = await freeTcpPort();
+      const iface = link.a.ifname;
+      const agent = new AgentProcess([
+        'run',
+        '--interfaces',
+        `${iface},${link2.a.ifname}`,
+        '--metrics-listen',
+        `127.0.0.1:${metricsPort}`,
+        '--window',
+        '1',
+        '--state-dir',
+        join(dir, 'state-zero'),
+      ]);
+      const prom = new PrometheusServer();
+      const udp = `tidewatch_packets_total{job="tidewatch",iface="${iface}",direction="ingress",protocol="udp"}`;
+      const udpBytes = udp.replace('tidewatch_packets_total', 'tidewatch_bytes_total');
+      try {
+        await agent.watching(iface);
+        await agent.watching(link2.a.ifname);
+        await prom.start(`127.0.0.1:${metricsPort}`);
+        // Prometheus holds the udp series at 0 before any UDP packet was sent.
+        await until(
+          async () => (await prom.query(udp)).map((s) => s.value).join() === '0',
+          'Prometheus to store the udp series at 0',
+        );
+        const zeroSeries = await prom.query(
+          `count(tidewatch_packets_total{job="tidewatch",iface="${iface}"})`,
+        );
+        expect(zeroSeries.map((s) => s.value)).toEqual([10]);
+
+        expect(await sendUdp(link.b, link.a, { family: 4, count: 2000, size: 100 })).toBe(2000);
+        // The agent's own counter says when it has published all of them...
+        await until(
+          async () =>
+            metricSum(await scrape(metricsPort), 'tidewatch_packets_total', {
+              iface,
+              direction: 'ingress',
+              protocol: 'udp',
+            }) === 2000,
+          'the agent to count 2000 udp packets',
+        );
+        // ...and Prometheus' latest sample says when it has stored that value.
+        let at = 0;
+        await until(async () => {
+          const [last] = await prom.query(`${udp} == 2000`);
+          if (!last) return false;
+          at = (await prom.query(`timestamp(${udp})`))[0].value;
+          return true;
+        }, 'Prometheus to store the udp series at 2000');
+        // Evaluated at that sample: the range starts with samples at 0, so
+        // increase() extrapolates nothing and equals what was sent.
+        const inc = await prom.query(`increase(${udp}[60s])`, at);
+        expect(inc.map((s) => s.value)).toEqual([2000]);
+        const incBytes = await prom.query(`increase(${udpBytes}[60s])`, at);
+        expect(incBytes.map((s) => s.value)).toEqual([2000 * (14 + 20 + 8 + 100)]);
+
+        // The second interface vanishes: the agent detaches and its series go.
+        expect(await scrape(metricsPort)).toContain(`iface="${link2.a.ifname}"`);
+        await gone.exec('ip', ['link', 'del', link2.b.ifname]);
+        await until(
+          async () => !(await scrape(metricsPort)).includes(`iface="${link2.a.ifname}"`),
+          `the series of ${link2.a.ifname} to go from /metrics`,
+        );
+        expect(agent.stderr).toMatch(
+          new RegExp(`"iface":"${link2.a.ifname}".*interface gone: detached`),
+        );
+        expect(await scrape(metricsPort)).toContain(`iface="${iface}"`);
+        expect(await agent.stop('SIGTERM')).toBe(0);
+      } finally {
+        await prom.stop();
+        await agent.stop('SIGKILL');
+      }
+    });
 
     it('Prometheus scrapes /metrics every second and its query results equal the interface counters exactly', async () => {
       const metricsPort = await freeTcpPort();

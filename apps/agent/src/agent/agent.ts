@@ -61,7 +61,7 @@ export class Agent extends EventEmitter<{
   sample: [Sample, SampleDelta];
   window: [WindowEvent];
 }> {
-  readonly metrics = new AgentMetrics();
+  readonly metrics: AgentMetrics;
   private config: AgentConfig;
   private masker: Masker;
   private readonly aggregator: WindowAggregator;
@@ -81,6 +81,7 @@ export class Agent extends EventEmitter<{
 
   constructor(private readonly deps: AgentDeps) {
     super();
+    this.metrics = new AgentMetrics(deps.collector.knownLabels?.());
     this.config = deps.config;
     this.masker = deps.masker;
     this.now = deps.now ?? Date.now;
@@ -232,6 +233,7 @@ export class Agent extends EventEmitter<{
       }
       this.watched.delete(name);
       this.aggregator.forgetInterface(name);
+      this.metrics.unwatchInterface(name);
       this.deps.logger.info({ iface: name }, 'interface gone: detached');
     }
     for (const i of wanted) {
@@ -239,6 +241,7 @@ export class Agent extends EventEmitter<{
       try {
         await this.deps.collector.attachInterface(i.name);
         this.watched.add(i.name);
+        this.metrics.watchInterface(i.name);
         this.deps.logger.info({ iface: i.name }, 'watching interface');
       } catch (err) {
         const msg = `cannot attach to ${i.name}: ${(err as Error).message}`;

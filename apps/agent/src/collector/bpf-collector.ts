@@ -71,6 +71,13 @@ export class BpfCollector implements Collector {
     };
   }
 
+  knownLabels(): { kernelErrors: string[]; dropReasons: string[] } {
+    return {
+      kernelErrors: ['flow_table_full', ...Object.keys(this.errorsOther(undefined))],
+      dropReasons: [...this.reasons.values()],
+    };
+  }
+
   get objectKind(): string {
     return this.core.objectKind;
   }
@@ -158,16 +165,18 @@ export class BpfCollector implements Collector {
 
   async readErrors(): Promise<CollectorErrors> {
     const e = await this.core.readErrors();
+    return { flowTableFull: Number(e.flowTableFull), other: this.errorsOther(e) };
+  }
+
+  private errorsOther(e: Awaited<ReturnType<BpfCore['readErrors']>> | undefined) {
+    const n = (v: bigint | undefined) => Number(v ?? 0n);
     return {
-      flowTableFull: Number(e.flowTableFull),
-      other: {
-        flow_update_failed: Number(e.flowUpdate),
-        conn_table_full: Number(e.connTableFull),
-        event_lost: Number(e.eventLost) + this.eventsLost,
-        retransmit_table_full: Number(e.retransTableFull),
-        drop_table_full: Number(e.dropTableFull),
-        parse_truncated: Number(e.parseTruncated),
-      },
+      flow_update_failed: n(e?.flowUpdate),
+      conn_table_full: n(e?.connTableFull),
+      event_lost: n(e?.eventLost) + this.eventsLost,
+      retransmit_table_full: n(e?.retransTableFull),
+      drop_table_full: n(e?.dropTableFull),
+      parse_truncated: n(e?.parseTruncated),
     };
   }
 

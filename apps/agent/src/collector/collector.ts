@@ -92,6 +92,8 @@ export interface Collector {
   takeEvents(): ConnectionEvent[];
   /** Turns per-flow records on or off (the overhead guard); counters stay exact. */
   setFlowsEnabled?(enabled: boolean): void;
+  /** Label values known at start (kernel error names, drop reasons), exported at 0. */
+  knownLabels?(): { kernelErrors: string[]; dropReasons: string[] };
   /** What was loaded, for the start-up log. */
   describe?(): { object: string; tracepoints: string[]; tracepointError?: string };
   close(): Promise<void>;

@@ -62,6 +62,63 @@ describe('AgentMetrics', () => {
   });
 });
 
+describe('AgentMetrics label sets from the start', () => {
+  it('exports every direction × protocol of a watched interface at 0, and every known reason', async () => {
+    const m = new AgentMetrics({
+      kernelErrors: ['flow_table_full', 'tp_layout'],
+      dropReasons: ['NO_SOCKET'],
+    });
+    m.watchInterface('veth0');
+    const text = await m.registry.metrics();
+    const series = (name: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(`${name}{`))
+        .sort();
+    const expected = ['ingress', 'egress'].flatMap((direction) =>
+      ['tcp', 'udp', 'icmp', 'icmpv6', 'other'].map(
+        (protocol) => `{iface="veth0",direction="${direction}",protocol="${protocol}"} 0`,
+      ),
+    );
+    expect(series('tidewatch_packets_total')).toEqual(
+      expected.map((l) => `tidewatch_packets_total${l}`).sort(),
+    );
+    expect(series('tidewatch_bytes_total')).toEqual(
+      expected.map((l) => `tidewatch_bytes_total${l}`).sort(),
+    );
+    expect(series('tidewatch_tcp_connections_opened_total')).toEqual([
+      'tidewatch_tcp_connections_opened_total{role="client"} 0',
+      'tidewatch_tcp_connections_opened_total{role="server"} 0',
+    ]);
+    expect(series('tidewatch_packet_drops_total')).toEqual([
+      'tidewatch_packet_drops_total{reason="NO_SOCKET"} 0',
+      'tidewatch_packet_drops_total{reason="unknown"} 0',
+    ]);
+    expect(series('tidewatch_agent_records_dropped_total')).toEqual(
+      ['cpu_budget_sampling', 'flow_limit', 'spool_full', 'spool_write_failed', 'tp_layout']
+        .map((r) => `tidewatch_agent_records_dropped_total{reason="${r}"} 0`)
+        .sort(),
+    );
+    for (const name of [
+      'tidewatch_tcp_connections_failed_total',
+      'tidewatch_tcp_connections_closed_total',
+      'tidewatch_tcp_retransmits_total',
+      'tidewatch_flow_table_full_total',
+    ])
+      expect(text).toContain(`\n${name} 0\n`);
+  });
+
+  it('removes an interface’s series when it is no longer watched, and keeps the others', async () => {
+    const m = new AgentMetrics();
+    m.watchInterface('veth0');
+    m.watchInterface('veth1');
+    m.unwatchInterface('veth0');
+    const text = await m.registry.metrics();
+    expect(text).not.toContain('iface="veth0"');
+    expect(text.match(/^tidewatch_packets_total\{iface="veth1"/gm)).toHaveLength(10);
+  });
+});
+
 describePrometheus('AgentMetrics and promtool', () => {
   it('passes `promtool check metrics` with every metric holding samples', async () => {
     const m = new AgentMetrics();

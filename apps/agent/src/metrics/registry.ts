@@ -1,6 +1,23 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Batch__Output } from '@tidewatch/proto';
 import type { SampleDelta } from '../aggregate/window';
+import { DIRECTIONS, PROTOCOLS } from '../collector/collector';
+
+/** Reasons the agent itself leaves records out or loses them (see window.ts, spool/). */
+export const AGENT_RECORD_DROP_REASONS = [
+  'flow_limit',
+  'cpu_budget_sampling',
+  'spool_full',
+  'spool_write_failed',
+] as const;
+
+/** Every label value these counters can take, known at start (Prometheus: export them at 0). */
+export interface KnownLabels {
+  /** Kernel-side error names (flow_table_full has its own metric and is left out there). */
+  kernelErrors?: readonly string[];
+  /** Drop reasons this kernel names, plus "unknown". */
+  dropReasons?: readonly string[];
+}
 
 /**
  * The agent's Prometheus metrics. Names and labels of the traffic and TCP
@@ -104,6 +121,42 @@ export class AgentMetrics {
     help: 'Interfaces with the TC programs attached.',
     registers: [this.registry],
   });
+
+  /**
+   * Every label set known at start is exported from the start at 0, so that
+   * Prometheus has a sample before the first packet (otherwise increase() over
+   * a series born at its first value reads 0).
+   */
+  constructor(known: KnownLabels = {}) {
+    for (const role of ['client', 'server']) this.opened.inc({ role }, 0);
+    const reasons = new Set<string>([
+      ...AGENT_RECORD_DROP_REASONS,
+      ...(known.kernelErrors ?? []).filter((e) => e !== 'flow_table_full'),
+    ]);
+    for (const reason of reasons) this.recordsDropped.inc({ reason }, 0);
+    for (const reason of new Set(['unknown', ...(known.dropReasons ?? [])]))
+      this.drops.inc({ reason }, 0);
+  }
+
+  /** An interface is watched: its direction × protocol series exist from now on, at 0. */
+  watchInterface(iface: string): void {
+    for (const direction of DIRECTIONS) {
+      for (const protocol of PROTOCOLS) {
+        this.packets.inc({ iface, direction, protocol }, 0);
+        this.bytes.inc({ iface, direction, protocol }, 0);
+      }
+    }
+  }
+
+  /** An interface is no longer watched: its series go (a counter that stops is not a 0). */
+  unwatchInterface(iface: string): void {
+    for (const direction of DIRECTIONS) {
+      for (const protocol of PROTOCOLS) {
+        this.packets.remove({ iface, direction, protocol });
+        this.bytes.remove({ iface, direction, protocol });
+      }
+    }
+  }
 
   /** Each second: the exact counter deltas. */
   onSample(d: SampleDelta): void {
