@@ -1,12 +1,19 @@
 #!/usr/bin/env node
-// npm run bench:bpf — the cost of Tidewatch's kernel programs against tcpdump,
-// measured side by side in one run on the same traffic:
-//   iperf3 TCP between the root namespace and a test namespace over a veth,
-//   (1) nothing attached, (2) Tidewatch's TC programs attached, (3) tcpdump -w /dev/null;
-//   then small UDP packets at the highest rate iperf3 reaches, (2) and (3) again.
-// Reports ns per packet of the TC programs (kernel.bpf_stats_enabled), throughput
-// ratios, CPU seconds of tcpdump vs kernel time of the programs, and packets
-// tcpdump dropped vs packets Tidewatch counted. Needs root. Not a test.
+// npm run bench:bpf — the cost of Tidewatch's kernel programs against a floor and
+// tcpdump, measured side by side in one run on the same traffic:
+//   iperf3 TCP between the root namespace and a test namespace over a veth, with
+//   (1) nothing attached, (2) the floor: a minimal TC byte+packet counter
+//   (floor.bpf.c) at ingress and egress, (3) Tidewatch's legacy object and
+//   (4) its modern object, flow records on, (5) tcpdump -w /dev/null;
+//   then small UDP packets at the highest rate iperf3 reaches, the same five.
+// The modes are interleaved, BENCH_REPEAT rounds. Reports ns per packet of the TC
+// programs (kernel.bpf_stats_enabled) and Tidewatch's as a multiple of the floor
+// (median of the per-round ratios: a floor and a Tidewatch run minutes apart on
+// a shared machine would compare noise), throughput ratios, CPU seconds of
+// tcpdump vs kernel time of the programs, and packets tcpdump dropped vs packets
+// Tidewatch counted. Needs root, clang, tc and bpftool. Not a test.
+//   BENCH_MODES=floor,legacy  run only these modes (baseline,floor,legacy,modern,tcpdump)
+//   BENCH_KINDS=udp           run only this traffic (tcp,udp)
 'use strict';
 
 const { execFileSync, spawn } = require('node:child_process');
@@ -18,6 +25,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const REPEAT = Number(process.env.BENCH_REPEAT || 3);
 // BENCH_OFFLOADS=off turns TSO/GSO/GRO off on the veth pair (default: on).
 const OFFLOADS = process.env.BENCH_OFFLOADS === 'off' ? 'off' : 'on';
+const ALL_MODES = ['baseline', 'floor', 'legacy', 'modern', 'tcpdump'];
+const MODES = listEnv('BENCH_MODES', ALL_MODES);
+const KINDS = listEnv('BENCH_KINDS', ['tcp', 'udp']);
+const TIDEWATCH_MODES = ['legacy', 'modern'];
 const suffix = Math.random().toString(36).slice(2, 7);
 const NS = `twbench-${suffix}`;
 const HOST_IF = `twb${suffix}`;
@@ -25,6 +36,18 @@ const PEER_IF = `twp${suffix}`;
 const HOST_IP = '198.18.200.1';
 const PEER_IP = '198.18.200.2';
 const CLK_TCK = 100;
+
+function listEnv(name, all) {
+  const raw = process.env[name];
+  if (!raw) return all;
+  const wanted = raw.split(',').map((m) => m.trim());
+  const unknown = wanted.filter((m) => !all.includes(m));
+  if (unknown.length) {
+    console.error(`${name}: unknown ${unknown.join(', ')} (known: ${all.join(', ')})`);
+    process.exit(2);
+  }
+  return all.filter((m) => wanted.includes(m));
+}
 
 function sh(cmd, args, opts = {}) {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
@@ -130,8 +153,10 @@ async function withTcpdump(fn) {
   };
 }
 
-async function withTidewatch(bpf, fn) {
-  const collector = await bpf.Collector.open({ flowTableSize: 65536 });
+async function withTidewatch(bpf, object, fn) {
+  const collector = await bpf.Collector.open({ object, flowTableSize: 65536, flows: true });
+  if (collector.objectKind !== object)
+    throw new Error(`asked for ${object}, got ${collector.objectKind}`);
   try {
     await collector.attachInterface(HOST_IF);
     const before = await collector.programStats();
@@ -148,6 +173,7 @@ async function withTidewatch(bpf, fn) {
     return {
       ...result,
       tidewatch: {
+        object,
         kernelSeconds: runTimeNs / 1e9,
         runCount,
         nsPerPacket: runCount ? runTimeNs / runCount : 0,
@@ -157,6 +183,82 @@ async function withTidewatch(bpf, fn) {
     };
   } finally {
     await collector.close();
+  }
+}
+
+// The floor: floor.bpf.c, built here with the legacy object's flags, attached by
+// tc (iproute2 loads the object once per hook: a program and a map each).
+function buildFloor() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'twbench-floor-'));
+  const obj = path.join(dir, 'floor.bpf.o');
+  const multiarch = sh('clang', ['-print-multiarch']).trim() || 'x86_64-linux-gnu';
+  sh('clang', [
+    ...['-O2', '-g', '-target', 'bpf', '-mcpu=v2', '-Wall', '-Werror'],
+    `-I/usr/include/${multiarch}`,
+    ...['-c', path.join(__dirname, 'floor.bpf.c'), '-o', obj],
+  ]);
+  return { dir, obj };
+}
+
+function bpftoolJson(args) {
+  return JSON.parse(sh('bpftool', ['-j', ...args]));
+}
+
+function floorProgram(hook) {
+  const filters = JSON.parse(sh('tc', ['-j', 'filter', 'show', 'dev', HOST_IF, hook]));
+  const id = filters.map((f) => f.options?.prog?.id).find((x) => x !== undefined);
+  if (id === undefined) throw new Error(`floor: no program at ${HOST_IF} ${hook}`);
+  return id;
+}
+
+function floorState(ids) {
+  let runTimeNs = 0;
+  let runCount = 0;
+  const packets = {};
+  for (const [hook, id] of Object.entries(ids)) {
+    const info = bpftoolJson(['prog', 'show', 'id', String(id)]);
+    runTimeNs += Number(info.run_time_ns || 0);
+    runCount += Number(info.run_cnt || 0);
+    const rows = bpftoolJson(['map', 'dump', 'id', String(info.map_ids[0])]);
+    // 16 bytes per CPU, little endian: packets then bytes
+    packets[hook] = rows[0].values.reduce((sum, cpu) => {
+      const b = Buffer.from(cpu.value.map((x) => parseInt(x, 16)));
+      return sum + Number(b.readBigUInt64LE(0));
+    }, 0);
+  }
+  return { runTimeNs, runCount, packets };
+}
+
+async function withFloor(floor, fn) {
+  // clsact may be left by nobody else on this test veth: ours to add and remove
+  sh('tc', ['qdisc', 'add', 'dev', HOST_IF, 'clsact']);
+  try {
+    const ids = {};
+    for (const hook of ['ingress', 'egress']) {
+      // tc mounts bpffs when it finds none: keep that in a mount namespace of its own
+      sh('unshare', [
+        ...['-m', 'tc', 'filter', 'add', 'dev', HOST_IF, hook, 'prio', '1', 'handle', '1'],
+        ...['bpf', 'da', 'obj', floor.obj, 'sec', 'tc'],
+      ]);
+      ids[hook] = floorProgram(hook);
+    }
+    const before = floorState(ids);
+    const result = await fn();
+    const after = floorState(ids);
+    const runTimeNs = after.runTimeNs - before.runTimeNs;
+    const runCount = after.runCount - before.runCount;
+    return {
+      ...result,
+      floor: {
+        kernelSeconds: runTimeNs / 1e9,
+        runCount,
+        nsPerPacket: runCount ? runTimeNs / runCount : 0,
+        egressPackets: after.packets.egress - before.packets.egress,
+        ingressPackets: after.packets.ingress - before.packets.ingress,
+      },
+    };
+  } finally {
+    tryRun('tc', ['qdisc', 'del', 'dev', HOST_IF, 'clsact']);
   }
 }
 
@@ -200,6 +302,7 @@ async function main() {
     process.exit(2);
   }
   const bpf = require('@tidewatch/bpf');
+  const floor = MODES.includes('floor') ? buildFloor() : null;
   const statsWas = sh('sysctl', ['-n', 'kernel.bpf_stats_enabled']).trim();
   sh('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
   const onSignal = () => {
@@ -215,30 +318,67 @@ async function main() {
   await new Promise((r) => setTimeout(r, 500));
   try {
     const run = (kind) => () => measured(async () => iperf(kind));
+    const runMode = {
+      baseline: (kind) => run(kind)(),
+      floor: (kind) => withFloor(floor, run(kind)),
+      legacy: (kind) => withTidewatch(bpf, 'legacy', run(kind)),
+      modern: (kind) => withTidewatch(bpf, 'modern', run(kind)),
+      tcpdump: (kind) => withTcpdump(run(kind)),
+    };
     // Modes interleaved, REPEAT rounds; each mode reports its median-throughput
-    // round, so a burst of noise on the machine hits all three alike.
-    const rounds = { tcp: { baseline: [], tidewatch: [], tcpdump: [] } };
-    rounds.udp = { baseline: [], tidewatch: [], tcpdump: [] };
+    // round, so a burst of noise on the machine hits all of them alike.
+    const rounds = {};
+    for (const kind of KINDS) rounds[kind] = Object.fromEntries(MODES.map((m) => [m, []]));
     for (let i = 0; i < REPEAT; i++) {
-      for (const kind of ['tcp', 'udp']) {
-        rounds[kind].baseline.push(await run(kind)());
-        rounds[kind].tidewatch.push(await withTidewatch(bpf, run(kind)));
-        rounds[kind].tcpdump.push(await withTcpdump(run(kind)));
+      for (const kind of KINDS) {
+        for (const mode of MODES) rounds[kind][mode].push(await runMode[mode](kind));
       }
     }
     const pick = (runs) =>
       [...runs].sort((x, y) => x.bitsPerSecond - y.bitsPerSecond)[Math.floor(runs.length / 2)];
-    const median = (byMode) => ({
-      baseline: pick(byMode.baseline),
-      tidewatch: pick(byMode.tidewatch),
-      tcpdump: pick(byMode.tcpdump),
-    });
-    report({ tcp: median(rounds.tcp), udp: median(rounds.udp) }, rounds);
+    const results = {};
+    for (const kind of KINDS) {
+      results[kind] = Object.fromEntries(MODES.map((m) => [m, pick(rounds[kind][m])]));
+    }
+    report(results, rounds, perPacket(rounds));
   } finally {
     server.kill('SIGTERM');
     tearDown();
     sh('sysctl', ['-qw', `kernel.bpf_stats_enabled=${statsWas}`]);
+    if (floor) fs.rmSync(floor.dir, { recursive: true, force: true });
   }
+}
+
+function median(xs) {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!v.length) return NaN;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+function programs(run) {
+  return run.floor ?? run.tidewatch;
+}
+
+// ns per program run for the floor and each object: the median over rounds, and
+// each object's median ratio to the floor run of the same round.
+function perPacket(rounds) {
+  const out = {};
+  for (const [kind, byMode] of Object.entries(rounds)) {
+    out[kind] = {};
+    for (const mode of ['floor', ...TIDEWATCH_MODES]) {
+      if (!byMode[mode]) continue;
+      const ns = byMode[mode].map((r) => programs(r).nsPerPacket);
+      const entry = { nsPerPacket: median(ns), rounds: ns };
+      if (mode !== 'floor' && byMode.floor) {
+        const ratios = ns.map((x, i) => x / byMode.floor[i].floor.nsPerPacket);
+        entry.floorRatio = median(ratios);
+        entry.floorRatios = ratios;
+      }
+      out[kind][mode] = entry;
+    }
+  }
+  return out;
 }
 
 function pct(x) {
@@ -249,81 +389,75 @@ function perPacketUs(run) {
   return (run.hostBusySeconds / run.interface.txPackets) * 1e6;
 }
 
-function report(results, rounds) {
-  const { tcp, udp } = results;
+const HEADERS = {
+  baseline: 'nothing attached',
+  floor: 'floor counter',
+  legacy: 'Tidewatch legacy',
+  modern: 'Tidewatch modern',
+  tcpdump: 'tcpdump -w /dev/null',
+};
+
+function report(results, rounds, costs) {
   const gbps = (r) => r.bitsPerSecond / 1e9;
-  const rows = [
-    [
-      'TCP throughput, Gbit/s',
-      fmt(gbps(tcp.baseline)),
-      fmt(gbps(tcp.tidewatch)),
-      fmt(gbps(tcp.tcpdump)),
-    ],
-    [
-      'TCP throughput vs baseline',
-      '1.00',
-      fmt(tcp.tidewatch.bitsPerSecond / tcp.baseline.bitsPerSecond),
-      fmt(tcp.tcpdump.bitsPerSecond / tcp.baseline.bitsPerSecond),
-    ],
-    [
-      'TCP: CPU s (programs / tcpdump)',
-      '-',
-      fmt(tcp.tidewatch.tidewatch.kernelSeconds, 3),
-      fmt(tcp.tcpdump.tcpdump.cpuSeconds, 3),
-    ],
-    ['TCP: ns per packet (TC program)', '-', fmt(tcp.tidewatch.tidewatch.nsPerPacket, 1), '-'],
-    [
-      'TCP: packets dropped by the tool',
-      '-',
-      '0',
-      `${tcp.tcpdump.tcpdump.droppedByKernel} of ${tcp.tcpdump.tcpdump.receivedByFilter}`,
-    ],
-    [
-      'UDP 64 B: packets sent (iperf3)',
-      String(udp.baseline.packets),
-      String(udp.tidewatch.packets),
-      String(udp.tcpdump.packets),
-    ],
-    [
-      'UDP: interface tx packets',
-      String(udp.baseline.interface.txPackets),
-      String(udp.tidewatch.interface.txPackets),
-      String(udp.tcpdump.interface.txPackets),
-    ],
-    [
-      'UDP: packets seen (counted / captured)',
-      '-',
-      String(udp.tidewatch.tidewatch.egressPackets),
-      String(udp.tcpdump.tcpdump.captured),
-    ],
-    ['UDP: packets dropped by the tool', '-', '0', String(udp.tcpdump.tcpdump.droppedByKernel)],
-    [
-      'UDP: completeness (seen / interface)',
-      '-',
-      pct(udp.tidewatch.tidewatch.egressPackets / udp.tidewatch.interface.txPackets),
-      pct(udp.tcpdump.tcpdump.captured / udp.tcpdump.interface.txPackets),
-    ],
-    [
-      'UDP: CPU s (programs / tcpdump)',
-      '-',
-      fmt(udp.tidewatch.tidewatch.kernelSeconds, 3),
-      fmt(udp.tcpdump.tcpdump.cpuSeconds, 3),
-    ],
-    ['UDP: ns per packet (TC program)', '-', fmt(udp.tidewatch.tidewatch.nsPerPacket, 1), '-'],
-    [
-      'UDP: host CPU µs per packet sent',
-      fmt(perPacketUs(udp.baseline)),
-      fmt(perPacketUs(udp.tidewatch)),
-      fmt(perPacketUs(udp.tcpdump)),
-    ],
-    [
-      'UDP rate, packets/s',
-      fmt(udp.baseline.packets / SECONDS, 0),
-      fmt(udp.tidewatch.packets / SECONDS, 0),
-      fmt(udp.tcpdump.packets / SECONDS, 0),
-    ],
-  ];
-  const header = ['', 'nothing attached', 'Tidewatch', 'tcpdump -w /dev/null'];
+  const isProg = (m) => m === 'floor' || TIDEWATCH_MODES.includes(m);
+  const row = (label, cell) => [label, ...MODES.map((m) => cell(m))];
+  const rows = [];
+  for (const kind of KINDS) {
+    const r = results[kind];
+    const K = kind.toUpperCase();
+    const base = r.baseline;
+    const seen = (m) =>
+      isProg(m)
+        ? String(programs(r[m]).egressPackets)
+        : m === 'tcpdump'
+          ? String(r[m].tcpdump.captured)
+          : '-';
+    const cpu = (m) =>
+      isProg(m)
+        ? fmt(programs(r[m]).kernelSeconds, 3)
+        : m === 'tcpdump'
+          ? fmt(r[m].tcpdump.cpuSeconds, 3)
+          : '-';
+    const dropped = (m) =>
+      isProg(m) ? '0' : m === 'tcpdump' ? String(r[m].tcpdump.droppedByKernel) : '-';
+    const ns = (m) => (isProg(m) ? fmt(costs[kind][m].nsPerPacket, 1) : '-');
+    const ratio = (m) =>
+      m === 'floor'
+        ? '1.00'
+        : TIDEWATCH_MODES.includes(m) && r.floor
+          ? fmt(costs[kind][m].floorRatio)
+          : '-';
+    if (kind === 'tcp') {
+      rows.push(row('TCP throughput, Gbit/s', (m) => fmt(gbps(r[m]))));
+      if (base) {
+        rows.push(
+          row('TCP throughput vs baseline', (m) => fmt(r[m].bitsPerSecond / base.bitsPerSecond)),
+        );
+      }
+    } else {
+      rows.push(row('UDP 64 B: packets sent (iperf3)', (m) => String(r[m].packets)));
+      rows.push(row('UDP: interface tx packets', (m) => String(r[m].interface.txPackets)));
+      rows.push(row('UDP: packets seen (counted / captured)', seen));
+      rows.push(
+        row('UDP: completeness (seen / interface)', (m) =>
+          isProg(m)
+            ? pct(programs(r[m]).egressPackets / r[m].interface.txPackets)
+            : m === 'tcpdump'
+              ? pct(r[m].tcpdump.captured / r[m].interface.txPackets)
+              : '-',
+        ),
+      );
+    }
+    rows.push(row(`${K}: packets dropped by the tool`, dropped));
+    rows.push(row(`${K}: CPU s (programs / tcpdump)`, cpu));
+    rows.push(row(`${K}: ns per packet (TC program)`, ns));
+    rows.push(row(`${K}: cost vs floor (ns / floor ns)`, ratio));
+    if (kind === 'udp') {
+      rows.push(row('UDP: host CPU µs per packet sent', (m) => fmt(perPacketUs(r[m]))));
+      rows.push(row('UDP rate, packets/s', (m) => fmt(r[m].packets / SECONDS, 0)));
+    }
+  }
+  const header = ['', ...MODES.map((m) => HEADERS[m])];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   console.log(
@@ -332,6 +466,15 @@ function report(results, rounds) {
   console.log(line(header));
   console.log('| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |');
   for (const r of rows) console.log(line(r));
+  for (const kind of KINDS) {
+    for (const m of TIDEWATCH_MODES) {
+      const c = costs[kind][m];
+      if (!c || !c.floorRatios) continue;
+      console.log(
+        `${kind} ${m}: ns per packet by round ${c.rounds.map((x) => fmt(x, 0)).join(', ')}; floor ${costs[kind].floor.rounds.map((x) => fmt(x, 0)).join(', ')}; ratio ${c.floorRatios.map((x) => fmt(x)).join(', ')}`,
+      );
+    }
+  }
 
   const dir = path.resolve(__dirname, '..', '..', 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
@@ -345,6 +488,8 @@ function report(results, rounds) {
         seconds: SECONDS,
         repeat: REPEAT,
         offloads: OFFLOADS,
+        modes: MODES,
+        perPacket: costs,
         median: results,
         rounds,
       },
