@@ -2,6 +2,7 @@
 // name, one type and one default here; nothing else reads process.env.
 
 import { readFileSync } from 'node:fs';
+import { AuditSettings, parseAuditSettings } from '../audit/audit-settings';
 
 /** gRPC TLS: PEM file paths, checked readable at boot. */
 export interface GrpcTls {
@@ -49,6 +50,8 @@ export interface Environment {
   agentTopN: number;
   logLevel: string;
   dbPoolSize: number;
+  /** The audit trail: hash, checkpoint signing key and file, retention (AUDIT_*). */
+  audit: AuditSettings;
 }
 
 export class EnvironmentError extends Error {
@@ -167,6 +170,7 @@ export function parseEnvironment(src: Source = process.env): Environment {
     agentTopN: int(src, 'AGENT_TOP_N', 20, 1, 10_000),
     logLevel: str(src, 'LOG_LEVEL', 'info'),
     dbPoolSize: int(src, 'DB_POOL_SIZE', 10, 1, 200),
+    audit: parseAuditSettings(src),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(env.logLevel)) {
     throw new EnvironmentError(`LOG_LEVEL must be one of fatal|error|warn|info|debug|trace|silent`);

@@ -1,5 +1,10 @@
 import { Initial1795682467000 } from './1795682467000-initial';
 import { AgentConfigAndDurations1795685678000 } from './1795685678000-agent-config-and-durations';
+import { AuditTrail1795690000000 } from './1795690000000-audit-trail';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and dist load the same set. */
-export const MIGRATIONS = [Initial1795682467000, AgentConfigAndDurations1795685678000];
+export const MIGRATIONS = [
+  Initial1795682467000,
+  AgentConfigAndDurations1795685678000,
+  AuditTrail1795690000000,
+];
