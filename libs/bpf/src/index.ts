@@ -33,6 +33,9 @@ export {
 export {
   probeKernel,
   requiredCaps,
+  verifierTail,
+  verifyObject,
+  type LoadCheck,
   parseCapEff,
   type FeatureReport,
   type KernelProbe,
@@ -45,5 +48,6 @@ export {
   parseReasonNames,
   parseReasonOffset,
   tracepointOffsets,
+  TRACEFS_ROOTS,
 } from './tracefs';
 export { formatAddress } from './address';

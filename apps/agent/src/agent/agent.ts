@@ -132,6 +132,7 @@ export class Agent extends EventEmitter<{
     }
     const loaded = this.deps.collector.describe?.();
     if (loaded) {
+      this.metrics.setTracepoints(loaded.tracepoints.length);
       logger.info(
         { object: loaded.object, tracepoints: loaded.tracepoints },
         'eBPF programs loaded',

@@ -41,7 +41,7 @@ export async function exportCommand(flags: ExportFlags): Promise<number> {
   const lock = lockStateDir(config.stateDir, 'export', false, (m) => logger.warn(m));
   const agent = new Agent({
     config,
-    collector: await openCollector(config, lock),
+    collector: await openCollector(config, lock, logger),
     logger,
     masker,
     agentId: resolveAgentId(config.agentId, config.stateDir),

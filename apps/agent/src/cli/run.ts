@@ -15,7 +15,7 @@ export async function runCommand(flags: CommonFlags): Promise<number> {
   const lock = lockStateDir(config.stateDir, 'run', config.server !== undefined, (m) =>
     logger.warn(m),
   );
-  const collector = await openCollector(config, lock);
+  const collector = await openCollector(config, lock, logger);
   const agent = new Agent({
     config,
     collector,

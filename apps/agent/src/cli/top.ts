@@ -17,7 +17,7 @@ export async function topCommand(flags: CommonFlags & { count?: string }): Promi
   const lock = lockStateDir(config.stateDir, 'top', false, (m) => logger.warn(m));
   const agent = new Agent({
     config,
-    collector: await openCollector(config, lock),
+    collector: await openCollector(config, lock, logger),
     logger,
     masker,
     agentId: resolveAgentId(config.agentId, config.stateDir),

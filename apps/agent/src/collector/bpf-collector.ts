@@ -50,6 +50,8 @@ export class BpfCollector implements Collector {
     object: 'auto' | 'legacy' | 'modern';
     flowTableSize: number;
     cleanupStale: boolean;
+    /** Why tracefs is not there (ensureTracefs), named in the tracepoint error. */
+    tracefsMissing?: string;
   }): Promise<BpfCollector> {
     const core = await BpfCore.open({ object: opts.object, flowTableSize: opts.flowTableSize });
     let tracepoints: string[] = [];
@@ -58,7 +60,9 @@ export class BpfCollector implements Collector {
       tracepoints = await core.attachTracepoints();
     } catch (err) {
       // Counters and flows still work; the agent reports what is missing.
-      tracepointError = (err as Error).message;
+      tracepointError = opts.tracefsMissing
+        ? `${opts.tracefsMissing} (${(err as Error).message})`
+        : (err as Error).message;
     }
     return new BpfCollector(core, tracepoints, tracepointError, opts.cleanupStale);
   }

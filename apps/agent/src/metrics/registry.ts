@@ -116,6 +116,11 @@ export class AgentMetrics {
     help: '1 while the stream to the server is up, 0 otherwise (absent in standalone mode).',
     registers: [this.registry],
   });
+  private readonly tracepoints = new Gauge({
+    name: 'tidewatch_tracepoints_attached',
+    help: 'Tracepoint programs attached (TCP lifecycle, retransmits, drops: 3 when all are); 0 means connection, retransmit and drop figures read 0 (see the log and doctor).',
+    registers: [this.registry],
+  });
   private readonly interfaces = new Gauge({
     name: 'tidewatch_agent_interfaces_watched',
     help: 'Interfaces with the TC programs attached.',
@@ -156,6 +161,11 @@ export class AgentMetrics {
         this.bytes.remove({ iface, direction, protocol });
       }
     }
+  }
+
+  /** Tracepoint programs attached (TCP lifecycle, retransmits, drops); 0: connection figures read 0. */
+  setTracepoints(attached: number): void {
+    this.tracepoints.set(attached);
   }
 
   /** Each second: the exact counter deltas. */
