@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { buildProgram } from '../src/cli/program';
 import { CliContext, defaultContext } from '../src/cli/context';
 import { parseEnvironment } from '../src/config/environment';
+import { MIGRATIONS } from '../src/database/migrations';
 import { BIN, assertBuilt } from './support/child-server';
 import { createTestDatabase, TestDatabase } from './support/database';
 
@@ -70,8 +71,9 @@ it.each([
   [['enroll'], /create[\s\S]*revoke[\s\S]*list/],
   [['enroll', 'create'], /--name <name>[\s\S]*--expires <duration>/],
   [['enroll', 'revoke'], /id-or-name/],
-  [['agents'], /revoke/],
+  [['agents'], /revoke[\s\S]*reset/],
   [['agents', 'revoke'], /agent-id/],
+  [['agents', 'reset'], /agent-id[\s\S]*enroll again/],
 ])('%j --help', async (args, pattern) => {
   const r = await cli([...(args as string[]), '--help']);
   expect(r.code).toBe(0);
@@ -91,6 +93,33 @@ it('fails fast with a clear message when the database is unreachable or unset', 
   expect(unset.stderr).toMatch(/DATABASE_URL is required/);
 });
 
+it('never echoes the database password in a boot error', () => {
+  const secret = 'S3cr3t-pw_x';
+  const cases = [
+    // userinfo password, and ?password=: redacted in the URL and in the driver's message
+    [
+      `postgres://tw:${secret}@127.0.0.1:9/nowhere`,
+      /postgres:\/\/tw:\*\*\*@127\.0\.0\.1:9\/nowhere/,
+    ],
+    [`postgres://tw@127.0.0.1:9/nowhere?password=${secret}`, /password=\*\*\*/],
+    // an unencoded '@' in the password (taken as part of it)
+    [`postgres://tw:${secret}@x@127.0.0.1:9/nowhere`, /postgres:\/\/tw:\*\*\*@127\.0\.0\.1:9/],
+    // not a URL at all (an unencoded '#', a broken host): the value is not repeated
+    [`postgres://tw:${secret}#x@127.0.0.1:9/nowhere`, /DATABASE_URL is not a URL/],
+    [`postgres://tw:${secret}@[::1/nowhere`, /DATABASE_URL is not a URL/],
+  ] as const;
+  for (const [url, shown] of cases) {
+    for (const args of [['serve'], ['migrate', 'show']]) {
+      const r = spawnCli(args, { DATABASE_URL: url });
+      expect({ url, args, code: r.code }).toEqual({ url, args, code: 1 });
+      expect(r.stderr).toMatch(shown);
+      expect(r.stderr).not.toContain(secret);
+      expect(r.stderr).not.toContain('S3cr3t');
+      expect(r.stdout).not.toContain('S3cr3t');
+    }
+  }
+});
+
 it('refuses to serve a database whose schema is behind', () => {
   const r = spawnCli(['serve', '--no-migrate']);
   expect(r.code).toBe(1);
@@ -102,9 +131,14 @@ it('runs, shows and reverts migrations', async () => {
   expect((await cli(['migrate', 'run'])).stdout).toMatch(/applied: Initial/);
   expect((await cli(['migrate', 'show'])).stdout).toMatch(/^\[X\] Initial/);
   expect((await cli(['migrate', 'run'])).stdout).toBe('schema is up to date');
-  expect((await cli(['migrate', 'revert'])).stdout).toMatch(/reverted: AgentConfigAndDurations/);
-  expect((await cli(['migrate', 'show'])).stdout).toMatch(/^\[X\] Initial.*\n\[ \] AgentConfig/);
-  expect((await cli(['migrate', 'revert'])).stdout).toMatch(/reverted: Initial/);
+  // Newest first, one per revert, down to none (every committed migration has a down).
+  for (let i = MIGRATIONS.length - 1; i >= 0; i--) {
+    const name = new MIGRATIONS[i]().name as string;
+    expect((await cli(['migrate', 'revert'])).stdout).toBe(`reverted: ${name}`);
+    const shown = (await cli(['migrate', 'show'])).stdout.split('\n');
+    expect(shown[i]).toMatch(new RegExp(`^\\[ \\] ${name}`));
+    if (i > 0) expect(shown[i - 1]).toMatch(/^\[X\] /);
+  }
   expect((await cli(['migrate', 'show'])).stdout).toMatch(/^\[ \] Initial/);
   expect((await cli(['migrate', 'run'])).code).toBe(0);
 });

@@ -274,7 +274,7 @@ describe('ingest over real gRPC', () => {
   });
 
   it('refuses oversized batches with RESOURCE_EXHAUSTED (record limit and gRPC size limit)', async () => {
-    const { agentId, stream } = await enrolled();
+    const { agentId, credential, stream } = await enrolled();
     const many = makeBatch(9, 1, start(1));
     many.talkers = Array.from({ length: 600 }, (_, i) => ({
       src: `198.18.0.${i % 250}`,
@@ -289,7 +289,7 @@ describe('ingest over real gRPC', () => {
     expect(end.details).toMatch(/more than the limit of 500/);
 
     const s = new AgentStream(ingestClient(server.grpcPort));
-    await s.hello(hello(agentId, { enrollmentToken: token }));
+    await s.hello(hello(agentId, { agentCredential: credential }));
     const huge = makeBatch(9, 1, start(1));
     huge.drops = [{ reason: 'x'.repeat(300_000), count: 1 }];
     s.send(huge);

@@ -45,6 +45,12 @@ export class AgentRevokedError extends DomainError {
   readonly kind = 'forbidden';
 }
 
+/** An enrollment token presented for an agent id that is already enrolled (and not reset). */
+export class AgentAlreadyEnrolledError extends DomainError {
+  override name = 'AgentAlreadyEnrolledError';
+  readonly kind = 'forbidden';
+}
+
 /** The client certificate names another agent than the one speaking. */
 export class CertificateMismatchError extends DomainError {
   override name = 'CertificateMismatchError';

@@ -14,10 +14,25 @@ export interface GrpcTls {
   clientCertRequired: boolean;
 }
 
+/** HTTPS served by the server itself: PEM file paths, checked readable at boot. */
+export interface HttpTls {
+  certFile: string;
+  keyFile: string;
+}
+
 export interface Environment {
   databaseUrl: string;
+  /** 127.0.0.1 unless configured: reaching the API from elsewhere is a deliberate choice. */
   httpHost: string;
   httpPort: number;
+  /** null = plain HTTP (loopback, or behind a TLS-terminating reverse proxy). */
+  httpTls: HttpTls | null;
+  /** Live feed (WebSocket): largest message a client may send, in bytes. */
+  liveMaxPayloadBytes: number;
+  /** Live feed: open connections per replica; more are refused at the handshake (503). */
+  liveMaxConnections: number;
+  /** Live feed: rooms one socket may be subscribed to at once. */
+  liveMaxRoomsPerSocket: number;
   grpcHost: string;
   grpcPort: number;
   /** null = plaintext gRPC (for a TLS-terminating proxy or a trusted network). */
@@ -97,7 +112,10 @@ export function parseDatabaseUrl(src: Source): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new EnvironmentError(`DATABASE_URL is not a URL: "${url}"`);
+    // Never echo the value: an unparsable URL may still hold a password.
+    throw new EnvironmentError(
+      'DATABASE_URL is not a URL (percent-encode special characters in the user and password)',
+    );
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new EnvironmentError(
@@ -138,11 +156,24 @@ export function parseGrpcTls(src: Source): GrpcTls | null {
   return certFile && keyFile ? { certFile, keyFile, clientCaFile, clientCertRequired } : null;
 }
 
+export function parseHttpTls(src: Source): HttpTls | null {
+  const certFile = pemFile(src, 'HTTP_TLS_CERT');
+  const keyFile = pemFile(src, 'HTTP_TLS_KEY');
+  if (!certFile !== !keyFile) {
+    throw new EnvironmentError('HTTP_TLS_CERT and HTTP_TLS_KEY must be set together');
+  }
+  return certFile && keyFile ? { certFile, keyFile } : null;
+}
+
 export function parseEnvironment(src: Source = process.env): Environment {
   const env: Environment = {
     databaseUrl: parseDatabaseUrl(src),
-    httpHost: str(src, 'HTTP_HOST', '0.0.0.0'),
+    httpHost: str(src, 'HTTP_HOST', '127.0.0.1'),
     httpPort: int(src, 'HTTP_PORT', 8080, 0, 65535),
+    httpTls: parseHttpTls(src),
+    liveMaxPayloadBytes: int(src, 'LIVE_MAX_PAYLOAD_BYTES', 4096, 256, 1024 * 1024),
+    liveMaxConnections: int(src, 'LIVE_MAX_CONNECTIONS', 1000, 1, 100_000),
+    liveMaxRoomsPerSocket: int(src, 'LIVE_MAX_ROOMS_PER_SOCKET', 64, 1, 10_000),
     grpcHost: str(src, 'GRPC_HOST', '0.0.0.0'),
     grpcPort: int(src, 'GRPC_PORT', 50051, 0, 65535),
     grpcTls: parseGrpcTls(src),

@@ -15,7 +15,7 @@ export async function connectOrExplain(ds: DataSource, databaseUrl: string): Pro
     return ds.isInitialized ? ds : await ds.initialize();
   } catch (err) {
     throw new DatabaseUnavailableError(
-      `cannot connect to PostgreSQL at ${redactUrl(databaseUrl)}: ${(err as Error).message}`,
+      `cannot connect to PostgreSQL at ${redactUrl(databaseUrl)}: ${redactSecrets((err as Error).message, databaseUrl)}`,
     );
   }
 }
@@ -49,12 +49,40 @@ export async function assertSchemaCurrent(ds: DataSource): Promise<void> {
   }
 }
 
+const SECRET_PARAMS = ['password', 'sslpassword'];
+
+/** The URL without its password (userinfo or `?password=`), for messages and logs. */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    for (const k of SECRET_PARAMS) if (u.searchParams.has(k)) u.searchParams.set(k, '***');
+    // No fragment: an unencoded '#' in a password starts one, and it would hold the rest.
+    u.hash = '';
     return u.toString();
   } catch {
     return '<invalid url>';
   }
+}
+
+/** `text` with every form of the URL's password (raw or decoded) replaced by ***. */
+export function redactSecrets(text: string, url: string): string {
+  const secrets = new Set<string>();
+  try {
+    const u = new URL(url);
+    const found = [u.password, ...SECRET_PARAMS.map((k) => u.searchParams.get(k) ?? '')];
+    for (const s of found.filter((s) => s.length > 0)) {
+      secrets.add(s);
+      try {
+        secrets.add(decodeURIComponent(s));
+      } catch {
+        // not percent-decodable: the raw form is enough
+      }
+    }
+  } catch {
+    return text;
+  }
+  let out = text;
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('***');
+  return out;
 }

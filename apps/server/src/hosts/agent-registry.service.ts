@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import {
+  AgentAlreadyEnrolledError,
   AgentRevokedError,
   BadAgentCredentialError,
   CertificateMismatchError,
@@ -28,8 +29,9 @@ export class AgentRegistryService {
 
   /**
    * Admits the agent named in Hello: with a credential, checks it; with an
-   * enrollment token, consumes a use and issues a new credential (the old one
-   * stops working). With mutual TLS, a client certificate that names the
+   * enrollment token, consumes a use and issues a credential — for an agent id
+   * never seen, or one an administrator reset (`agents reset`); an enrolled
+   * agent id is never taken over with a token alone. With mutual TLS, a client certificate that names the
    * agent (`certificateAgentId`) is its identity instead: no token is used,
    * no credential checked or issued. Records what the Hello says about the
    * host either way.
@@ -44,12 +46,17 @@ export class AgentRegistryService {
       );
     }
     return this.ds.transaction(async (em) => {
-      const rows: { revoked: boolean; credential_hash: Buffer | null; highest_sequence: string }[] =
-        await em.query(
-          `SELECT revoked_at IS NOT NULL AS revoked, credential_hash, highest_sequence
-             FROM hosts WHERE agent_id = $1 FOR UPDATE`,
-          [hello.agentId],
-        );
+      const rows: {
+        revoked: boolean;
+        reset: boolean;
+        credential_hash: Buffer | null;
+        highest_sequence: string;
+      }[] = await em.query(
+        `SELECT revoked_at IS NOT NULL AS revoked, reenroll_allowed_at IS NOT NULL AS reset,
+                credential_hash, highest_sequence
+           FROM hosts WHERE agent_id = $1 FOR UPDATE`,
+        [hello.agentId],
+      );
       const existing = rows[0];
       if (existing?.revoked) throw new AgentRevokedError(`agent ${hello.agentId} has been revoked`);
       let newCredential: string | null = null;
@@ -63,6 +70,12 @@ export class AgentRegistryService {
           );
         }
       } else if (hello.enrollmentToken) {
+        // Checked before the token is used: a refused takeover costs the token nothing.
+        if (existing && !existing.reset) {
+          throw new AgentAlreadyEnrolledError(
+            `agent ${hello.agentId} is already enrolled: connect with its credential, or have an administrator run \`tidewatch-server agents reset ${hello.agentId}\` before enrolling it again`,
+          );
+        }
         tokenId = await this.enrollment.consume(em, hello.enrollmentToken);
         newCredential = newSecret('twa');
       } else {
@@ -96,6 +109,8 @@ export class AgentRegistryService {
            config_version = EXCLUDED.config_version, started_at = EXCLUDED.started_at,
            credential_hash = COALESCE(EXCLUDED.credential_hash, hosts.credential_hash),
            enrollment_token_id = COALESCE(EXCLUDED.enrollment_token_id, hosts.enrollment_token_id),
+           reenroll_allowed_at = CASE WHEN EXCLUDED.enrollment_token_id IS NULL
+                                      THEN hosts.reenroll_allowed_at END,
            last_seen_at = now()
          RETURNING highest_sequence`,
         params,
@@ -119,6 +134,21 @@ export class AgentRegistryService {
       }
       return { agentId: hello.agentId, highestSequence, newCredential };
     });
+  }
+
+  /**
+   * Lets the agent id be enrolled again with a token (a reinstalled host whose
+   * state directory, and so its credential, is gone): erases the credential,
+   * lifts a revocation, keeps the agent's data and sequence numbers (the agent
+   * renumbers its windows after them). The next token enrollment claims it.
+   */
+  async reset(agentId: string): Promise<void> {
+    const res: [unknown[], number] = await this.ds.query(
+      `UPDATE hosts SET credential_hash = NULL, revoked_at = NULL, reenroll_allowed_at = now()
+        WHERE agent_id = $1::uuid`,
+      [agentId],
+    );
+    if (res[1] === 0) throw new NotFoundError(`no agent with id ${agentId}`);
   }
 
   /** Revokes an agent: its credential is erased and its streams end at their next batch. */

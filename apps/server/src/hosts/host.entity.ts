@@ -60,6 +60,10 @@ export class HostEntity {
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt!: Date | null;
 
+  /** Set by `agents reset`: the next enrollment token may claim this agent id (once). */
+  @Column({ name: 'reenroll_allowed_at', type: 'timestamptz', nullable: true })
+  reenrollAllowedAt!: Date | null;
+
   @Column({ name: 'last_seen_at', type: 'timestamptz', nullable: true })
   lastSeenAt!: Date | null;
 

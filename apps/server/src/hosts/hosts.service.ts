@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { NotFoundError } from '../common/domain-errors';
+import { columnFor } from '../common/sql-columns';
 import { parseLabelSelector } from '../common/label-selector';
 import { AgentConfigService } from '../agent-config/agent-config.service';
 import { ConfigurationService } from '../config/configuration.service';
@@ -68,7 +69,7 @@ export class HostsService {
       where.push(`hostname ILIKE $${params.length}`);
     }
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const order = `${SORT_COLUMNS[q.sort]} ${q.order === 'desc' ? 'DESC' : 'ASC'} NULLS LAST, agent_id`;
+    const order = `${columnFor(SORT_COLUMNS, q.sort, 'sort')} ${q.order === 'desc' ? 'DESC' : 'ASC'} NULLS LAST, agent_id`;
     params.push(q.limit, q.offset);
     const rows: (HostRow & { total: string })[] = await this.ds.query(
       `SELECT *, ${this.statusSql()} AS status, count(*) OVER () AS total

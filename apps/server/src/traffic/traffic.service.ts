@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InvalidInputError, NotFoundError } from '../common/domain-errors';
+import { columnFor } from '../common/sql-columns';
 import { MetricsService } from '../health/metrics.service';
 import { HostsService } from '../hosts/hosts.service';
 import { API_DIRECTIONS, API_FAMILIES, API_PROTOCOLS, apiName } from '../storage/codes';
@@ -23,6 +24,20 @@ import {
 } from './time-range';
 
 const MAX_RANGE_MS = 800 * DAY_MS;
+
+// A request's sort and grouping names pick one of these columns: the SQL never
+// contains text that came from the request, whatever the DTO lets through.
+const TOP_SORT_COLUMNS: Record<TopQuery['sort'], string> = {
+  bytes: 'bytes',
+  packets: 'packets',
+  connections: 'connections',
+};
+const SERIES_GROUP_COLUMNS: Record<Exclude<SeriesQuery['groupBy'], 'none'>, string> = {
+  direction: 'direction',
+  protocol: 'protocol',
+  family: 'family',
+  iface: 'iface',
+};
 
 export interface ResolvedScope {
   agentIds: string[] | null;
@@ -130,7 +145,8 @@ export class TrafficService {
       );
     }
     const segments: Segment[] = [{ resolution, from: s.from, to: s.to }];
-    const groupBy = q.groupBy === 'none' ? [] : [q.groupBy];
+    const groupBy =
+      q.groupBy === 'none' ? [] : [columnFor(SERIES_GROUP_COLUMNS, q.groupBy, 'groupBy')];
     const rows = await this.run('series', {
       series: seriesByName('traffic'),
       segments,
@@ -223,7 +239,7 @@ export class TrafficService {
       metrics: [summed('packets'), summed('bytes'), summed('connections'), abnormal],
       agentIds: s.agentIds,
       filters: { protocol: q.protocol ? API_PROTOCOLS.indexOf(q.protocol) : undefined },
-      orderBy: `${q.sort} DESC, port, protocol`,
+      orderBy: `${columnFor(TOP_SORT_COLUMNS, q.sort, 'sort')} DESC, port, protocol`,
       limit: q.limit,
     });
     return {
@@ -251,7 +267,7 @@ export class TrafficService {
       metrics: [summed('packets'), summed('bytes')],
       agentIds: s.agentIds,
       filters: { protocol: q.protocol ? API_PROTOCOLS.indexOf(q.protocol) : undefined },
-      orderBy: `${q.sort} DESC, src, dst, protocol`,
+      orderBy: `${columnFor(TOP_SORT_COLUMNS, q.sort, 'sort')} DESC, src, dst, protocol`,
       limit: q.limit,
     });
     return {

@@ -22,4 +22,17 @@ export function registerAgents(program: Command, ctx: CliContext): void {
         ctx.out(`revoked agent ${agentId}`);
       }),
     );
+  agents
+    .command('reset')
+    .description(
+      'let a reinstalled agent (credential lost) enroll again under its id with an enrollment token; ' +
+        'erases its credential and lifts a revocation, keeps its data',
+    )
+    .argument('<agent-id>', 'the agent UUID', uuid)
+    .action((agentId: string) =>
+      ctx.withDatabase(async (ds) => {
+        await new AgentRegistryService(ds, new EnrollmentService(ds)).reset(agentId);
+        ctx.out(`reset agent ${agentId}: its next enrollment token enrolls it again`);
+      }),
+    );
 }

@@ -4,6 +4,8 @@ import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 
 
 export const HOST_STATUSES = ['online', 'offline', 'revoked'] as const;
 export type HostStatus = (typeof HOST_STATUSES)[number];
+/** Deeper pages are refused: OFFSET makes PostgreSQL read and drop every row before it. */
+export const MAX_OFFSET = 100_000;
 export const HOST_SORTS = ['hostname', 'lastSeen', 'enrolledAt', 'agentVersion', 'kernel'] as const;
 
 export class ListHostsQuery {
@@ -48,10 +50,11 @@ export class ListHostsQuery {
   @Max(500)
   limit = 50;
 
-  @ApiPropertyOptional({ minimum: 0, default: 0 })
+  @ApiPropertyOptional({ minimum: 0, maximum: MAX_OFFSET, default: 0 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(MAX_OFFSET)
   offset = 0;
 }

@@ -1,0 +1,206 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Hello } from '@tidewatch/proto';
+import { Command, CommanderError } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { buildProgram } from '../src/cli/program';
+import { defaultContext } from '../src/cli/context';
+import { parseEnvironment } from '../src/config/environment';
+import { EnrollmentService } from '../src/enrollment/enrollment.service';
+import { AgentRegistryService } from '../src/hosts/agent-registry.service';
+import type { RunningServer } from '../src/server';
+import { makeBatch } from './fixtures/windows';
+import { AgentStream, ingestClient } from './support/agent-client';
+import { createTestDatabase, TestDatabase } from './support/database';
+import { startTestServer } from './support/server';
+
+// An enrolled agent id belongs to the host holding its credential: a valid enrollment
+// token plus that id no longer takes the identity over. Only `agents reset <id>` (an
+// administrator, on the CLI) opens the id to one more token enrollment — the reinstalled
+// host whose state directory is gone. Real gRPC streams against the real server and
+// PostgreSQL; the ground truth is what each stream was told and what the hosts row holds.
+
+let db: TestDatabase;
+let server: RunningServer;
+let token: string;
+let tokenId: string;
+
+const start = (seq: number) => Math.floor(Date.now() / 10_000) * 10_000 - 3_600_000 + seq * 10_000;
+
+const hello = (agentId: string, creds: Partial<Hello>, hostname = 'db-01'): Hello => ({
+  agentId,
+  hostname,
+  agentVersion: '0.1.0',
+  kernelRelease: '4.19.90-kylin',
+  ...creds,
+});
+
+/** The stream ends before any Welcome; resolves with its status. */
+async function refused(h: Hello): Promise<{ code: grpc.status; details: string }> {
+  const s = new AgentStream(ingestClient(server.grpcPort));
+  s.call.write({ hello: h });
+  const end = await s.ended;
+  expect(s.welcome).toBeNull();
+  return end;
+}
+
+async function hostRow(agentId: string) {
+  const [h] = await db.query<{
+    hostname: string;
+    credential_hash: Buffer | null;
+    highest_sequence: string;
+    revoked: boolean;
+  }>(
+    `SELECT hostname, credential_hash, highest_sequence, revoked_at IS NOT NULL AS revoked
+       FROM hosts WHERE agent_id = $1`,
+    [agentId],
+  );
+  return h;
+}
+
+async function tokenUses(): Promise<number> {
+  const [t] = await db.query<{ uses: number }>(`SELECT uses FROM enrollment_tokens WHERE id = $1`, [
+    tokenId,
+  ]);
+  return t.uses;
+}
+
+/** The real CLI program, in this process, against the test database. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ctx = defaultContext({
+    env: () => parseEnvironment({ DATABASE_URL: db.url }),
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+  });
+  const program = buildProgram(ctx, (root: Command) =>
+    root
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => err.push(s) }),
+  );
+  let code = 0;
+  try {
+    await program.parseAsync(['node', 'tidewatch-server', ...args]);
+  } catch (e) {
+    code = e instanceof CommanderError ? e.exitCode : 1;
+    if (!(e instanceof CommanderError)) err.push((e as Error).message);
+  }
+  return { code, stdout: out.join('\n').trim(), stderr: err.join('\n').trim() };
+}
+
+/** Enrolls a new agent id with the shared token and stores batches 1..n. */
+async function enrolledWith(n: number) {
+  const agentId = randomUUID();
+  const stream = new AgentStream(ingestClient(server.grpcPort));
+  const w = await stream.hello(hello(agentId, { enrollmentToken: token }));
+  expect(w.agentCredential).toMatch(/^twa_/);
+  const batches = Array.from({ length: n }, (_, i) => makeBatch(3, i + 1, start(i + 1)));
+  await stream.sendAndAwaitAck(batches);
+  expect((await stream.close()).code).toBe(grpc.status.OK);
+  return { agentId, credential: w.agentCredential };
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startTestServer(db.url);
+  const t = await server.app.get(EnrollmentService).create('fleet', 3_600_000, null);
+  token = t.token;
+  tokenId = t.id;
+});
+
+afterAll(async () => {
+  await server?.close();
+  await db?.drop();
+});
+
+it('a valid token plus an enrolled agent id is refused (PERMISSION_DENIED), costs the token nothing, changes nothing', async () => {
+  const { agentId, credential } = await enrolledWith(3);
+  const before = await hostRow(agentId);
+  const uses = await tokenUses();
+
+  const end = await refused(hello(agentId, { enrollmentToken: token }, 'intruder'));
+  expect(end.code).toBe(grpc.status.PERMISSION_DENIED);
+  expect(end.details).toBe(
+    `agent ${agentId} is already enrolled: connect with its credential, or have an administrator run \`tidewatch-server agents reset ${agentId}\` before enrolling it again`,
+  );
+  // A wrong credential with the token beside it does not fall back to the token either.
+  const wrong = await refused(
+    hello(agentId, { agentCredential: 'twa_not-the-credential', enrollmentToken: token }),
+  );
+  expect(wrong.code).toBe(grpc.status.UNAUTHENTICATED);
+
+  expect(await tokenUses()).toBe(uses);
+  const after = await hostRow(agentId);
+  expect(after.hostname).toBe('db-01');
+  expect(after.credential_hash?.equals(before.credential_hash as Buffer)).toBe(true);
+  expect(after.highest_sequence).toBe('3');
+
+  // The real host still gets in with its credential, where it left off.
+  const own = new AgentStream(ingestClient(server.grpcPort));
+  const w = await own.hello(hello(agentId, { agentCredential: credential }));
+  expect(w.highestSequence).toBe(3);
+  expect(w.agentCredential).toBe('');
+  await own.close();
+});
+
+it('after `agents reset`, one token enrollment claims the id again, keeping its data and numbering', async () => {
+  const { agentId, credential } = await enrolledWith(4);
+
+  const r = await cli(['agents', 'reset', agentId]);
+  expect(r).toEqual({
+    code: 0,
+    stdout: `reset agent ${agentId}: its next enrollment token enrolls it again`,
+    stderr: '',
+  });
+  // The old credential is gone with the reset.
+  expect((await refused(hello(agentId, { agentCredential: credential }))).code).toBe(
+    grpc.status.UNAUTHENTICATED,
+  );
+
+  const uses = await tokenUses();
+  const again = new AgentStream(ingestClient(server.grpcPort));
+  const w = await again.hello(hello(agentId, { enrollmentToken: token }, 'db-01-reinstalled'));
+  expect(w.agentCredential).toMatch(/^twa_/);
+  expect(w.agentCredential).not.toBe(credential);
+  // The server still holds 1..4: the reinstalled agent numbers its windows after them.
+  expect(w.highestSequence).toBe(4);
+  expect(await tokenUses()).toBe(uses + 1);
+  await again.sendAndAwaitAck([makeBatch(3, 5, start(5))]);
+  expect(again.acks[again.acks.length - 1]).toBe(5);
+  await again.close();
+  expect((await hostRow(agentId)).hostname).toBe('db-01-reinstalled');
+
+  // The reset was good for one enrollment: the id is closed to tokens again.
+  const second = await refused(hello(agentId, { enrollmentToken: token }, 'intruder'));
+  expect(second.code).toBe(grpc.status.PERMISSION_DENIED);
+  const own = new AgentStream(ingestClient(server.grpcPort));
+  expect(
+    (await own.hello(hello(agentId, { agentCredential: w.agentCredential }))).highestSequence,
+  ).toBe(5);
+  await own.close();
+});
+
+it('a revoked agent stays out until it is reset; the reset lifts the revocation', async () => {
+  const { agentId } = await enrolledWith(1);
+  await server.app.get(AgentRegistryService).revoke(agentId);
+  expect((await refused(hello(agentId, { enrollmentToken: token }))).code).toBe(
+    grpc.status.PERMISSION_DENIED,
+  );
+  expect((await cli(['agents', 'reset', agentId])).code).toBe(0);
+  expect((await hostRow(agentId)).revoked).toBe(false);
+  const s = new AgentStream(ingestClient(server.grpcPort));
+  const w = await s.hello(hello(agentId, { enrollmentToken: token }));
+  expect(w.agentCredential).toMatch(/^twa_/);
+  expect(w.highestSequence).toBe(1);
+  await s.close();
+});
+
+it('`agents reset` names an unknown agent and a malformed id', async () => {
+  const unknown = randomUUID();
+  const r = await cli(['agents', 'reset', unknown]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toBe(`no agent with id ${unknown}`);
+  const bad = await cli(['agents', 'reset', 'db-01']);
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toMatch(/agent id must be a UUID/);
+});
