@@ -1,7 +1,7 @@
 import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { WsAdapter } from '@nestjs/platform-ws';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
@@ -11,6 +11,7 @@ import { createDataSource } from './database/data-source';
 import { runMigrations } from './database/migrate';
 import { assertSchemaCurrent, connectOrExplain } from './database/schema-check';
 import { IngestGrpcServer } from './ingest/ingest-grpc.server';
+import { BoundedWsAdapter, LiveLimits } from './live/bounded-ws-adapter';
 import { createLogger, PinoNestLogger } from './logging/logger';
 
 export interface RunningServer {
@@ -20,14 +21,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+const DEFAULT_LIVE_LIMITS: LiveLimits = { maxPayloadBytes: 4096, maxConnections: 1000 };
+
 /** Applies the HTTP conventions every route shares (also used by tests that build the app). */
-export function configureHttp(app: INestApplication): void {
+export function configureHttp(app: INestApplication, live: LiveLimits = DEFAULT_LIVE_LIMITS): void {
   app.setGlobalPrefix('api/v1', { exclude: ['healthz', 'readyz', 'metrics'] });
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
   app.useGlobalFilters(new HttpExceptionFilter());
-  app.useWebSocketAdapter(new WsAdapter(app));
+  app.useWebSocketAdapter(new BoundedWsAdapter(app, live));
   const doc = new DocumentBuilder()
     .setTitle('Tidewatch API')
     .setDescription('Fleet traffic, hosts and health. Counters are exact decimal strings.')
@@ -59,14 +62,22 @@ export async function startServer(
   const app = await NestFactory.create(AppModule.forRoot(env, ds), {
     logger: new PinoNestLogger(logger),
     abortOnError: false,
+    // HTTPS (REST, WebSocket, /metrics) from the PEM files checked at boot.
+    httpsOptions: env.httpTls
+      ? { cert: readFileSync(env.httpTls.certFile), key: readFileSync(env.httpTls.keyFile) }
+      : undefined,
   });
-  configureHttp(app);
+  configureHttp(app, {
+    maxPayloadBytes: env.liveMaxPayloadBytes,
+    maxConnections: env.liveMaxConnections,
+  });
   await app.listen(env.httpPort, env.httpHost);
   const httpPort = (app.getHttpServer().address() as AddressInfo).port;
   const grpcPort = app.get(IngestGrpcServer).port;
+  const scheme = env.httpTls ? 'https' : 'http';
   logger.info(
-    { event: 'listening', httpPort, grpcPort },
-    `tidewatch-server listening: http ${httpPort}, grpc ${grpcPort}`,
+    { event: 'listening', httpHost: env.httpHost, httpPort, scheme, grpcPort },
+    `tidewatch-server listening: ${scheme} ${env.httpHost}:${httpPort}, grpc ${grpcPort}`,
   );
   let closing: Promise<void> | null = null;
   return {

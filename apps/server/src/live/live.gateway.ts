@@ -10,6 +10,7 @@ import {
 } from '@nestjs/websockets';
 import type { WebSocket } from 'ws';
 import { AccessGuard } from '../auth/access.guard';
+import { ConfigurationService } from '../config/configuration.service';
 import { MetricsService } from '../health/metrics.service';
 import { LiveExceptionFilter } from './live-exception.filter';
 import { LiveListenerService } from './live-listener.service';
@@ -37,6 +38,7 @@ export class LiveGateway
     private readonly listener: LiveListenerService,
     private readonly metrics: MetricsService,
     private readonly guard: AccessGuard,
+    private readonly config: ConfigurationService,
   ) {}
 
   onModuleInit(): void {
@@ -77,6 +79,10 @@ export class LiveGateway
       return { event: 'error', data: { message: 'room must be "fleet" or "host:<agentId>"' } };
     const rooms = this.rooms.get(client);
     if (!rooms) return { event: 'error', data: { message: 'connection not admitted' } };
+    const max = this.config.get('liveMaxRoomsPerSocket');
+    if (!rooms.has(room) && rooms.size >= max) {
+      return { event: 'error', data: { message: `at most ${max} rooms per connection` } };
+    }
     rooms.add(room);
     return { event: 'subscribed', data: { room } };
   }
