@@ -323,7 +323,10 @@ Ctrl-C stops the agent (flushes its last window, detaches its eBPF programs), th
     console.error(`npm start: ${err.message}`);
     if (/agent connected/.test(err.message)) {
       console.error(
-        `  An agent credential from another database is refused: remove ${AGENT_STATE} to enroll again.`,
+        `  An agent credential from another database is refused: remove ${AGENT_STATE} to enroll again.\n` +
+          `  A database that knows this agent refuses a new enrollment under its id until an administrator\n` +
+          `  runs \`npx tidewatch-server agents reset <agent-id>\` with the same DATABASE_URL (the id is in\n` +
+          `  ${path.join(LOG_DIR, 'agent.log')}).`,
       );
     }
     await stop(1);
