@@ -19,7 +19,15 @@ export type {
   TrafficRow,
 } from './collector';
 export { TidewatchBpfError } from './errors';
-export { DIRECTIONS, FAMILIES, PROTOCOLS, ROLES, ERROR_KEYS, TCP_STAT_KEYS } from './layout';
+export {
+  DIRECTIONS,
+  FAMILIES,
+  PROTOCOLS,
+  ROLES,
+  ERROR_KEYS,
+  ERROR_NAMES,
+  TCP_STAT_KEYS,
+} from './layout';
 export type { Direction, Family, Protocol, Role, ErrorKey, TcpStatKey } from './layout';
 export {
   addonAvailable,
@@ -33,9 +41,6 @@ export {
 export {
   probeKernel,
   requiredCaps,
-  verifierTail,
-  verifyObject,
-  type LoadCheck,
   parseCapEff,
   type FeatureReport,
   type KernelProbe,

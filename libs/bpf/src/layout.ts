@@ -1,6 +1,8 @@
 /**
  * Names for the enums of tidewatch.h, in the header's numeric order. The C
- * header is the contract; these arrays only label its indices.
+ * header is the contract; these arrays only label its indices, and
+ * layout.spec.ts parses the header to hold them to it (a name here is the
+ * header's constant in camelCase: TW_ERR_TP_LAYOUT is `tpLayout`).
  */
 
 export const DIRECTIONS = ['ingress', 'egress'] as const;
@@ -35,6 +37,17 @@ export const ERROR_KEYS = [
   'tpLayout',
 ] as const;
 export type ErrorKey = (typeof ERROR_KEYS)[number];
+
+/** camelCase → snake_case: the header's constant in lower case (tpLayout → tp_layout). */
+export function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
+}
+
+/** The stable name of each kernel error counter (logs, metrics, the wire): flow_table_full, …, tp_layout. */
+export const ERROR_NAMES = Object.fromEntries(ERROR_KEYS.map((k) => [k, snakeCase(k)])) as Record<
+  ErrorKey,
+  string
+>;
 
 /** enum tw_tcp_stat_key, in order. */
 export const TCP_STAT_KEYS = [

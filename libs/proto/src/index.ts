@@ -4,6 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from './generated/ingest';
 
 export * from './contract';
+export * from './names';
 
 /** Directory holding the .proto sources (shipped with the package). */
 export const PROTO_DIR = path.resolve(__dirname, '..', 'proto');

@@ -1,4 +1,10 @@
-import type { Batch, Protocol } from '@tidewatch/proto';
+import {
+  DIRECTION_WIRE,
+  FAMILY_WIRE,
+  PROTOCOL_WIRE,
+  type Batch,
+  type Protocol,
+} from '@tidewatch/proto';
 
 // Realistic windows for one simulated host: two interfaces, both directions,
 // IPv4 and IPv6, TCP/UDP/ICMP/other, a diurnal traffic curve, a handful of
@@ -16,22 +22,24 @@ export function prng(seed: number): () => number {
 }
 
 const IFACES = ['eth0', 'bond0'];
-const DIRS = ['DIRECTION_INGRESS', 'DIRECTION_EGRESS'] as const;
-const FAMS = ['FAMILY_IPV4', 'FAMILY_IPV6'] as const;
+// Wire values through the shared name mapping (@tidewatch/proto names.ts).
+const DIRS = [DIRECTION_WIRE.ingress, DIRECTION_WIRE.egress] as const;
+const FAMS = [FAMILY_WIRE.ipv4, FAMILY_WIRE.ipv6] as const;
+const { tcp: TCP, udp: UDP } = PROTOCOL_WIRE;
 const PROTOS: [Protocol, number][] = [
-  ['PROTOCOL_TCP', 0.82],
-  ['PROTOCOL_UDP', 0.15],
-  ['PROTOCOL_ICMP', 0.02],
-  ['PROTOCOL_OTHER', 0.01],
+  [TCP, 0.82],
+  [UDP, 0.15],
+  [PROTOCOL_WIRE.icmp, 0.02],
+  [PROTOCOL_WIRE.other, 0.01],
 ];
 const PORTS: [number, Protocol][] = [
-  [443, 'PROTOCOL_TCP'],
-  [1521, 'PROTOCOL_TCP'],
-  [5432, 'PROTOCOL_TCP'],
-  [8080, 'PROTOCOL_TCP'],
-  [22, 'PROTOCOL_TCP'],
-  [53, 'PROTOCOL_UDP'],
-  [123, 'PROTOCOL_UDP'],
+  [443, TCP],
+  [1521, TCP],
+  [5432, TCP],
+  [8080, TCP],
+  [22, TCP],
+  [53, UDP],
+  [123, UDP],
 ];
 
 /** Traffic intensity 0.2..1 over the day (a trading day peaks mid-morning). */
@@ -71,7 +79,7 @@ export function makeWindow(
           const pps =
             20_000 * load * share * (family === 'FAMILY_IPV6' ? 0.2 : 0.8) * (0.9 + 0.2 * r());
           const packets = Math.round(pps * seconds);
-          const bytes = packets * Math.round(protocol === 'PROTOCOL_TCP' ? 900 : 180 + 200 * r());
+          const bytes = packets * Math.round(protocol === TCP ? 900 : 180 + 200 * r());
           byDir[direction][0] += packets;
           byDir[direction][1] += bytes;
           traffic.push({ iface, direction, family, protocol, packets, bytes });
@@ -103,7 +111,7 @@ export function makeWindow(
     return {
       src: `198.18.${host % 250}.${i + 1}`,
       dst: `198.19.${Math.floor(r() * 8)}.${1 + Math.floor(r() * 250)}`,
-      protocol: (i % 4 === 3 ? 'PROTOCOL_UDP' : 'PROTOCOL_TCP') as Protocol,
+      protocol: i % 4 === 3 ? UDP : TCP,
       packets,
       bytes: packets * 850,
     };

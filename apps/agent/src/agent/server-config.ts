@@ -1,13 +1,8 @@
-import type { AgentConfig__Output } from '@tidewatch/proto';
+import { maskingName, type AgentConfig__Output } from '@tidewatch/proto';
 import type { AgentConfig, MaskingModeName } from '../config/schema';
 import { createMasker, type Masker } from '../masking/masker';
 
 const STRENGTH: Record<MaskingModeName, number> = { none: 0, truncate: 1, pseudonymize: 2 };
-const FROM_ENUM: Record<string, MaskingModeName | undefined> = {
-  MASKING_NONE: 'none',
-  MASKING_TRUNCATE: 'truncate',
-  MASKING_PSEUDONYMIZE: 'pseudonymize',
-};
 
 export type ServerConfigResult =
   { ok: true; config: AgentConfig; masker: Masker } | { ok: false; error: string };
@@ -41,7 +36,7 @@ export function applyServerConfig(
   if (c.maxFlowsPerWindow > 0) next.guard.maxFlowsPerWindow = c.maxFlowsPerWindow;
   if (c.cpuBudgetPercent > 0) next.guard.cpuBudgetPercent = Math.min(100, c.cpuBudgetPercent);
   let nextMasker = masker;
-  const mode = FROM_ENUM[c.masking];
+  const mode = maskingName(c.masking);
   if (mode && mode !== masker.mode) {
     if (STRENGTH[mode] < STRENGTH[masker.mode]) {
       return {

@@ -1,5 +1,7 @@
 import {
   Collector as BpfCore,
+  ERROR_KEYS,
+  ERROR_NAMES,
   probeKernel,
   type ConnectionEvent as BpfEvent,
   type KernelProbe,
@@ -77,7 +79,7 @@ export class BpfCollector implements Collector {
 
   knownLabels(): { kernelErrors: string[]; dropReasons: string[] } {
     return {
-      kernelErrors: ['flow_table_full', ...Object.keys(this.errorsOther(undefined))],
+      kernelErrors: ERROR_KEYS.map((k) => ERROR_NAMES[k]),
       dropReasons: [...this.reasons.values()],
     };
   }
@@ -169,19 +171,14 @@ export class BpfCollector implements Collector {
 
   async readErrors(): Promise<CollectorErrors> {
     const e = await this.core.readErrors();
-    return { flowTableFull: Number(e.flowTableFull), other: this.errorsOther(e) };
-  }
-
-  private errorsOther(e: Awaited<ReturnType<BpfCore['readErrors']>> | undefined) {
-    const n = (v: bigint | undefined) => Number(v ?? 0n);
-    return {
-      flow_update_failed: n(e?.flowUpdate),
-      conn_table_full: n(e?.connTableFull),
-      event_lost: n(e?.eventLost) + this.eventsLost,
-      retransmit_table_full: n(e?.retransTableFull),
-      drop_table_full: n(e?.dropTableFull),
-      parse_truncated: n(e?.parseTruncated),
-    };
+    const other: Record<string, number> = {};
+    // Every counter of enum tw_error_key, by the header's name (tp_layout included).
+    for (const key of ERROR_KEYS) {
+      if (key !== 'flowTableFull') other[ERROR_NAMES[key]] = Number(e[key]);
+    }
+    // Events the agent itself could not queue count as lost too.
+    other[ERROR_NAMES.eventLost] += this.eventsLost;
+    return { flowTableFull: Number(e.flowTableFull), other };
   }
 
   programStats(): ProgramStats {

@@ -1,13 +1,21 @@
 // What the agent needs from the kernel side. The real implementation is a thin
 // adapter over @tidewatch/bpf (bpf-collector.ts); unit tests feed snapshots.
 
-export type DirectionName = 'ingress' | 'egress';
-export type FamilyName = 'ipv4' | 'ipv6' | 'other';
-export type ProtocolName = 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'other';
+import {
+  DIRECTION_NAMES,
+  FAMILY_NAMES,
+  PROTOCOL_NAMES,
+  type DirectionName,
+  type FamilyName,
+  type ProtocolName,
+} from '@tidewatch/proto';
 
-export const DIRECTIONS: readonly DirectionName[] = ['ingress', 'egress'];
-export const FAMILIES: readonly FamilyName[] = ['ipv4', 'ipv6', 'other'];
-export const PROTOCOLS: readonly ProtocolName[] = ['tcp', 'udp', 'icmp', 'icmpv6', 'other'];
+// The short names are the contract's (@tidewatch/proto names.ts), shared with
+// the server; bpf-collector.spec.ts holds @tidewatch/bpf's kernel names to them.
+export type { DirectionName, FamilyName, ProtocolName };
+export const DIRECTIONS = DIRECTION_NAMES;
+export const FAMILIES = FAMILY_NAMES;
+export const PROTOCOLS = PROTOCOL_NAMES;
 
 /** Running totals since the interface was attached (never reset while attached). */
 export interface TrafficTotal {

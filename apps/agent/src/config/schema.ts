@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MASKING_NAMES, type MaskingName } from '@tidewatch/proto';
 import { parseBytes, parseDurationSeconds } from './units';
 
 const bytes = z.preprocess(
@@ -20,8 +21,8 @@ const hostPort = z
 
 const port = z.number().int().min(1).max(65535);
 
-export const maskingModes = ['none', 'truncate', 'pseudonymize'] as const;
-export type MaskingModeName = (typeof maskingModes)[number];
+export const maskingModes = MASKING_NAMES;
+export type MaskingModeName = MaskingName;
 
 export const configSchema = z.strictObject({
   /** Stable agent id; derived from /etc/machine-id when absent. */

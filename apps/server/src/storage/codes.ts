@@ -1,30 +1,18 @@
 // Enum names of the wire contract <-> the smallint codes stored in the tables
-// (the proto enum numbers, so that a database row reads like the wire).
+// (the proto enum numbers, so that a database row reads like the wire). The
+// mapping itself is @tidewatch/proto's (names.ts), shared with agent and fleet-sim.
+import { DIRECTION_NAMES, FAMILY_NAMES, PROTOCOL_NAMES } from '@tidewatch/proto';
 
-export const DIRECTIONS = [
-  'DIRECTION_UNSPECIFIED',
-  'DIRECTION_INGRESS',
-  'DIRECTION_EGRESS',
-] as const;
-export const FAMILIES = [
-  'FAMILY_UNSPECIFIED',
-  'FAMILY_IPV4',
-  'FAMILY_IPV6',
-  'FAMILY_OTHER',
-] as const;
-export const PROTOCOLS = [
-  'PROTOCOL_UNSPECIFIED',
-  'PROTOCOL_TCP',
-  'PROTOCOL_UDP',
-  'PROTOCOL_ICMP',
-  'PROTOCOL_ICMPV6',
-  'PROTOCOL_OTHER',
-] as const;
+export {
+  DIRECTION_CODES as DIRECTIONS,
+  FAMILY_CODES as FAMILIES,
+  PROTOCOL_CODES as PROTOCOLS,
+} from '@tidewatch/proto';
 
 /** The short names the REST API uses: ingress, ipv4, tcp, … ("unspecified" for 0). */
-export const API_DIRECTIONS = ['unspecified', 'ingress', 'egress'] as const;
-export const API_FAMILIES = ['unspecified', 'ipv4', 'ipv6', 'other'] as const;
-export const API_PROTOCOLS = ['unspecified', 'tcp', 'udp', 'icmp', 'icmpv6', 'other'] as const;
+export const API_DIRECTIONS = ['unspecified', ...DIRECTION_NAMES] as const;
+export const API_FAMILIES = ['unspecified', ...FAMILY_NAMES] as const;
+export const API_PROTOCOLS = ['unspecified', ...PROTOCOL_NAMES] as const;
 
 export type ApiDirection = (typeof API_DIRECTIONS)[number];
 export type ApiFamily = (typeof API_FAMILIES)[number];
