@@ -1,0 +1,34 @@
+import { headers } from 'next/headers';
+import { redirect } from 'next/navigation';
+import { signInPath } from '../view-state/return-path';
+import { ApiStatusError, ApiUnreachableError, serverSideClient } from './client';
+import { apiUrl } from './config';
+
+type Result<T> = { data?: T; error?: unknown; response: Response };
+
+/**
+ * The API client for server components: the signed-in user's cookie (or bearer token) goes
+ * along; a 401 (no session, or it expired) sends the user to sign in and back to `returnTo`.
+ */
+export async function serverApi(locale: string, returnTo: string) {
+  const h = await headers();
+  const forward: Record<string, string> = {};
+  const cookie = h.get('cookie');
+  const auth = h.get('authorization');
+  if (cookie) forward.cookie = cookie;
+  if (auth) forward.authorization = auth;
+  const client = serverSideClient(apiUrl(), forward);
+
+  async function call<T>(path: string, run: () => Promise<Result<T>>): Promise<T> {
+    let r: Result<T>;
+    try {
+      r = await run();
+    } catch (err) {
+      throw new ApiUnreachableError(apiUrl(), err);
+    }
+    if (r.response.status === 401) redirect(signInPath(locale, returnTo));
+    if (r.data === undefined) throw new ApiStatusError(r.response.status, path, r.error);
+    return r.data;
+  }
+  return { client, call };
+}

@@ -1,0 +1,62 @@
+import type { Metadata } from 'next';
+import { hasLocale, NextIntlClientProvider } from 'next-intl';
+import { getTimeZone, getTranslations, setRequestLocale } from 'next-intl/server';
+import { notFound } from 'next/navigation';
+import { ReactNode, Suspense } from 'react';
+import { LocaleSwitch } from '../../components/LocaleSwitch';
+import { timeZoneLabel } from '../../format/units';
+import { Link } from '../../i18n/navigation';
+import { routing } from '../../i18n/routing';
+import './globals.css';
+
+export function generateStaticParams() {
+  return routing.locales.map((locale) => ({ locale }));
+}
+
+export async function generateMetadata({
+  params,
+}: {
+  params: Promise<{ locale: string }>;
+}): Promise<Metadata> {
+  const { locale } = await params;
+  if (!hasLocale(routing.locales, locale)) return {};
+  const t = await getTranslations({ locale, namespace: 'app' });
+  return { title: t('title') };
+}
+
+export default async function LocaleLayout({
+  children,
+  params,
+}: {
+  children: ReactNode;
+  params: Promise<{ locale: string }>;
+}) {
+  const { locale } = await params;
+  if (!hasLocale(routing.locales, locale)) notFound();
+  setRequestLocale(locale);
+  const t = await getTranslations({ locale, namespace: 'app' });
+  const timeZone = await getTimeZone();
+  return (
+    <html lang={locale}>
+      <body>
+        <NextIntlClientProvider>
+          <header className="topbar">
+            <Link href="/fleet" className="brand">
+              {t('title')}
+            </Link>
+            <nav aria-label={t('navigation')}>
+              <Link href="/fleet">{t('fleet')}</Link>
+            </nav>
+            <span className="tz" data-testid="time-zone">
+              {t('timeZone', { zone: timeZoneLabel(locale, timeZone) })}
+            </span>
+            <Suspense fallback={null}>
+              <LocaleSwitch />
+            </Suspense>
+          </header>
+          <main>{children}</main>
+        </NextIntlClientProvider>
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,96 @@
+'use client';
+
+import { useTranslations } from 'next-intl';
+import { FormEvent, useRef, useState } from 'react';
+import { SignInOutcome, signInOutcome } from './sign-in-outcome';
+
+type Message = Exclude<SignInOutcome['kind'], 'signedIn'> | null;
+
+/** Password first, then the TOTP code when the user's role requires one. */
+export function SignInForm({ next }: { next: string }) {
+  const t = useTranslations('signIn');
+  const [step, setStep] = useState<'password' | 'totp'>('password');
+  const [message, setMessage] = useState<Message>(null);
+  const [busy, setBusy] = useState(false);
+  const totpRef = useRef<HTMLInputElement>(null);
+
+  async function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    const body: Record<string, string> = {
+      username: String(form.get('username') ?? ''),
+      password: String(form.get('password') ?? ''),
+    };
+    const totp = String(form.get('totp') ?? '').trim();
+    if (step === 'totp' && totp) body.totp = totp;
+    setBusy(true);
+    let outcome: SignInOutcome;
+    try {
+      const res = await fetch('/api/v1/auth/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        credentials: 'same-origin',
+      });
+      outcome = signInOutcome(res.status, await res.json().catch(() => null), 'totp' in body);
+    } catch {
+      outcome = { kind: 'unavailable' };
+    }
+    setBusy(false);
+    if (outcome.kind === 'signedIn') {
+      // A full load, so that every server component renders with the new session.
+      window.location.assign(next);
+      return;
+    }
+    if (outcome.kind === 'needTotp') {
+      setStep('totp');
+      setMessage('needTotp');
+      requestAnimationFrame(() => totpRef.current?.focus());
+      return;
+    }
+    setMessage(outcome.kind);
+  }
+
+  return (
+    <form onSubmit={submit} method="post" noValidate>
+      <div hidden={step === 'totp'}>
+        <label htmlFor="username">{t('username')}</label>
+        <input id="username" name="username" autoComplete="username" required autoFocus />
+        <label htmlFor="password">{t('password')}</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+        />
+      </div>
+      {step === 'totp' ? (
+        <>
+          <label htmlFor="totp">{t('totp')}</label>
+          <input
+            id="totp"
+            name="totp"
+            ref={totpRef}
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            pattern="[0-9]{6,8}"
+            required
+          />
+        </>
+      ) : null}
+      <button type="submit" disabled={busy}>
+        {busy ? t('signingIn') : step === 'totp' ? t('verify') : t('submit')}
+      </button>
+      {message ? (
+        <p
+          className={message === 'needTotp' ? 'muted' : 'error'}
+          role="alert"
+          data-testid="sign-in-message"
+        >
+          {t(`messages.${message}`)}
+        </p>
+      ) : null}
+    </form>
+  );
+}
