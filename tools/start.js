@@ -41,6 +41,9 @@ const STATE_DIR = path.join(
 );
 const AGENT_STATE = path.join(STATE_DIR, 'agent');
 const LOG_DIR = path.join(STATE_DIR, 'logs');
+// The audit trail's checkpoint signing key (Ed25519) and its checkpoint file, outside the database.
+const AUDIT_KEY =
+  process.env.AUDIT_SIGNING_KEY_FILE || path.join(STATE_DIR, 'audit', 'audit-signing-key.pem');
 // Host-side ends of the test suite's veth pairs (@tidewatch/testhosts names them tw<tag><n>a):
 // a second agent on them would replace the test's own programs.
 const EXCLUDE = 'tw*';
@@ -103,6 +106,24 @@ async function ensureDatabase() {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The key that signs the audit trail's checkpoints: made on first start (`audit keygen`). A
+ * database created just now starts a new trail, so the checkpoints of the old one are set aside
+ * (verify would otherwise rightly say "head behind the last checkpoint").
+ */
+function ensureAuditKey(databaseCreated) {
+  const dir = path.dirname(AUDIT_KEY);
+  const checkpoints =
+    process.env.AUDIT_CHECKPOINT_FILE || path.join(dir, 'audit-checkpoints.jsonl');
+  if (databaseCreated && fs.existsSync(checkpoints)) {
+    fs.renameSync(checkpoints, `${checkpoints}.${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  }
+  if (fs.existsSync(AUDIT_KEY)) return;
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  serverCli(['audit', 'keygen', '--out', AUDIT_KEY]);
+  console.log(`audit key  ${AUDIT_KEY} (created; signed checkpoints go to ${checkpoints})`);
 }
 
 /** Runs a server CLI command; its stdout, or exits with its output. */
@@ -208,9 +229,11 @@ async function main() {
   console.log(`database   ${DATABASE_URL}${created ? ' (created)' : ''}`);
   serverCli(['migrate', 'run']);
   console.log('migrations applied');
+  ensureAuditKey(created);
 
   const server = startChild('server', SERVER_BIN, ['serve', '--no-migrate'], {
     DATABASE_URL,
+    AUDIT_SIGNING_KEY_FILE: AUDIT_KEY,
     HTTP_HOST,
     HTTP_PORT: String(HTTP_PORT),
     GRPC_HOST,

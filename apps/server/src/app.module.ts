@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AgentConfigModule } from './agent-config/agent-config.module';
+import { AuditModule } from './audit/audit.module';
 import { AccessGuard } from './auth/access.guard';
 import { ConfigModule } from './config/config.module';
 import { Environment } from './config/environment';
@@ -26,6 +27,7 @@ export class AppModule {
           useFactory: () => dataSourceOptions(env.databaseUrl, env.dbPoolSize),
           dataSourceFactory: async () => dataSource,
         }),
+        AuditModule,
         StorageModule,
         HostsModule,
         AgentConfigModule,

@@ -228,6 +228,9 @@ describePipeline('pipeline: agent → gRPC → server → PostgreSQL → REST', 
     db = await createTestDatabase();
     const env = { DATABASE_URL: db.url, LOG_LEVEL: 'warn' };
     runCli(SERVER_BIN, ['migrate', 'run'], env);
+    // The Ed25519 key that signs the audit trail's checkpoints, kept outside the database.
+    const auditKey = join(dir, 'audit-signing-key.pem');
+    runCli(SERVER_BIN, ['audit', 'keygen', '--out', auditKey], env);
     token = runCli(
       SERVER_BIN,
       ['enroll', 'create', '--name', 'e2e-pipeline', '--expires', '1h'],
@@ -243,6 +246,7 @@ describePipeline('pipeline: agent → gRPC → server → PostgreSQL → REST', 
       GRPC_PORT: '0',
       // Config version 1 that the server sends to every agent: keep the test's short window.
       AGENT_WINDOW_SECONDS: String(WINDOW_SECONDS),
+      AUDIT_SIGNING_KEY_FILE: auditKey,
       LOG_LEVEL: 'info',
     });
     const listening = JSON.parse(await server.line(/"event":"listening"/, 30_000)) as {

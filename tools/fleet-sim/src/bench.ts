@@ -35,9 +35,15 @@ const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 async function startServer(
   databaseUrl: string,
 ): Promise<{ proc: ChildProcess; http: number; grpc: number }> {
+  // The audit trail's checkpoint signing key (the server refuses to start without one).
+  const auditDir = path.join(os.tmpdir(), `tw-bench-audit-${randomBytes(4).toString('hex')}`);
+  mkdirSync(auditDir, { recursive: true, mode: 0o700 });
+  const auditKey = path.join(auditDir, 'audit-signing-key.pem');
+  execFileSync(process.execPath, [BIN, 'audit', 'keygen', '--out', auditKey], { stdio: 'ignore' });
   const proc = spawn(process.execPath, [BIN, 'serve'], {
     env: {
       ...process.env,
+      AUDIT_SIGNING_KEY_FILE: auditKey,
       DATABASE_URL: databaseUrl,
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: '0',

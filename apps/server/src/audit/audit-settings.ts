@@ -10,6 +10,10 @@ export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
 /** The Cybersecurity Law's six months for network logs; MLPS 2.0 level 3 asks the same. */
 export const MIN_RETENTION_DAYS = 180;
 
+/** `local`: the host's syslog socket (/dev/log); udp/tcp: a remote collector. */
+export type SyslogTarget =
+  { kind: 'off' } | { kind: 'local' } | { kind: 'udp' | 'tcp'; host: string; port: number };
+
 export interface AuditSettings {
   /** Hash of new entries (each entry names its own, so a switch keeps old entries verifiable). */
   hashAlgorithm: HashAlgorithm;
@@ -19,8 +23,8 @@ export interface AuditSettings {
   checkpointFile: string | null;
   /** false only when an operator wrote AUDIT_CHECKPOINTS=off: no signed checkpoints (loudly). */
   checkpointsEnabled: boolean;
-  /** Also send each checkpoint to syslog (logger(1)); unreachable syslog is reported, not fatal. */
-  syslog: boolean;
+  /** Where checkpoints also go (logger(1)); an unreachable syslog is reported, not fatal. */
+  syslog: SyslogTarget;
   checkpointIntervalSeconds: number;
   checkpointEveryEntries: number;
   heartbeatSeconds: number;
@@ -50,10 +54,6 @@ export function parseAuditSettings(src: Source): AuditSettings {
   if (checkpoints !== 'on' && checkpoints !== 'off') {
     throw new EnvironmentError(`AUDIT_CHECKPOINTS must be on or off, got "${checkpoints}"`);
   }
-  const syslog = (src.AUDIT_SYSLOG || 'on').toLowerCase();
-  if (syslog !== 'on' && syslog !== 'off') {
-    throw new EnvironmentError(`AUDIT_SYSLOG must be on or off, got "${syslog}"`);
-  }
   const retentionRaw = src.AUDIT_RETENTION_DAYS;
   const retentionDays = int(src, 'AUDIT_RETENTION_DAYS', MIN_RETENTION_DAYS, 0, 36_500);
   if (retentionDays < MIN_RETENTION_DAYS) {
@@ -69,10 +69,23 @@ export function parseAuditSettings(src: Source): AuditSettings {
       src.AUDIT_CHECKPOINT_FILE ||
       (keyFile ? path.join(path.dirname(keyFile), 'audit-checkpoints.jsonl') : null),
     checkpointsEnabled: checkpoints === 'on',
-    syslog: syslog === 'on',
+    syslog: parseSyslog(src.AUDIT_SYSLOG),
     checkpointIntervalSeconds: int(src, 'AUDIT_CHECKPOINT_INTERVAL_SECONDS', 60, 1, 60),
     checkpointEveryEntries: int(src, 'AUDIT_CHECKPOINT_EVERY', 1_000, 1, 1_000),
     heartbeatSeconds: int(src, 'AUDIT_HEARTBEAT_SECONDS', 300, 1, 300),
     retentionDays,
   };
+}
+
+function parseSyslog(raw: string | undefined): SyslogTarget {
+  const v = (raw || 'on').trim();
+  if (/^(on|local)$/i.test(v)) return { kind: 'local' };
+  if (/^off$/i.test(v)) return { kind: 'off' };
+  const m = /^(udp|tcp):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+  if (m && Number(m[3]) > 0 && Number(m[3]) < 65536) {
+    return { kind: m[1] as 'udp' | 'tcp', host: m[2].replace(/^\[|\]$/g, ''), port: Number(m[3]) };
+  }
+  throw new EnvironmentError(
+    `AUDIT_SYSLOG must be on, off, udp://HOST:PORT or tcp://HOST:PORT, got "${v}"`,
+  );
 }

@@ -1,9 +1,17 @@
 import { Module } from '@nestjs/common';
+import { AuditCheckpointService } from './audit-checkpoint.service';
+import { AuditController } from './audit.controller';
+import { AuditQueryService } from './audit-query.service';
 import { AuditService } from './audit.service';
 
-/** The audit trail. Import it where actions are recorded (not global: the imports show who writes). */
+/**
+ * The audit trail: the write path (AuditService, for every module that records),
+ * checkpoints and heartbeat, and the auditadmin's routes. Not global: the imports
+ * show who writes.
+ */
 @Module({
-  providers: [AuditService],
+  controllers: [AuditController],
+  providers: [AuditService, AuditQueryService, AuditCheckpointService],
   exports: [AuditService],
 })
 export class AuditModule {}

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAgents } from './commands/agents';
+import { registerAudit } from './commands/audit';
 import { registerEnroll } from './commands/enroll';
 import { registerMigrate } from './commands/migrate';
 import { registerServe } from './commands/serve';
@@ -9,7 +10,7 @@ import { CliContext, defaultContext } from './context';
  * Every subcommand registers itself here. The users/roles issue adds
  * `admin create` as one more file in commands/ and one line below.
  */
-const COMMANDS = [registerServe, registerMigrate, registerEnroll, registerAgents];
+const COMMANDS = [registerServe, registerMigrate, registerEnroll, registerAgents, registerAudit];
 
 export function buildProgram(
   ctx: CliContext = defaultContext(),

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { testAuditEnv } from './audit';
 
 export const SERVER_ROOT = path.resolve(__dirname, '..', '..');
 export const BIN = path.join(SERVER_ROOT, 'bin', 'tidewatch-server.js');
@@ -35,6 +36,7 @@ export function spawnServer(
       GRPC_HOST: '127.0.0.1',
       GRPC_PORT: '0',
       LOG_LEVEL: 'info',
+      ...testAuditEnv(databaseUrl),
       ...extra,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

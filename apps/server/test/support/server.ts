@@ -1,4 +1,5 @@
 import { Environment, parseEnvironment } from '../../src/config/environment';
+import { testAuditEnv } from './audit';
 import { RunningServer, startServer } from '../../src/server';
 import { createLogger } from '../../src/logging/logger';
 
@@ -10,6 +11,7 @@ export function testEnv(databaseUrl: string, extra: Record<string, string> = {})
     GRPC_HOST: '127.0.0.1',
     GRPC_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...testAuditEnv(databaseUrl),
     ...extra,
   });
 }
