@@ -66,6 +66,5 @@ export function normalizeDn(dn: string): string {
 
 /** A user name a directory lookup may be made for: 1..256 characters, no control characters. */
 export function isPlausibleUsername(username: string): boolean {
-  // eslint-disable-next-line no-control-regex
   return username.length > 0 && username.length <= 256 && !/[\u0000-\u001f\u007f]/.test(username);
 }
