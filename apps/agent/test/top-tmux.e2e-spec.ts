@@ -1,12 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ping, useTestNetwork, waitQuiet, type Link } from '@tidewatch/testhosts';
-import { BIN } from './fixtures/cli';
+import { AgentProcess } from './fixtures/agent-process';
+import { BIN, runCli } from './fixtures/cli';
+import type { JsonExport } from '../src/export/format';
 import { waitFor } from './fixtures/ingest-server';
 import { describeKernel } from './fixtures/kernel';
+import { until } from './fixtures/wait';
 
 jest.setTimeout(60_000);
 
@@ -110,5 +113,114 @@ describeKernel('top in a real terminal (tmux)', () => {
     tmux('send-keys', '-t', 'top', 'q');
     await waitFor(() => /top exited with \d+/.test(screen()), 20_000, 'top to quit');
     expect(screen()).toMatch(/^top exited with 0$/m);
+  });
+  it('beside a running agent: top reads its socket and shows the traffic this test sends; export too', async () => {
+    const iface = link.a.ifname;
+    const state = join(dir, 'state-run');
+    const agent = new AgentProcess([
+      'run',
+      '--interfaces',
+      iface,
+      '--window',
+      '1',
+      '--state-dir',
+      state,
+    ]);
+    try {
+      await agent.watching(iface);
+      const sock = join(state, 'agent.sock');
+      await until(
+        () => agent.stderr.includes('serving top and export on the local socket'),
+        'the socket',
+      );
+      expect(statSync(sock).mode & 0o777).toBe(0o600);
+      // The running agent holds the TC slot and the lock: top must not need either.
+      tmux(
+        'new-session',
+        '-d',
+        '-s',
+        'beside',
+        '-x',
+        '120',
+        '-y',
+        '40',
+        'sh',
+        '-c',
+        '"$0" "$@"; echo "top exited with $?"',
+        process.execPath,
+        BIN,
+        'top',
+        '--state-dir',
+        state,
+      );
+      tmux('set-option', '-t', 'beside', 'remain-on-exit', 'on');
+      socketPath = tmux('display-message', '-p', '#{socket_path}').trim();
+      const pane = () => tmux('capture-pane', '-p', '-t', 'beside');
+      await until(
+        () => pane().includes('tidewatch top'),
+        'the first frame from the running agent',
+        20_000,
+      );
+      expect(pane()).toContain(`1 interface(s): ${iface}`);
+
+      // ICMP from the test's namespace, until a frame shows it.
+      const flood = ping(link.b, link.a, { family: 4, count: 300 });
+      await until(() => (rates(pane()).icmp ?? 0) > 10, 'top to show the ping flood');
+      const busy = pane();
+      expect(rates(busy).ingress).toBeGreaterThan(5);
+      expect(rates(busy).egress).toBeGreaterThan(5);
+      expect(busy).toMatch(/^icmp\s+\S+\s+\S+b\s+100\.0%$/m);
+      expect(await flood).toBe(300);
+      // A frame after the last ping: the windows from here on hold none of the flood.
+      await until(() => rates(pane()).icmp === 0, 'top to show the link quiet again');
+
+      // export reads the same socket while run runs: its windows hold exactly the pings sent.
+      const out = join(dir, 'beside.json');
+      const exporter = new AgentProcess([
+        'export',
+        '--state-dir',
+        state,
+        '--format',
+        'json',
+        '--duration',
+        '4s',
+        '-o',
+        out,
+      ]);
+      await until(
+        () => exporter.stderr.includes('export: reading the running agent'),
+        'export to connect',
+      );
+      expect(await ping(link.b, link.a, { family: 4, count: 20 })).toBe(20);
+      expect(await exporter.exited(30_000)).toBe(0);
+      expect(exporter.stderr).toMatch(/export: wrote \d+ windows/);
+      const doc = JSON.parse(readFileSync(out, 'utf8')) as JsonExport;
+      const icmpIn = doc.windows
+        .flatMap((w) => w.window.traffic)
+        .filter(
+          (t) =>
+            t.iface === iface &&
+            t.direction === 'DIRECTION_INGRESS' &&
+            t.protocol === 'PROTOCOL_ICMP',
+        )
+        .reduce((n, t) => n + t.packets, 0);
+      expect(icmpIn).toBe(20);
+
+      // Another user may not read the socket: told why, exit 4 (state directory).
+      const nobody = await runCli(['top', '--state-dir', state, '--count', '1'], {
+        prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'],
+      });
+      expect(nobody.code).toBe(4);
+      expect(nobody.stderr).toContain('may not read its socket');
+
+      tmux('send-keys', '-t', 'beside', 'q');
+      await until(() => /top exited with \d+/.test(pane()), 'top to quit', 20_000);
+      expect(pane()).toMatch(/^top exited with 0$/m);
+      expect(agent.child.exitCode).toBeNull(); // the agent runs on
+      expect(await agent.stop('SIGTERM')).toBe(0);
+      expect(statSync(sock, { throwIfNoEntry: false })).toBeUndefined();
+    } finally {
+      await agent.stop('SIGKILL');
+    }
   });
 });

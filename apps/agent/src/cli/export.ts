@@ -9,6 +9,8 @@ import { setUp, type CommonFlags } from './common';
 import { preflight } from './preflight';
 import { lockStateDir } from '../state/instance-lock';
 import { AGENT_VERSION } from './version';
+import { connectLive, type LiveClient } from '../live/client';
+import { liveSocketPath } from '../live/protocol';
 
 export interface ExportFlags extends CommonFlags {
   format: string;
@@ -28,15 +30,17 @@ export async function exportCommand(flags: ExportFlags): Promise<number> {
     );
   }
   const { config, masker, logger } = setUp({ logLevel: 'warn', ...flags });
-  // Windows no longer than the export, so that a short export still has whole windows.
-  config.windowSeconds = Math.max(1, Math.min(config.windowSeconds, Math.floor(seconds)));
-  preflight(config);
   // Fail on an unwritable output now, not after the whole duration.
   try {
     writeFileSync(flags.output, '');
   } catch (err) {
     throw new ConfigError(`cannot write --output ${flags.output}: ${(err as Error).message}`);
   }
+  const live = await connectLive(liveSocketPath(config.stateDir));
+  if (live) return exportFromAgent(live, flags, seconds);
+  // Windows no longer than the export, so that a short export still has whole windows.
+  config.windowSeconds = Math.max(1, Math.min(config.windowSeconds, Math.floor(seconds)));
+  preflight(config);
   // Same TC slot as `run`: never alongside an agent that uses this state directory.
   const lock = lockStateDir(config.stateDir, 'export', false, (m) => logger.warn(m));
   const agent = new Agent({
@@ -87,6 +91,48 @@ export async function exportCommand(flags: ExportFlags): Promise<number> {
   );
   process.stderr.write(
     `export: wrote ${windows.length} windows (${packets} packets, masking ${masker.mode}) to ${flags.output}${interrupted ? ' (interrupted early)' : ''}\n`,
+  );
+  return 0;
+}
+
+/**
+ * Beside a running agent: its windows (its window length, already masked by
+ * its masker) that close during --duration, read from its local socket.
+ */
+async function exportFromAgent(
+  live: LiveClient,
+  flags: ExportFlags,
+  seconds: number,
+): Promise<number> {
+  const windows: WindowEvent[] = [];
+  let packets = 0;
+  live.on('window', (w) => windows.push(w));
+  live.on('sample', (f) => f.delta.traffic.forEach((t) => (packets += t.packets)));
+  const { masking, windowSeconds, pid, interfaces } = live.hello;
+  process.stderr.write(
+    `export: reading the running agent (pid ${pid}) on ${interfaces.join(', ') || '(no interface yet)'} for ${seconds}s, its ${windowSeconds}s windows, masking ${masking}\n`,
+  );
+  let interrupted = false;
+  let agentStopped = false;
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, seconds * 1000);
+    const stop = () => {
+      interrupted = true;
+      clearTimeout(t);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    live.once('close', () => {
+      agentStopped = true;
+      stop();
+    });
+  });
+  live.close();
+  writeFileSync(flags.output, flags.format === 'csv' ? toCsv(windows) : toJson(windows, masking));
+  const why = agentStopped ? ' (the agent stopped)' : interrupted ? ' (interrupted early)' : '';
+  process.stderr.write(
+    `export: wrote ${windows.length} windows (${packets} packets, masking ${masking}) to ${flags.output}${why}\n`,
   );
   return 0;
 }

@@ -6,6 +6,8 @@ import { setUp, type CommonFlags } from './common';
 import { preflight } from './preflight';
 import { lockStateDir } from '../state/instance-lock';
 import { AGENT_VERSION } from './version';
+import { LiveServer } from '../live/server';
+import { liveSocketPath } from '../live/protocol';
 
 /** `run`: until SIGTERM/SIGINT, then flush the last window, detach, exit 0. */
 export async function runCommand(flags: CommonFlags): Promise<number> {
@@ -36,6 +38,31 @@ export async function runCommand(flags: CommonFlags): Promise<number> {
     await agent.stop().catch(() => undefined);
     throw err;
   }
+  // top and export read this while run runs; only the lock holder owns the state directory.
+  let live: LiveServer | undefined;
+  if (lock?.held) {
+    try {
+      live = await LiveServer.listen(
+        liveSocketPath(config.stateDir),
+        agent,
+        {
+          topN: config.topN,
+          portAllowlist: config.portAllowlist,
+          windowSeconds: config.windowSeconds,
+          group: config.localSocketGroup,
+        },
+        logger,
+      );
+      logger.info(
+        { socket: live.path, group: config.localSocketGroup },
+        'serving top and export on the local socket',
+      );
+    } catch (err) {
+      logger.warn(
+        `cannot serve the local socket for top and export (${(err as Error).message}); they will not run beside this agent`,
+      );
+    }
+  }
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
       logger.info({ signal: sig }, 'stopping');
@@ -46,6 +73,7 @@ export async function runCommand(flags: CommonFlags): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  await live?.close();
   await agent.stop();
   lock?.release();
   return 0;

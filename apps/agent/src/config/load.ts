@@ -17,6 +17,7 @@ export const ENVIRONMENT: Record<string, { key: string; kind: 'string' | 'number
   TIDEWATCH_TLS_CERT: { key: 'server.tls.certFile', kind: 'string' },
   TIDEWATCH_TLS_KEY: { key: 'server.tls.keyFile', kind: 'string' },
   TIDEWATCH_METRICS_LISTEN: { key: 'metricsListen', kind: 'string' },
+  TIDEWATCH_LOCAL_SOCKET_GROUP: { key: 'localSocketGroup', kind: 'string' },
   TIDEWATCH_WINDOW_SECONDS: { key: 'windowSeconds', kind: 'number' },
   TIDEWATCH_TOP_N: { key: 'topN', kind: 'number' },
   TIDEWATCH_PORT_ALLOWLIST: { key: 'portAllowlist', kind: 'list' },

@@ -62,6 +62,11 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   metricsListen: hostPort.optional(),
+  /**
+   * Group (name or gid) whose members may read the running agent's local
+   * socket (stateDir/agent.sock, for top and export): 0660 instead of 0600.
+   */
+  localSocketGroup: z.string().min(1).optional(),
   windowSeconds: z.number().int().min(1).max(3600).default(10),
   topN: z.number().int().min(1).max(1000).default(10),
   /** Server ports considered normal; connections to others are flagged. Empty: nothing flagged. */
