@@ -5,7 +5,12 @@ export type { AgentMessage, AgentMessage__Output } from './generated/tidewatch/v
 export type { ServerMessage, ServerMessage__Output } from './generated/tidewatch/v1/ServerMessage';
 export type { Hello, Hello__Output } from './generated/tidewatch/v1/Hello';
 export type { Welcome, Welcome__Output } from './generated/tidewatch/v1/Welcome';
-export type { Batch, Batch__Output } from './generated/tidewatch/v1/Batch';
+export type { Batch } from './generated/tidewatch/v1/Batch';
+import type { Batch__Output as GeneratedBatchOutput } from './generated/tidewatch/v1/Batch';
+/** Fields added after v1's first release: absent when the sender is older (see the .proto). */
+type LaterBatchFields = 'scan' | 'listening';
+export type Batch__Output = Omit<GeneratedBatchOutput, LaterBatchFields> &
+  Partial<Pick<GeneratedBatchOutput, LaterBatchFields>>;
 export type { Ack, Ack__Output } from './generated/tidewatch/v1/Ack';
 export type { ConfigUpdate, ConfigUpdate__Output } from './generated/tidewatch/v1/ConfigUpdate';
 export type { ConfigApplied, ConfigApplied__Output } from './generated/tidewatch/v1/ConfigApplied';
@@ -26,6 +31,15 @@ export type {
   AbnormalConnection,
   AbnormalConnection__Output,
 } from './generated/tidewatch/v1/AbnormalConnection';
+export type { ScanStats, ScanStats__Output } from './generated/tidewatch/v1/ScanStats';
+export type { SourceFanout, SourceFanout__Output } from './generated/tidewatch/v1/SourceFanout';
+export type { PortSweep, PortSweep__Output } from './generated/tidewatch/v1/PortSweep';
+export type {
+  ServerPortSyns,
+  ServerPortSyns__Output,
+} from './generated/tidewatch/v1/ServerPortSyns';
+export type { ListeningSet, ListeningSet__Output } from './generated/tidewatch/v1/ListeningSet';
+export type { ListeningPort, ListeningPort__Output } from './generated/tidewatch/v1/ListeningPort';
 export type { AgentHealth, AgentHealth__Output } from './generated/tidewatch/v1/AgentHealth';
 export type { Capability, Capability__Output } from './generated/tidewatch/v1/Capability';
 export type { Interface, Interface__Output } from './generated/tidewatch/v1/Interface';
