@@ -73,5 +73,9 @@ export function RateChart(p: RateChartProps) {
       })),
     };
   }, [p]);
-  return <EChart option={option} locale={p.locale} label={p.words.title} testId="rate-chart" />;
+  return (
+    <div data-testid="rate-chart" data-gaps={JSON.stringify(p.gaps)} data-lines={p.lines.length}>
+      <EChart option={option} locale={p.locale} label={p.words.title} />
+    </div>
+  );
 }

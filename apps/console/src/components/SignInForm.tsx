@@ -6,7 +6,10 @@ import { SignInOutcome, signInOutcome } from './sign-in-outcome';
 
 type Message = Exclude<SignInOutcome['kind'], 'signedIn'> | null;
 
-/** Password first, then the TOTP code when the user's role requires one. */
+/**
+ * Username and password; the TOTP field is there from the start (filled only by roles that
+ * need it) and is asked for explicitly when the server answers that the code is required.
+ */
 export function SignInForm({ next }: { next: string }) {
   const t = useTranslations('signIn');
   const [step, setStep] = useState<'password' | 'totp'>('password');
@@ -22,7 +25,7 @@ export function SignInForm({ next }: { next: string }) {
       password: String(form.get('password') ?? ''),
     };
     const totp = String(form.get('totp') ?? '').trim();
-    if (step === 'totp' && totp) body.totp = totp;
+    if (totp) body.totp = totp;
     setBusy(true);
     let outcome: SignInOutcome;
     try {
@@ -53,37 +56,33 @@ export function SignInForm({ next }: { next: string }) {
 
   return (
     <form onSubmit={submit} method="post" noValidate>
-      <div hidden={step === 'totp'}>
-        <label htmlFor="username">{t('username')}</label>
-        <input id="username" name="username" autoComplete="username" required autoFocus />
-        <label htmlFor="password">{t('password')}</label>
-        <input
-          id="password"
-          name="password"
-          type="password"
-          autoComplete="current-password"
-          required
-        />
-      </div>
-      {step === 'totp' ? (
-        <>
-          <label htmlFor="totp">{t('totp')}</label>
-          <input
-            id="totp"
-            name="totp"
-            ref={totpRef}
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            pattern="[0-9]{6,8}"
-            required
-          />
-        </>
-      ) : null}
+      <label htmlFor="username">{t('username')}</label>
+      <input id="username" name="username" autoComplete="username" required autoFocus />
+      <label htmlFor="password">{t('password')}</label>
+      <input
+        id="password"
+        name="password"
+        type="password"
+        autoComplete="current-password"
+        required
+      />
+      <label htmlFor="totp">{step === 'totp' ? t('totp') : t('totpOptional')}</label>
+      <input
+        id="totp"
+        name="totp"
+        ref={totpRef}
+        inputMode="numeric"
+        autoComplete="one-time-code"
+        pattern="[0-9]{6,8}"
+        required={step === 'totp'}
+        aria-describedby={message ? 'sign-in-message' : undefined}
+      />
       <button type="submit" disabled={busy}>
         {busy ? t('signingIn') : step === 'totp' ? t('verify') : t('submit')}
       </button>
       {message ? (
         <p
+          id="sign-in-message"
           className={message === 'needTotp' ? 'muted' : 'error'}
           role="alert"
           data-testid="sign-in-message"

@@ -76,6 +76,8 @@ export default async function HostPage({
   ]);
 
   const state = hostState(host);
+  // "No data" says why: no window arrived in the range (the agent was silent), or windows
+  // arrived and counted zero.
   const lines = rateLines(series.points, series.stepSeconds, ['ingress', 'egress']);
   const holes = gaps(series.points, series.stepSeconds, range.from.getTime(), range.to.getTime());
   const dirBytes = (d: string) =>
@@ -86,9 +88,8 @@ export default async function HostPage({
   const rate = (d: string) => rates.items.find((i) => i.direction === d);
   const protocolNames = Object.fromEntries(PROTOCOLS.map((p) => [p, tc(`protocol.${p}`)]));
 
-  // "No data" says why: no windows arrived (the agent was silent), or windows said zero.
   let noData: string | null = null;
-  if (series.points.length === 0) {
+  if (conns.windows === '0') {
     noData = host.lastBatchAt
       ? t('noData.silentSince', { time: formatDateTime(locale, timeZone, host.lastBatchAt) })
       : t('noData.neverReported');
