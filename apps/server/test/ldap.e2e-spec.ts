@@ -14,6 +14,9 @@ import { slapdMissing, SUFFIX, TestSlapd } from './support/slapd';
 // ground truth is the directory this file loads: who is in which group, with which
 // password; then it changes the groups with ldapmodify and the re-check must see it.
 
+// A loaded CI machine starts a server (migrations, scrypt) slower than jest's 5 s default.
+jest.setTimeout(60_000);
+
 const missing = slapdMissing();
 const describeLdap = missing ? describe.skip : describe;
 if (missing) console.warn(`LDAP tests skipped: ${missing}`);

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Hello } from '@tidewatch/proto';
 import { Command, CommanderError } from 'commander';
 import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { buildProgram } from '../src/cli/program';
 import { defaultContext } from '../src/cli/context';
 import { parseEnvironment } from '../src/config/environment';
@@ -18,6 +19,9 @@ import { startTestServer } from './support/server';
 // administrator, on the CLI) opens the id to one more token enrollment — the reinstalled
 // host whose state directory is gone. Real gRPC streams against the real server and
 // PostgreSQL; the ground truth is what each stream was told and what the hosts row holds.
+
+// A loaded CI machine starts a server (migrations, scrypt) slower than jest's 5 s default.
+jest.setTimeout(60_000);
 
 let db: TestDatabase;
 let server: RunningServer;
@@ -55,6 +59,20 @@ async function hostRow(agentId: string) {
     [agentId],
   );
   return h;
+}
+
+/** The audit trail's entries about one agent, oldest first. */
+async function auditOf(agentId: string) {
+  return db.query<{
+    actor: string;
+    source: string;
+    action: string;
+    outcome: string;
+    reason: string | null;
+  }>(
+    `SELECT actor, source, action, outcome, reason FROM audit_entries WHERE target = $1 ORDER BY sequence`,
+    [agentId],
+  );
 }
 
 async function tokenUses(): Promise<number> {
@@ -130,6 +148,17 @@ it('a valid token plus an enrolled agent id is refused (PERMISSION_DENIED), cost
   expect(wrong.code).toBe(grpc.status.UNAUTHENTICATED);
 
   expect(await tokenUses()).toBe(uses);
+  // The attempt is on the record, with the address it came from.
+  const denied = (await auditOf(agentId)).filter((e) => e.action === 'agent.enroll');
+  expect(denied).toEqual([
+    {
+      actor: `agent:${agentId}`,
+      source: expect.stringMatching(/127\.0\.0\.1:\d+$/),
+      action: 'agent.enroll',
+      outcome: 'denied',
+      reason: 'agent id already enrolled; enrollment token refused',
+    },
+  ]);
   const after = await hostRow(agentId);
   expect(after.hostname).toBe('db-01');
   expect(after.credential_hash?.equals(before.credential_hash as Buffer)).toBe(true);
@@ -152,6 +181,15 @@ it('after `agents reset`, one token enrollment claims the id again, keeping its 
     stdout: `reset agent ${agentId}: its next enrollment token enrolls it again`,
     stderr: '',
   });
+  expect((await auditOf(agentId)).filter((e) => e.action === 'agent.reset')).toEqual([
+    {
+      actor: `cli:${userInfo().username}`,
+      source: 'cli',
+      action: 'agent.reset',
+      outcome: 'success',
+      reason: null,
+    },
+  ]);
   // The old credential is gone with the reset.
   expect((await refused(hello(agentId, { agentCredential: credential }))).code).toBe(
     grpc.status.UNAUTHENTICATED,

@@ -14,6 +14,9 @@ import { startTestServer } from './support/server';
 // Secure defaults of the HTTP side, against the real server: loopback unless configured,
 // HTTPS from PEM files (a throwaway CA made with openssl), and a bounded live feed.
 
+// A loaded CI machine starts a server (migrations, scrypt) slower than jest's 5 s default.
+jest.setTimeout(60_000);
+
 let db: TestDatabase;
 let pki: TestPki;
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import {
   AgentAlreadyEnrolledError,
   AgentRevokedError,
@@ -11,6 +12,12 @@ import {
 import { EnrollmentService } from '../enrollment/enrollment.service';
 import { hashSecret, newSecret, secretMatches } from '../enrollment/secrets';
 import type { NormalizedHello } from '../ingest/batch-validation';
+
+/** Who asked for an administrative change (the CLI: `cli:<os user>`). */
+export interface AuditActor {
+  actor: string;
+  source: string | null;
+}
 
 export interface AdmittedAgent {
   agentId: string;
@@ -25,6 +32,7 @@ export class AgentRegistryService {
   constructor(
     private readonly ds: DataSource,
     private readonly enrollment: EnrollmentService,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -39,6 +47,30 @@ export class AgentRegistryService {
   async admit(
     hello: NormalizedHello,
     certificateAgentId: string | null = null,
+    peer: string | null = null,
+  ): Promise<AdmittedAgent> {
+    try {
+      return await this.admitted(hello, certificateAgentId);
+    } catch (err) {
+      if (err instanceof AgentAlreadyEnrolledError) {
+        // An attempt on another host's identity: on the record, whoever tried it.
+        await this.audit.record({
+          actor: `agent:${hello.agentId}`,
+          source: peer,
+          action: 'agent.enroll',
+          target: hello.agentId,
+          outcome: 'denied',
+          reason: 'agent id already enrolled; enrollment token refused',
+          details: { hostname: hello.hostname },
+        });
+      }
+      throw err;
+    }
+  }
+
+  private async admitted(
+    hello: NormalizedHello,
+    certificateAgentId: string | null,
   ): Promise<AdmittedAgent> {
     if (certificateAgentId !== null && certificateAgentId !== hello.agentId) {
       throw new CertificateMismatchError(
@@ -142,13 +174,22 @@ export class AgentRegistryService {
    * lifts a revocation, keeps the agent's data and sequence numbers (the agent
    * renumbers its windows after them). The next token enrollment claims it.
    */
-  async reset(agentId: string): Promise<void> {
-    const res: [unknown[], number] = await this.ds.query(
-      `UPDATE hosts SET credential_hash = NULL, revoked_at = NULL, reenroll_allowed_at = now()
-        WHERE agent_id = $1::uuid`,
-      [agentId],
-    );
-    if (res[1] === 0) throw new NotFoundError(`no agent with id ${agentId}`);
+  async reset(agentId: string, actor: AuditActor): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      const res: [unknown[], number] = await em.query(
+        `UPDATE hosts SET credential_hash = NULL, revoked_at = NULL, reenroll_allowed_at = now()
+          WHERE agent_id = $1::uuid`,
+        [agentId],
+      );
+      if (res[1] === 0) throw new NotFoundError(`no agent with id ${agentId}`);
+      // In the same transaction: no reset without its audit entry (fail closed).
+      await this.audit.recordIn(em, {
+        ...actor,
+        action: 'agent.reset',
+        target: agentId,
+        outcome: 'success',
+      });
+    });
   }
 
   /** Revokes an agent: its credential is erased and its streams end at their next batch. */

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { AgentConfigModule } from '../agent-config/agent-config.module';
+import { AuditModule } from '../audit/audit.module';
 import { EnrollmentModule } from '../enrollment/enrollment.module';
 import { AgentRegistryService } from './agent-registry.service';
 import { HostsController } from './hosts.controller';
 import { HostsService } from './hosts.service';
 
 @Module({
-  imports: [EnrollmentModule, AgentConfigModule],
+  imports: [EnrollmentModule, AgentConfigModule, AuditModule],
   controllers: [HostsController],
   providers: [HostsService, AgentRegistryService],
   exports: [HostsService, AgentRegistryService],

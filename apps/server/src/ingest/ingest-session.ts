@@ -138,7 +138,7 @@ export class IngestSession {
     this.state = 'admitting';
     this.pause();
     this.deps.registry
-      .admit(hello, this.deps.certificateAgentId)
+      .admit(hello, this.deps.certificateAgentId, this.call.getPeer())
       .then(async (admitted) => ({ admitted, config: await this.deps.configFor(admitted.agentId) }))
       .then(({ admitted, config }) => {
         if (this.state === 'closed') return;

@@ -1,4 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { userInfo } from 'node:os';
+import type { DataSource } from 'typeorm';
+import { AuditService } from '../../audit/audit.service';
+import { ConfigurationService } from '../../config/configuration.service';
 import { EnrollmentService } from '../../enrollment/enrollment.service';
 import { AgentRegistryService } from '../../hosts/agent-registry.service';
 import { CliContext } from '../context';
@@ -10,6 +14,22 @@ function uuid(v: string): string {
   return v.toLowerCase();
 }
 
+function registry(ds: DataSource, ctx: CliContext): AgentRegistryService {
+  const audit = new AuditService(ds, new ConfigurationService(ctx.env()));
+  return new AgentRegistryService(ds, new EnrollmentService(ds), audit);
+}
+
+/** The operator at the terminal, as the audit trail names them. */
+function cliActor(): { actor: string; source: string } {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry for this uid (containers): keep "unknown"
+  }
+  return { actor: `cli:${user}`, source: 'cli' };
+}
+
 export function registerAgents(program: Command, ctx: CliContext): void {
   const agents = program.command('agents').description('enrolled agents');
   agents
@@ -18,7 +38,7 @@ export function registerAgents(program: Command, ctx: CliContext): void {
     .argument('<agent-id>', 'the agent UUID', uuid)
     .action((agentId: string) =>
       ctx.withDatabase(async (ds) => {
-        await new AgentRegistryService(ds, new EnrollmentService(ds)).revoke(agentId);
+        await registry(ds, ctx).revoke(agentId);
         ctx.out(`revoked agent ${agentId}`);
       }),
     );
@@ -31,7 +51,7 @@ export function registerAgents(program: Command, ctx: CliContext): void {
     .argument('<agent-id>', 'the agent UUID', uuid)
     .action((agentId: string) =>
       ctx.withDatabase(async (ds) => {
-        await new AgentRegistryService(ds, new EnrollmentService(ds)).reset(agentId);
+        await registry(ds, ctx).reset(agentId, cliActor());
         ctx.out(`reset agent ${agentId}: its next enrollment token enrolls it again`);
       }),
     );
