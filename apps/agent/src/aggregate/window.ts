@@ -17,8 +17,10 @@ import type { Masker } from '../masking/masker';
 import { CounterDeltas, ScalarDeltas, trafficKey } from './counter-deltas';
 import { summarizeFlows, topFlows, type FlowRow } from './flow-summary';
 import { DurationHistogram } from './histogram';
+import { readListening } from './listening-ports';
 import { OverheadGuard } from './overhead-guard';
 import { DIRECTION_ENUM, FAMILY_ENUM, PROTOCOL_ENUM } from './proto-enums';
+import { scanStats } from './scan-stats';
 import { ServerPortResolver } from './server-port';
 
 /** What the collector said at one sampling instant (running totals + drained records). */
@@ -39,6 +41,8 @@ export interface AggregatorOptions {
   maxFlowsPerWindow: number;
   cpuBudgetPercent: number;
   masker: Masker;
+  /** The host's listening sockets (default: this namespace's /proc/net tables). */
+  listening?: () => Batch__Output['listening'];
   /** Established TCP connections when the agent started (estimate base). */
   initialActive?: number;
 }
@@ -318,6 +322,8 @@ export class WindowAggregator {
       },
       abnormal: summary.abnormal,
       flowsSampled: w.sampled,
+      scan: scanStats(w.flows, servers, this.opts.masker),
+      listening: (this.opts.listening ?? readListening)(),
     };
     this.guard.endWindow(health.cpuPercent);
     this.reset(endMs);

@@ -1,0 +1,267 @@
+import type {
+  PortSweep__Output,
+  ScanStats__Output,
+  ServerPortSyns__Output,
+  SourceFanout__Output,
+} from '@tidewatch/proto';
+import { TCP_FLAG, type FlowRecord } from '../collector/collector';
+import type { Masker } from '../masking/masker';
+import { PROTOCOL_ENUM } from './proto-enums';
+import { connectionKey, type ServerEndpoint } from './server-port';
+
+/** Bounds of one window's scan figures (top entries kept, the rest summed and flagged). */
+export interface ScanBounds {
+  sources: number;
+  sweeps: number;
+  synPorts: number;
+}
+
+export const DEFAULT_SCAN_BOUNDS: ScanBounds = { sources: 64, sweeps: 64, synPorts: 64 };
+
+type Outcome = 'answered' | 'refused' | 'unanswered';
+
+interface SourceAcc {
+  src: Buffer;
+  protocol: 'tcp' | 'udp';
+  /** (destination hex:port) -> best outcome seen (answered > refused > unanswered). */
+  pairs: Map<string, Outcome>;
+  /** destination hex -> ports tried on it. */
+  byDst: Map<string, { addr: Buffer; ports: Set<number> }>;
+  /** port -> destinations tried on it. */
+  byPort: Map<number, Set<string>>;
+}
+
+interface SweepAcc {
+  port: number;
+  protocol: 'tcp' | 'udp';
+  dsts: Set<string>;
+  bySrc: Map<string, { addr: Buffer; dsts: Set<string> }>;
+}
+
+interface SynAcc {
+  port: number;
+  syns: number;
+  attempts: number;
+  halfOpen: number;
+  refused: number;
+  sources: Set<string>;
+}
+
+const RANK: Record<Outcome, number> = { unanswered: 0, refused: 1, answered: 2 };
+
+const dirKey = (r: FlowRecord) =>
+  `${r.ipProto}|${r.saddr.toString('hex')}:${r.sport}>${r.daddr.toString('hex')}:${r.dport}`;
+const reverseKey = (r: FlowRecord) =>
+  `${r.ipProto}|${r.daddr.toString('hex')}:${r.dport}>${r.saddr.toString('hex')}:${r.sport}`;
+
+/** Each direction of a 5-tuple once, whichever watched interface saw the most of it. */
+function onePerDirection(records: FlowRecord[]): Map<string, FlowRecord> {
+  const best = new Map<string, FlowRecord>();
+  for (const r of records) {
+    if (r.ipProto !== 6 && r.ipProto !== 17) continue;
+    const k = dirKey(r);
+    const prev = best.get(k);
+    // OR the flags: one interface may have seen the SYN, another the rest.
+    if (prev) {
+      const keep = r.packets > prev.packets ? r : prev;
+      best.set(k, {
+        ...keep,
+        syn: Math.max(prev.syn, r.syn),
+        tcpFlags: prev.tcpFlags | r.tcpFlags,
+      });
+    } else best.set(k, r);
+  }
+  return best;
+}
+
+/**
+ * What scan, sweep and SYN-flood detectors need from one window, computed
+ * from the drained flow records: an attempt is a TCP record toward the
+ * server side carrying a SYN, or a UDP record toward the server side. Its
+ * outcome comes from the reverse record: SYN-ACK = answered, RST = refused,
+ * nothing = unanswered. Counting is over raw addresses; only names are masked.
+ */
+export function scanStats(
+  records: FlowRecord[],
+  servers: Map<string, ServerEndpoint>,
+  masker: Masker,
+  bounds: ScanBounds = DEFAULT_SCAN_BOUNDS,
+): ScanStats__Output {
+  const flows = onePerDirection(records);
+  const sources = new Map<string, SourceAcc>();
+  const sweeps = new Map<string, SweepAcc>();
+  const syns = new Map<number, SynAcc>();
+
+  for (const r of flows.values()) {
+    const server = servers.get(connectionKey(r));
+    if (!server) continue;
+    const towardServer = r.daddr.toString('hex') === server.addr && r.dport === server.port;
+    if (!towardServer) continue;
+    const tcp = r.ipProto === 6;
+    if (tcp && r.syn === 0) continue; // a connection older than the window: no attempt here
+    const back = flows.get(reverseKey(r));
+    let outcome: Outcome;
+    if (tcp) {
+      if (back && back.syn > 0) outcome = 'answered';
+      else if (back && (back.tcpFlags & TCP_FLAG.RST) !== 0) outcome = 'refused';
+      else outcome = 'unanswered';
+    } else outcome = back ? 'answered' : 'unanswered';
+
+    const protocol = tcp ? 'tcp' : 'udp';
+    const srcHex = r.saddr.toString('hex');
+    const dstHex = r.daddr.toString('hex');
+    const sk = `${protocol}|${srcHex}`;
+    const s = sources.get(sk) ?? {
+      src: r.saddr,
+      protocol,
+      pairs: new Map<string, Outcome>(),
+      byDst: new Map(),
+      byPort: new Map(),
+    };
+    sources.set(sk, s);
+    const pk = `${dstHex}:${r.dport}`;
+    const prev = s.pairs.get(pk);
+    if (prev === undefined || RANK[outcome] > RANK[prev]) s.pairs.set(pk, outcome);
+    const d = s.byDst.get(dstHex) ?? { addr: r.daddr, ports: new Set<number>() };
+    d.ports.add(r.dport);
+    s.byDst.set(dstHex, d);
+    const p = s.byPort.get(r.dport) ?? new Set<string>();
+    p.add(dstHex);
+    s.byPort.set(r.dport, p);
+
+    const wk = `${protocol}|${r.dport}`;
+    const w = sweeps.get(wk) ?? { port: r.dport, protocol, dsts: new Set(), bySrc: new Map() };
+    w.dsts.add(dstHex);
+    const ws = w.bySrc.get(srcHex) ?? { addr: r.saddr, dsts: new Set<string>() };
+    ws.dsts.add(dstHex);
+    w.bySrc.set(srcHex, ws);
+    sweeps.set(wk, w);
+
+    if (tcp) {
+      const y = syns.get(r.dport) ?? {
+        port: r.dport,
+        syns: 0,
+        attempts: 0,
+        halfOpen: 0,
+        refused: 0,
+        sources: new Set<string>(),
+      };
+      y.syns += r.syn;
+      y.attempts += 1;
+      if (outcome === 'refused') y.refused += 1;
+      else if ((r.tcpFlags & TCP_FLAG.ACK) === 0) y.halfOpen += 1; // the client never ACKed
+      y.sources.add(srcHex);
+      syns.set(r.dport, y);
+    }
+  }
+
+  const fanouts = [...sources.values()].map((s) => fanoutOf(s, masker));
+  fanouts.sort((a, b) => b.f.pairs - a.f.pairs || a.f.src.localeCompare(b.f.src));
+  const kept = fanouts.slice(0, bounds.sources).map((x) => x.f);
+  const rest = fanouts.slice(bounds.sources).map((x) => x.f);
+  const other: SourceFanout__Output | null =
+    rest.length === 0
+      ? null
+      : rest.reduce<SourceFanout__Output>(
+          (acc, f) => ({
+            ...acc,
+            pairs: acc.pairs + f.pairs,
+            destinations: acc.destinations + f.destinations,
+            ports: acc.ports + f.ports,
+            refused: acc.refused + f.refused,
+            unanswered: acc.unanswered + f.unanswered,
+          }),
+          emptyFanout(),
+        );
+
+  const allSweeps: PortSweep__Output[] = [...sweeps.values()].map((w) => {
+    let top: { addr: Buffer; dsts: Set<string> } | undefined;
+    for (const v of w.bySrc.values()) if (!top || v.dsts.size > top.dsts.size) top = v;
+    return {
+      port: w.port,
+      protocol: PROTOCOL_ENUM[w.protocol],
+      destinations: w.dsts.size,
+      sources: w.bySrc.size,
+      topSource: top ? masker.maskBytes(top.addr) : '',
+      topSourceDestinations: top?.dsts.size ?? 0,
+    };
+  });
+  allSweeps.sort((a, b) => b.destinations - a.destinations || a.port - b.port);
+  const allSyns: ServerPortSyns__Output[] = [...syns.values()].map((y) => ({
+    port: y.port,
+    syns: y.syns,
+    attempts: y.attempts,
+    halfOpen: y.halfOpen,
+    refused: y.refused,
+    sources: y.sources.size,
+  }));
+  allSyns.sort((a, b) => b.syns - a.syns || a.port - b.port);
+
+  return {
+    sources: kept,
+    sweeps: allSweeps.slice(0, bounds.sweeps),
+    syns: allSyns.slice(0, bounds.synPorts),
+    sourcesTotal: sources.size,
+    sourcesTruncated: rest.length > 0,
+    otherSources: other,
+    sweepsTruncated: allSweeps.length > bounds.sweeps,
+    synsTruncated: allSyns.length > bounds.synPorts,
+  };
+}
+
+function emptyFanout(): SourceFanout__Output {
+  return {
+    src: '',
+    protocol: 'PROTOCOL_UNSPECIFIED',
+    pairs: 0,
+    destinations: 0,
+    ports: 0,
+    refused: 0,
+    unanswered: 0,
+    topDestination: '',
+    topDestinationPorts: 0,
+    topPort: 0,
+    topPortDestinations: 0,
+    topDestinationRefused: 0,
+  };
+}
+
+function fanoutOf(s: SourceAcc, masker: Masker): { f: SourceFanout__Output } {
+  let refused = 0;
+  let unanswered = 0;
+  for (const o of s.pairs.values()) {
+    if (o === 'refused') refused++;
+    else if (o === 'unanswered') unanswered++;
+  }
+  const ports = new Set<number>();
+  let topDst: { hex: string; addr: Buffer; ports: Set<number> } | undefined;
+  for (const [hex, d] of s.byDst) {
+    for (const p of d.ports) ports.add(p);
+    if (!topDst || d.ports.size > topDst.ports.size) topDst = { hex, ...d };
+  }
+  let topDstFailed = 0;
+  if (topDst) {
+    for (const p of topDst.ports) {
+      const o = s.pairs.get(`${topDst.hex}:${p}`);
+      if (o !== 'answered') topDstFailed++;
+    }
+  }
+  let topPort: [number, Set<string>] | undefined;
+  for (const e of s.byPort) if (!topPort || e[1].size > topPort[1].size) topPort = e;
+  return {
+    f: {
+      src: masker.maskBytes(s.src),
+      protocol: PROTOCOL_ENUM[s.protocol],
+      pairs: s.pairs.size,
+      destinations: s.byDst.size,
+      ports: ports.size,
+      refused,
+      unanswered,
+      topDestination: topDst ? masker.maskBytes(topDst.addr) : '',
+      topDestinationPorts: topDst?.ports.size ?? 0,
+      topPort: topPort?.[0] ?? 0,
+      topPortDestinations: topPort?.[1].size ?? 0,
+      topDestinationRefused: topDstFailed,
+    },
+  };
+}
