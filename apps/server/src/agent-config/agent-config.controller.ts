@@ -1,5 +1,6 @@
-import { Body, Controller, Get, Param, Put } from '@nestjs/common';
+import { Body, Controller, Get, Param, Put, Req } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { actorOfRequest, AuditedRequest } from '../audit/request-actor';
 import { uuidParam } from '../common/params';
 import { AgentConfigService } from './agent-config.service';
 import { AgentConfigStateView, AgentConfigView } from './dto/agent-config.view';
@@ -23,7 +24,8 @@ export class AgentConfigController {
   put(
     @Param('agentId', uuidParam('agentId')) agentId: string,
     @Body() body: UpdateAgentConfigDto,
+    @Req() req: AuditedRequest,
   ): Promise<AgentConfigView> {
-    return this.configs.update(agentId, body);
+    return this.configs.update(agentId, body, actorOfRequest(req));
   }
 }

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { AgentConfig } from '@tidewatch/proto';
 import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import type { AuditActor } from '../audit/request-actor';
 import { NotFoundError } from '../common/domain-errors';
 import { ConfigurationService } from '../config/configuration.service';
 import { AgentConfigStateView, AgentConfigView, ConfigAppliedView } from './dto/agent-config.view';
@@ -35,6 +37,7 @@ export class AgentConfigService {
   constructor(
     private readonly ds: DataSource,
     private readonly config: ConfigurationService,
+    private readonly audit: AuditService,
   ) {}
 
   /** Version 1: what every agent runs until an operator changes its configuration. */
@@ -96,7 +99,11 @@ export class AgentConfigService {
    * (in the same transaction) to every replica, so that whichever one holds
    * the agent's stream pushes a ConfigUpdate.
    */
-  async update(agentId: string, dto: UpdateAgentConfigDto): Promise<AgentConfigView> {
+  async update(
+    agentId: string,
+    dto: UpdateAgentConfigDto,
+    actor: AuditActor,
+  ): Promise<AgentConfigView> {
     return this.ds.transaction(async (em) => {
       const host: unknown[] = await em.query(`SELECT 1 FROM hosts WHERE agent_id = $1 FOR UPDATE`, [
         agentId,
@@ -124,20 +131,40 @@ export class AgentConfigService {
         ],
       );
       await em.query('SELECT pg_notify($1, $2)', [CONFIG_CHANNEL, agentId]);
-      return view(rows[0]);
+      const next = view(rows[0]);
+      // Last, in the same transaction: no configuration change without its audit entry.
+      await this.audit.recordIn(em, {
+        ...actor,
+        action: 'agent.config_changed',
+        target: agentId,
+        outcome: 'success',
+        details: { version: next.version, config: { ...dto } },
+      });
+      return next;
     });
   }
 
   /** Stores the agent's ConfigApplied; a successful one is also the version it now runs. */
   async recordApplied(agentId: string, report: ConfigAppliedReport): Promise<void> {
     const error = report.error.replace(/\u0000/g, '').slice(0, MAX_ERROR_CHARS);
-    await this.ds.query(
-      `UPDATE hosts SET config_applied_version = $2, config_applied_ok = $3,
-              config_applied_error = $4, config_applied_at = now(), last_seen_at = now(),
-              config_version = CASE WHEN $3 THEN $2 ELSE config_version END
-        WHERE agent_id = $1`,
-      [agentId, report.version, report.ok, error],
-    );
+    await this.ds.transaction(async (em) => {
+      await em.query(
+        `UPDATE hosts SET config_applied_version = $2, config_applied_ok = $3,
+                config_applied_error = $4, config_applied_at = now(), last_seen_at = now(),
+                config_version = CASE WHEN $3 THEN $2 ELSE config_version END
+          WHERE agent_id = $1`,
+        [agentId, report.version, report.ok, error],
+      );
+      await this.audit.recordIn(em, {
+        actor: `agent:${agentId}`,
+        source: null,
+        action: 'agent.config_applied',
+        target: agentId,
+        outcome: report.ok ? 'success' : 'failure',
+        reason: report.ok ? null : error,
+        details: { version: report.version },
+      });
+    });
   }
 
   /** The desired configuration as the wire message (Welcome, ConfigUpdate). */

@@ -5,18 +5,14 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import type { IncomingMessage } from 'node:http';
 import { Roles } from '../auth/roles.decorator';
-import type { AuditEntryInput } from './audit-entry';
 import { AuditCheckpointService } from './audit-checkpoint.service';
 import { AuditFilter, AuditQueryService } from './audit-query.service';
 import { AuditService } from './audit.service';
+import { actorOfRequest as who, AuditedRequest } from './request-actor';
 import { CSV_BOM, csvRow } from './csv';
 import { AuditFilterQuery, AuditSearchQuery, AuditVerifyQuery } from './dto/audit.query';
 import { AuditPageView, AuditPurgeView, AuditVerifyView, entryView } from './dto/audit.views';
-
-/** The request as far as the trail needs it: the guard puts the signed-in principal on it. */
-type AuditedRequest = IncomingMessage & { principal?: { name: string; role: string } };
 
 /** The part of the response object the CSV export streams to. */
 interface StreamResponse {
@@ -150,17 +146,6 @@ export class AuditController {
   purge(@Req() req: AuditedRequest): Promise<AuditPurgeView> {
     return this.queries.purge(who(req));
   }
-}
-
-function who(req: AuditedRequest): Omit<AuditEntryInput, 'action' | 'outcome'> {
-  const addr = req.socket?.remoteAddress ?? null;
-  const id = req.headers['x-request-id'];
-  return {
-    actor: req.principal?.name ?? null,
-    actorRole: (req.principal?.role as AuditEntryInput['actorRole']) ?? null,
-    source: addr?.startsWith('::ffff:') ? addr.slice(7) : addr,
-    requestId: typeof id === 'string' && /^[\w.:-]{1,128}$/.test(id) ? id : null,
-  };
 }
 
 function filter(q: AuditFilterQuery): AuditFilter {

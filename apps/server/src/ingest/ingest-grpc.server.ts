@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import * as grpc from '@grpc/grpc-js';
 import { AgentMessage__Output, loadTidewatchV1, ServerMessage } from '@tidewatch/proto';
 import { AgentConfigService, CONFIG_CHANNEL } from '../agent-config/agent-config.service';
+import { AuditService } from '../audit/audit.service';
 import { StoreUnavailableError } from '../common/domain-errors';
 import { toGrpcStatus } from '../common/grpc-status';
 import { ConfigurationService } from '../config/configuration.service';
@@ -32,6 +33,7 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
     private readonly metrics: MetricsService,
     private readonly configs: AgentConfigService,
     listener: PgListenerService,
+    private readonly audit: AuditService,
   ) {
     // Config changes, from whichever replica took the PUT: push to the stream if it is here.
     listener.listen(CONFIG_CHANNEL, (agentId) => this.pushConfig(agentId));
@@ -122,6 +124,21 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
     });
   }
 
+  /** After the fact: a disconnect cannot be refused, so a trail that is down is logged instead. */
+  private recordDisconnect(agentId: string, peer: string): void {
+    this.audit
+      .record({
+        actor: `agent:${agentId}`,
+        source: peer,
+        action: 'agent.disconnected',
+        target: agentId,
+        outcome: 'success',
+      })
+      .catch((err: Error) =>
+        this.logger.error(`agent ${agentId} disconnect not audited: ${err.message}`),
+      );
+  }
+
   private accept(call: grpc.ServerDuplexStream<AgentMessage__Output, ServerMessage>): void {
     let certificateAgentId: string | null;
     try {
@@ -155,6 +172,7 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
         this.open.delete(s);
         if (s.agentId && this.sessions.get(s.agentId) === s) this.sessions.delete(s.agentId);
         this.metrics.streams.set(this.open.size);
+        if (s.agentId) this.recordDisconnect(s.agentId, call.getPeer());
       },
       log: (level, msg) => (level === 'info' ? this.logger.log(msg) : this.logger.warn(msg)),
     };
