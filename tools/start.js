@@ -14,7 +14,8 @@
  *
  * Both listen on 127.0.0.1 unless HTTP_HOST / GRPC_HOST say otherwise: the REST API has no
  * authentication yet. Logs go to files in the state directory (paths printed at start).
- * The console (apps/console, port 3000) does not exist yet: see startConsole() below.
+ * The console (apps/console, Next.js) on CONSOLE_HOST:CONSOLE_PORT (127.0.0.1:3000), its /api
+ * proxied to the server (TIDEWATCH_API_URL), so the browser only ever talks to the console.
  * Plain CommonJS on purpose: it runs the built binaries, nothing of its own needs building.
  */
 'use strict';
@@ -66,6 +67,7 @@ function preflight() {
     'apps/server/dist/main.js',
     'apps/agent/dist/main.js',
     'libs/bpf/native/build/Release/tidewatch.node',
+    'apps/console/.next/BUILD_ID',
   ].filter((f) => !fs.existsSync(path.join(ROOT, f)));
   if (built.length > 0) fail(`not built (${built.join(', ')}): run \`npm run setup\` first.`);
 }
@@ -197,12 +199,21 @@ function watchedInterfaces() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// CONSOLE: apps/console (Next.js, port 3000) does not exist yet. When it does, start it here
-// (e.g. `startChild('console', <its bin>, [], { PORT: '3000', TIDEWATCH_API: api })`), add it to
-// `children` in main() so Ctrl-C stops it, and print its URL in the summary.
+// CONSOLE: apps/console (Next.js) with `next start`, its /api proxied to the server at `api`.
+// Pushed last onto `children`, so Ctrl-C stops it first.
 // ---------------------------------------------------------------------------------------------
-function startConsole() {
-  return null;
+const CONSOLE_DIR = path.join(ROOT, 'apps', 'console');
+const CONSOLE_HOST = process.env.CONSOLE_HOST || '127.0.0.1';
+const CONSOLE_PORT = Number(process.env.CONSOLE_PORT || 3000);
+
+function startConsole(api) {
+  const next = require.resolve('next/dist/bin/next', { paths: [CONSOLE_DIR] });
+  return startChild(
+    'console',
+    next,
+    ['start', CONSOLE_DIR, '-p', String(CONSOLE_PORT), '-H', CONSOLE_HOST],
+    { TIDEWATCH_API_URL: api, NEXT_TELEMETRY_DISABLED: '1' },
+  );
 }
 
 async function main() {
@@ -213,6 +224,7 @@ async function main() {
     await portFree(HTTP_HOST, HTTP_PORT, 'HTTP');
     await portFree(GRPC_HOST, GRPC_PORT, 'gRPC');
     await portFree(METRICS.host, METRICS.port, 'agent metrics');
+    await portFree(CONSOLE_HOST, CONSOLE_PORT, 'console');
   } catch (err) {
     fail(`${err.message}: is Tidewatch already running? Set HTTP_PORT / GRPC_PORT otherwise.`);
   }
@@ -310,10 +322,17 @@ async function main() {
       'agent connected to the server',
       agent,
     );
-    const consoleChild = startConsole();
-    if (consoleChild) children.push(consoleChild);
-
     const api = `http://${HTTP_HOST === '0.0.0.0' ? '127.0.0.1' : HTTP_HOST}:${HTTP_PORT}`;
+    const consoleChild = startConsole(api);
+    children.push(consoleChild);
+    const consoleUrl = `http://${CONSOLE_HOST === '0.0.0.0' ? '127.0.0.1' : CONSOLE_HOST}:${CONSOLE_PORT}`;
+    await waitUntil(
+      async () => (await fetch(`${consoleUrl}/zh-CN/sign-in`)).ok,
+      60_000,
+      'console start',
+      consoleChild,
+    );
+    console.log(`console    ${consoleUrl}/zh-CN/fleet (English: ${consoleUrl}/en/fleet)`);
     const search = encodeURIComponent(os.hostname());
     const hosts = await (await fetch(`${api}/api/v1/hosts?search=${search}`)).json();
     const me = (hosts.items || []).find((h) => h.hostname === os.hostname());
@@ -334,14 +353,14 @@ Tidewatch is running.
   server        ${api}/metrics, gRPC ingest ${GRPC_HOST}:${GRPC_PORT}
   agent         ${agentId}, metrics ${metricsUrl}
                 watching ${watchedInterfaces().join(', ') || '(none up yet)'} and interfaces that come up later
-  console       not yet: apps/console (port 3000) does not exist; see startConsole() in tools/start.js
-  logs          ${server.log}, ${agent.log}
+  console       ${consoleUrl}/zh-CN/fleet   (English: ${consoleUrl}/en/fleet)
+  logs          ${server.log}, ${agent.log}, ${consoleChild.log}
   agent state   ${AGENT_STATE}
 
 Traffic of the last hour, once the first 10 s window is in:
   curl '${api}/api/v1/traffic/summary?agentId=${agentId}'
 
-Ctrl-C stops the agent (flushes its last window, detaches its eBPF programs), then the server.`);
+Ctrl-C stops the console, the agent (flushes its last window, detaches its eBPF programs), then the server.`);
   } catch (err) {
     console.error(`npm start: ${err.message}`);
     if (/agent connected/.test(err.message)) {
