@@ -223,6 +223,7 @@ function emptyFanout(): SourceFanout__Output {
     topPort: 0,
     topPortDestinations: 0,
     topDestinationRefused: 0,
+    topPortFailed: 0,
   };
 }
 
@@ -248,6 +249,11 @@ function fanoutOf(s: SourceAcc, masker: Masker): { f: SourceFanout__Output } {
   }
   let topPort: [number, Set<string>] | undefined;
   for (const e of s.byPort) if (!topPort || e[1].size > topPort[1].size) topPort = e;
+  let topPortFailed = 0;
+  if (topPort) {
+    for (const d of topPort[1])
+      if (s.pairs.get(`${d}:${topPort[0]}`) !== 'answered') topPortFailed++;
+  }
   return {
     f: {
       src: masker.maskBytes(s.src),
@@ -262,6 +268,7 @@ function fanoutOf(s: SourceAcc, masker: Masker): { f: SourceFanout__Output } {
       topPort: topPort?.[0] ?? 0,
       topPortDestinations: topPort?.[1].size ?? 0,
       topDestinationRefused: topDstFailed,
+      topPortFailed,
     },
   };
 }
