@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { TRACEFS_ROOTS } from '@tidewatch/bpf';
 import { effectiveCapabilities, type CapName } from '../cli/capabilities';
 
@@ -13,9 +13,25 @@ export type TracefsState =
 
 export interface TracefsDeps {
   roots?: readonly string[];
+  /** /proc/self/mounts: a tracefs root-only to this user is mounted all the same. */
+  mounts?: string;
   caps?: Set<CapName>;
   /** mount(8); returns an error message or undefined. */
   mount?: (target: string) => string | undefined;
+}
+
+function tracefsMountPoints(file: string): Set<string> {
+  try {
+    return new Set(
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .map((l) => l.split(' '))
+        .filter((f) => f[2] === 'tracefs')
+        .map((f) => f[1]),
+    );
+  } catch {
+    return new Set();
+  }
 }
 
 function runMount(target: string): string | undefined {
@@ -34,7 +50,8 @@ function runMount(target: string): string | undefined {
  */
 export function ensureTracefs(deps: TracefsDeps = {}): TracefsState {
   const roots = deps.roots ?? TRACEFS_ROOTS;
-  const found = roots.find((r) => existsSync(`${r}/events`));
+  const mounted = tracefsMountPoints(deps.mounts ?? '/proc/self/mounts');
+  const found = roots.find((r) => mounted.has(r) || existsSync(`${r}/events`));
   if (found) return { state: 'present', root: found };
   const caps = deps.caps ?? effectiveCapabilities();
   const where = roots.join(' or ');
