@@ -16,10 +16,17 @@ import {
   type Endpoint,
   type Link,
 } from '@tidewatch/testhosts';
-import { AgentProcess, freeTcpPort, metricSum, scrape } from './fixtures/agent-process';
+import {
+  AgentProcess,
+  freeTcpPort,
+  metricSum,
+  scrape,
+  untilMetric,
+} from './fixtures/agent-process';
 import { runCli } from './fixtures/cli';
 import { TestIngestServer, waitFor } from './fixtures/ingest-server';
 import { describeKernel } from './fixtures/kernel';
+import { until } from './fixtures/wait';
 
 jest.setTimeout(180_000);
 
@@ -116,7 +123,13 @@ describeKernel('agent end to end: real eBPF collector on real namespaces', () =>
       await everyClass(link, { tcp4: 8443, tcp6: 9443, closed: 7999 });
       await waitQuiet([link.a, link.b]);
       const truth = statsDelta(before, await readInterfaceStats(link.a));
-      await new Promise((r) => setTimeout(r, 2500)); // two more samples
+      // The agent has published everything the interface counted (its own counter says so).
+      await untilMetric(
+        metricsPort,
+        'tidewatch_packets_total',
+        { iface, direction: 'ingress' },
+        (v) => v >= Number(truth.rxPackets),
+      );
       const metrics = await scrape(metricsPort);
       expect(await agent.stop('SIGTERM')).toBe(0);
       await waitFor(
@@ -270,12 +283,21 @@ describeKernel('agent end to end: real eBPF collector on real namespaces', () =>
       const late = await net.link(net.host, peer);
       await agent.watching(late.a.ifname, 10_000);
       await waitQuiet([late.a, late.b]);
-      await new Promise((r) => setTimeout(r, 1200)); // one sample after attach
+      // Its series exist (at 0) once it is watched: the pings below count from there.
+      await until(
+        async () => (await scrape(metricsPort)).includes(`iface="${late.a.ifname}"`),
+        'the late interface in /metrics',
+      );
       const before = await readInterfaceStats(late.a);
       expect(await ping(late.b, late.a, { family: 4, count: 7 })).toBe(7);
       await waitQuiet([late.a, late.b]);
       const truth = statsDelta(before, await readInterfaceStats(late.a));
-      await new Promise((r) => setTimeout(r, 1500));
+      await untilMetric(
+        metricsPort,
+        'tidewatch_packets_total',
+        { iface: late.a.ifname, direction: 'ingress', protocol: 'icmp' },
+        (v) => v >= 7,
+      );
       const metrics = await scrape(metricsPort);
       const seen = metricSum(metrics, 'tidewatch_packets_total', {
         iface: late.a.ifname,
@@ -334,12 +356,12 @@ describeKernel('agent end to end: real eBPF collector on real namespaces', () =>
     );
     try {
       await agent.watching(link.a.ifname);
-      await new Promise((r) => setTimeout(r, 1200));
       const before = await readInterfaceStats(link.a);
       expect(await sendUdp(link.b, link.a, { family: 4, count: 25, size: 64 })).toBe(25);
       await waitQuiet([link.a, link.b]);
       const truth = statsDelta(before, await readInterfaceStats(link.a));
-      await new Promise((r) => setTimeout(r, 1500));
+      const udpIn = { iface: link.a.ifname, protocol: 'udp', direction: 'ingress' };
+      await untilMetric(metricsPort, 'tidewatch_packets_total', udpIn, (v) => v >= 25);
       const metrics = await scrape(metricsPort);
       expect(
         metricSum(metrics, 'tidewatch_packets_total', {

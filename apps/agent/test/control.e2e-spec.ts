@@ -18,8 +18,6 @@ import { makeTlsFiles, mutualTlsServerCredentials } from './fixtures/tls';
 
 jest.setTimeout(120_000);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function ingress(batches: Batch__Output[], iface: string): { packets: number; bytes: number } {
   const out = { packets: 0, bytes: 0 };
   for (const t of batches.flatMap((b) => b.traffic)) {
@@ -108,7 +106,12 @@ describeKernel('the full agent process over mutual TLS, driven by ConfigUpdate',
       expect((await tcpConnections(link.b, link.a, { family: 4, count: 2, port: 8443 })).ok).toBe(
         2,
       );
-      await sleep(1500);
+      // The agent's own windows say when both are in: the split is by sequence, not by time.
+      await waitFor(
+        () => port([...server.stored.values()], 8443).connections === 2,
+        20_000,
+        'the two 8443 connections in a window',
+      );
       const splitAt = Math.max(...server.received.map((b) => b.sequence));
 
       // A weaker masking is refused; the rest of that update is not applied either.
@@ -122,7 +125,6 @@ describeKernel('the full agent process over mutual TLS, driven by ConfigUpdate',
       server.pushConfig({ version: 6, windowSeconds: 2, topN: 5, portAllowlist: [8443] });
       await waitFor(() => server.configApplied.length === 2, 10_000, 'ConfigApplied 6');
       expect(server.configApplied[1]).toEqual({ version: 6, ok: true, error: '' });
-      const appliedAt = Date.now();
 
       // Now 8443 is allowed; 9443 is not.
       expect((await tcpConnections(link.b, link.a, { family: 4, count: 3, port: 8443 })).ok).toBe(
@@ -134,8 +136,9 @@ describeKernel('the full agent process over mutual TLS, driven by ConfigUpdate',
       expect(await sendUdp(link.b, link.a, { family: 4, count: 30, size: 100 })).toBe(30);
       await waitQuiet([link.a, link.b]);
       const truth = statsDelta(before, await readInterfaceStats(link.a));
+      const twoSecond = (b: Batch__Output) => b.windowEndMs - b.windowStartMs === 2000;
       await waitFor(
-        () => server.received.some((b) => b.windowStartMs >= appliedAt + 4000),
+        () => server.received.filter(twoSecond).length >= 2,
         20_000,
         'two 2 s windows after the update',
       );
@@ -155,17 +158,25 @@ describeKernel('the full agent process over mutual TLS, driven by ConfigUpdate',
 
       const batches = [...server.stored.values()].sort((x, y) => x.sequence - y.sequence);
       expect(batches.map((b) => b.sequence)).toEqual(batches.map((_, i) => i + 1));
-      // Windows: 1 s before the update, 2 s (wall-clock aligned) once it applied.
-      // The first window starts with the agent, the last is flushed at stop: both partial.
+      // Windows: 1 s until the update, then 2 s (wall-clock aligned). Told by
+      // the windows themselves, not by when the test saw ConfigApplied: the one
+      // open when the update came keeps its 1 s end, the next ends on a 2 s
+      // boundary (1 or 2 s long), every later one is a whole aligned 2 s. The
+      // first window starts with the agent, the last is flushed at stop: both partial.
       const full = batches.slice(1, -1);
-      for (const b of full.filter((x) => x.windowEndMs <= appliedAt - 1000))
-        expect(b.windowEndMs - b.windowStartMs).toBe(1000);
-      const after = full.filter((x) => x.windowStartMs >= appliedAt + 2000);
-      expect(after.length).toBeGreaterThanOrEqual(1);
+      const firstLong = full.findIndex(twoSecond);
+      expect(firstLong).toBeGreaterThan(0);
+      expect(full.slice(0, firstLong).map((b) => b.windowEndMs - b.windowStartMs)).toEqual(
+        full.slice(0, firstLong).map(() => 1000),
+      );
+      const after = full.slice(firstLong);
+      expect(after.length).toBeGreaterThanOrEqual(2);
       for (const b of after) {
         expect(b.windowEndMs - b.windowStartMs).toBe(2000);
         expect(b.windowStartMs % 2000).toBe(0);
       }
+      // The server's version is what the agent says it runs from then on.
+      expect(server.configApplied.map((c) => c.version)).toEqual([5, 6]);
       // The allowlist followed the update.
       expect(
         port(

@@ -1,16 +1,45 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Batch__Output } from '@tidewatch/proto';
 import { ping, useTestNetwork, waitQuiet, type Link } from '@tidewatch/testhosts';
-import { AgentProcess, freeTcpPort, metricSum, scrape } from './fixtures/agent-process';
+import { AgentProcess, freeTcpPort, untilMetric } from './fixtures/agent-process';
 import { runCli } from './fixtures/cli';
 import { freePort, TestIngestServer, waitFor } from './fixtures/ingest-server';
 import { describeKernel } from './fixtures/kernel';
 
 jest.setTimeout(180_000);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The windows the agent holds in its spool (its own record of what it counted). */
+function spooledWindows(stateDir: string): Batch__Output[] {
+  const dir = join(stateDir, 'spool');
+  if (!existsSync(dir)) return [];
+  const out: Batch__Output[] = [];
+  for (const n of readdirSync(dir).filter((f) => /^\d+\.json$/.test(f))) {
+    try {
+      out.push(JSON.parse(readFileSync(join(dir, n), 'utf8')) as Batch__Output);
+    } catch {
+      // Removed (acknowledged or dropped) between readdir and read.
+    }
+  }
+  return out.sort((a, b) => a.sequence - b.sequence);
+}
+
+function ingressPackets(batches: Batch__Output[], protocol: string): number {
+  return batches
+    .flatMap((b) => b.traffic)
+    .filter((t) => t.protocol === protocol && t.direction === 'DIRECTION_INGRESS')
+    .reduce((s, t) => s + t.packets, 0);
+}
 
 function spoolBytes(stateDir: string): number {
   const dir = join(stateDir, 'spool');
@@ -74,7 +103,15 @@ describeKernel('delivery end to end: the real agent, a real gRPC server, a real 
     const first = new AgentProcess(args);
     await first.watching(link.a.ifname);
     expect(await ping(link.b, link.a, { family: 4, count: 5 })).toBe(5);
-    await sleep(3000);
+    // Killed once its spool holds the five pings, and a window after them.
+    await waitFor(
+      () => {
+        const w = spooledWindows(state);
+        return ingressPackets(w, 'PROTOCOL_ICMP') === 5 && w.length >= 2;
+      },
+      30_000,
+      'the pings in the spool',
+    );
     expect(await first.stop('SIGKILL')).toBeNull(); // a crash: no flush, no detach
     expect(tcFilters(link.a.ifname)).toMatch(/tw_/); // left behind by the crash
     const spooledByFirst = readdirSync(join(state, 'spool')).filter((n) =>
@@ -85,7 +122,11 @@ describeKernel('delivery end to end: the real agent, a real gRPC server, a real 
     const second = new AgentProcess(args);
     await second.watching(link.a.ifname);
     expect(await ping(link.b, link.a, { family: 6, count: 5 })).toBe(5);
-    await sleep(2000);
+    await waitFor(
+      () => ingressPackets(spooledWindows(state), 'PROTOCOL_ICMPV6') === 5,
+      30_000,
+      'the second run to spool its pings',
+    );
     const server = new TestIngestServer();
     await server.start(port);
     try {
@@ -193,27 +234,20 @@ describeKernel('delivery end to end: the real agent, a real gRPC server, a real 
       expect(second.stderr).toContain(
         `tidewatch-agent: state directory ${state} is in use by another tidewatch-agent run (pid ${first.child.pid})`,
       );
-      // top and export would take over the same TC slot: refused the same way.
-      const top = await runCli(['top', '--interfaces', link.a.ifname, '--state-dir', state]);
-      expect(top.code).toBe(4);
-      expect(top.stderr).toContain(
-        `in use by another tidewatch-agent run (pid ${first.child.pid})`,
-      );
-      const icmp = async () =>
-        metricSum(await scrape(metricsPort), 'tidewatch_packets_total', {
-          iface: link.a.ifname,
-          direction: 'ingress',
-          protocol: 'icmp',
-        });
-      await sleep(1500);
-      const before = await icmp();
+      // top does not take the TC slot beside it: it reads the running agent's socket.
+      const top = await runCli(['top', '--state-dir', state, '--count', '1']);
+      expect(top.code).toBe(0);
+      expect(top.stdout).toContain(`1 interface(s): ${link.a.ifname}`);
+      const icmpIn = { iface: link.a.ifname, direction: 'ingress', protocol: 'icmp' };
+      const before = await untilMetric(metricsPort, 'tidewatch_packets_total', icmpIn, () => true);
       expect(await ping(link.b, link.a, { family: 4, count: 5 })).toBe(5);
-      let counted = 0;
-      for (let i = 0; i < 50 && counted < 5; i++) {
-        await sleep(200);
-        counted = (await icmp()) - before;
-      }
-      expect(counted).toBe(5); // the first agent still counts, exactly
+      const after = await untilMetric(
+        metricsPort,
+        'tidewatch_packets_total',
+        icmpIn,
+        (v) => v >= before + 5,
+      );
+      expect(after - before).toBe(5); // the first agent still counts, exactly
       expect(tcFilters(link.a.ifname)).toMatch(/tw_/);
       expect(await first.stop('SIGTERM')).toBe(0);
       expect(existsSync(join(state, 'agent.lock'))).toBe(false); // released on a clean stop
@@ -245,14 +279,32 @@ describeKernel('delivery end to end: the real agent, a real gRPC server, a real 
     try {
       await agent.watching(link.a.ifname);
       await ping(link.b, link.a, { family: 4, count: 20 });
-      await sleep(8000);
+      // The bound is reached once the oldest window (sequence 1) has been dropped.
+      await waitFor(
+        () => {
+          const w = spooledWindows(state);
+          return w.length > 0 && w[0].sequence > 2;
+        },
+        60_000,
+        'the spool to drop its oldest windows',
+      );
       await server.start(port);
       await waitFor(
         () => server.stored.size > 0 && spoolBytes(state) === 0,
         30_000,
         'spool drained',
       );
-      await sleep(1500);
+      // The drop count travels in the next window's health: wait until it covers the gap.
+      const reportedDrops = () =>
+        server.received
+          .flatMap((b) => b.health?.recordsDropped ?? [])
+          .filter((d) => d.reason === 'spool_full')
+          .reduce((s, d) => s + d.count, 0);
+      await waitFor(
+        () => server.lost.length > 0 && reportedDrops() >= server.lost.length,
+        30_000,
+        'the spool_full count to reach the server',
+      );
       expect(await agent.stop()).toBe(0);
     } finally {
       clearInterval(watch);

@@ -93,17 +93,23 @@ describeKernel('masking end to end: no raw address leaves the agent', () => {
     try {
       await agent.watching(link.a.ifname);
       await someTraffic(link);
-      await new Promise((r) => setTimeout(r, 2500));
+      const masker = createMasker(
+        { mode: 'pseudonymize', ipv4PrefixBits: 24, ipv6PrefixBits: 48 },
+        key,
+      );
+      // The agent's windows carry the traffic: both pseudonyms have reached the server.
+      const pseudonyms = [masker.maskText(link.b.ipv4), masker.maskText(link.a.ipv6)];
+      await waitFor(
+        () => pseudonyms.every((p) => JSON.stringify(server.received).includes(p)),
+        30_000,
+        'windows with the traffic',
+      );
       const metrics = await scrape(metricsPort);
       expect(await agent.stop()).toBe(0);
       await waitFor(
         () => server.stored.size > 0 && server.stored.size === server.highestContiguous(),
       );
       const grpc = JSON.stringify(server.received);
-      const masker = createMasker(
-        { mode: 'pseudonymize', ipv4PrefixBits: 24, ipv6PrefixBits: 48 },
-        key,
-      );
       // The pseudonyms the test computes with the same key are what the server got.
       expect(grpc).toContain(masker.maskText(link.b.ipv4));
       expect(grpc).toContain(masker.maskText(link.a.ipv6));

@@ -12,7 +12,13 @@ import {
   waitQuiet,
   type Link,
 } from '@tidewatch/testhosts';
-import { AgentProcess, freeTcpPort, metricSum, scrape } from './fixtures/agent-process';
+import {
+  AgentProcess,
+  freeTcpPort,
+  metricSum,
+  scrape,
+  untilMetric,
+} from './fixtures/agent-process';
 import { until } from './fixtures/wait';
 import {
   describePrometheus,
@@ -22,8 +28,6 @@ import {
 } from './fixtures/prometheus';
 
 jest.setTimeout(120_000);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The samples of a query result as "direction/protocol" → value. */
 function byDirectionProtocol(samples: PromSample[]): Record<string, number> {
@@ -151,13 +155,10 @@ describePrometheus(
         await agent.watching(iface);
         await prom.start(`127.0.0.1:${metricsPort}`);
         // The target is up once Prometheus has scraped it.
-        let up: PromSample[] = [];
-        const deadline = Date.now() + 20_000;
-        while (up[0]?.value !== 1 && Date.now() < deadline) {
-          await sleep(250);
-          up = await prom.query('up{job="tidewatch"}');
-        }
-        expect(up.map((s) => s.value)).toEqual([1]);
+        await until(
+          async () => (await prom.query('up{job="tidewatch"}'))[0]?.value === 1,
+          'Prometheus to scrape the agent',
+        );
 
         const before = await readInterfaceStats(link.a);
         const { a, b } = link;
@@ -169,17 +170,22 @@ describePrometheus(
         await sendArp(b, a, 3);
         await waitQuiet([link.a, link.b]);
         const truth = statsDelta(before, await readInterfaceStats(link.a));
-        // Traffic has stopped: one agent sample to publish it, then a scrape after that.
-        await sleep(1500);
-        const published = Date.now() / 1000;
-        let scrapedAt = 0;
-        while (scrapedAt <= published && Date.now() < published * 1000 + 15_000) {
-          await sleep(250);
-          scrapedAt = (await prom.query('timestamp(up{job="tidewatch"})'))[0]?.value ?? 0;
-        }
-        expect(scrapedAt).toBeGreaterThan(published);
-
         const sel = `{job="tidewatch",iface="${iface}"}`;
+        // Traffic has stopped: wait until the agent has published all of it,
+        // then until Prometheus has stored a scrape that holds it.
+        await untilMetric(
+          metricsPort,
+          'tidewatch_packets_total',
+          { iface, direction: 'egress' },
+          (v) => v >= Number(truth.txPackets),
+        );
+        await until(
+          async () =>
+            (await prom.query(`sum(tidewatch_packets_total${sel})`))[0]?.value >=
+            Number(truth.rxPackets + truth.txPackets),
+          'Prometheus to store the published counters',
+        );
+
         const packets = byDirectionProtocol(
           await prom.query(`sum by (iface, direction, protocol) (tidewatch_packets_total${sel})`),
         );

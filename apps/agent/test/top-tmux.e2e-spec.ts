@@ -13,8 +13,6 @@ import { until } from './fixtures/wait';
 
 jest.setTimeout(60_000);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** The PROTOCOL / DIRECTION rows of the current screen as name → pkt/s. */
 function rates(screen: string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -88,7 +86,7 @@ describeKernel('top in a real terminal (tmux)', () => {
 
     // A steady ping flood (about 100 requests/s) while frames are drawn.
     const flood = ping(link.b, link.a, { family: 4, count: 300 });
-    await sleep(2000);
+    await until(() => (rates(screen()).icmp ?? 0) > 10, 'a frame with the flood');
     const busy = screen();
     const during = rates(busy);
     expect(during.icmp).toBeGreaterThan(10);
@@ -98,7 +96,11 @@ describeKernel('top in a real terminal (tmux)', () => {
     expect(await flood).toBe(300);
 
     await waitQuiet([link.a, link.b]);
-    await sleep(2200); // two frames after the last packet
+    // A frame drawn after the last packet shows every rate at 0.
+    await until(
+      () => Object.values(rates(screen())).every((v) => v === 0),
+      'a quiet frame after the flood',
+    );
     const quiet = rates(screen());
     expect(quiet).toEqual({
       tcp: 0,

@@ -20,7 +20,7 @@ export type {
   TcpResult,
   BulkResult,
 } from './traffic';
-export { kernelTestGate, inCi } from './kernel-gate';
+export { kernelTestGate, inCi, describeWhere, describeKernel } from './kernel-gate';
 export type { KernelGate } from './kernel-gate';
 export { exclusive } from './lock';
 export { useTestNetwork } from './jest-hooks';

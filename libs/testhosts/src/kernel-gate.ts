@@ -36,3 +36,40 @@ export function kernelTestGate(): KernelGate {
 export function inCi(): boolean {
   return process.env.CI === 'true' || process.env.CI === '1';
 }
+
+// The jest globals, typed here so the library builds without @types/jest.
+type Describe = ((name: string, fn: () => void) => void) & {
+  skip: (name: string, fn: () => void) => void;
+};
+type Hook = (fn: () => void) => void;
+const jestGlobals = globalThis as unknown as { describe?: Describe; beforeAll?: Hook };
+
+/**
+ * The one "can this host run these tests" gate: `describe` where nothing is
+ * missing; elsewhere skipped with the reasons in its title, except under
+ * CI=true, where the block runs and every test in it fails with the reasons
+ * (a CI host that cannot run them is a broken CI host, not a pass).
+ * `missing` lists what is absent ('' entries are ignored).
+ */
+export function describeWhere(name: string, missing: string[], fn: () => void): void {
+  const { describe, beforeAll } = jestGlobals;
+  if (!describe || !beforeAll) throw new Error('describeWhere() must be called in a jest test file');
+  const reason = missing.filter(Boolean).join('; ');
+  if (!reason) {
+    describe(name, fn);
+  } else if (inCi()) {
+    describe(name, () => {
+      beforeAll(() => {
+        throw new Error(`cannot run here (CI=true, so this fails instead of skipping): ${reason}`);
+      });
+      fn();
+    });
+  } else {
+    describe.skip(`${name} (skipped: ${reason})`, fn);
+  }
+}
+
+/** describeWhere for tests that need root and the kernel (kernelTestGate) plus anything else. */
+export function describeKernel(name: string, fn: () => void, alsoMissing: string[] = []): void {
+  describeWhere(name, [kernelTestGate().reason, ...alsoMissing], fn);
+}

@@ -1,20 +1,15 @@
 // Real namespaces: a link carries traffic, and destroy() leaves nothing.
 import { existsSync } from 'node:fs';
 import { exec } from './exec';
-import { inCi, kernelTestGate } from './kernel-gate';
+import { describeKernel } from './kernel-gate';
 import { TestNetwork } from './network';
 import { readInterfaceStats, statsDelta, waitQuiet } from './stats';
 import { ping, sendUdp } from './traffic';
 
 jest.setTimeout(60_000);
 
-const gate = kernelTestGate();
-const run = gate.ok ? describe : inCi() ? describe : describe.skip;
-if (!gate.ok && !inCi()) console.warn(`skipping namespace tests: ${gate.reason}`);
-
-run('TestNetwork', () => {
+describeKernel('TestNetwork', () => {
   it('joins a namespace to this one, carries exact traffic, and removes everything', async () => {
-    if (!gate.ok) throw new Error(`namespace tests cannot run: ${gate.reason}`);
     const net = new TestNetwork();
     let nsName = '';
     let hostIf = '';
