@@ -53,7 +53,8 @@ const jestGlobals = globalThis as unknown as { describe?: Describe; beforeAll?: 
  */
 export function describeWhere(name: string, missing: string[], fn: () => void): void {
   const { describe, beforeAll } = jestGlobals;
-  if (!describe || !beforeAll) throw new Error('describeWhere() must be called in a jest test file');
+  if (!describe || !beforeAll)
+    throw new Error('describeWhere() must be called in a jest test file');
   const reason = missing.filter(Boolean).join('; ');
   if (!reason) {
     describe(name, fn);
