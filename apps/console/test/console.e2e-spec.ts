@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 import { AgentStream } from './support/agent';
@@ -110,6 +110,13 @@ async function open(page: Page, pathAndQuery: string, locale: string) {
 
 const text = (page: Page, testId: string) => page.getByTestId(testId).first().innerText();
 
+// Every page as the browser drew it, kept as a test artifact (apps/console/test-artifacts/).
+const ARTIFACTS = path.join(CONSOLE_ROOT, 'test-artifacts');
+async function screenshot(page: Page, name: string) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
 it('ground truth is what the fixture says', () => {
   expect(truthA.bytes).toBe(7_600_902n);
   expect(truthA.packets).toBe(8_538n);
@@ -142,6 +149,7 @@ it('shows the sign-in form with inputs named username, password and totp, in bot
     for (const name of ['username', 'password', 'totp']) {
       expect(await page.locator(`input[name="${name}"]`).count()).toBe(1);
     }
+    await screenshot(page, `sign-in-${locale}`);
   }
   await page.close();
 });
@@ -218,12 +226,14 @@ describe.each([
     ]);
     await page.locator('[data-testid="rate-chart"] canvas').first().waitFor();
     expect(await page.getByTestId('no-data').count()).toBe(0);
+    await screenshot(page, `host-${locale}`);
   });
 
   it('says the traffic was zero when windows arrived with nothing in them', async () => {
     await open(page, `/${locale}/hosts/${B.agentId}?${RANGE}`, locale);
     expect(await text(page, 'no-data')).toBe(words.zero);
     expect(await text(page, 'total-bytes')).toBe('0');
+    await screenshot(page, `host-zero-${locale}`);
   });
 
   it('says the agent was silent when no window arrived in the range', async () => {
@@ -250,16 +260,25 @@ describe.each([
     // The last window of A: (1,008,888 + 250,056 + 12,345) bytes in 10 s = 1,017,031.2 bit/s.
     await expect_text(rowA.getByTestId('current-rate'), '1.02 Mbit/s');
     await expect_text(rowB.getByTestId('current-rate'), '0 bit/s');
+    await screenshot(page, `fleet-${locale}`);
 
-    await open(
-      page,
-      `/${locale}/fleet?selector=${encodeURIComponent('env=prod')}&${RANGE}`,
-      locale,
-    );
+    // The label filter, used as an operator would: typed, submitted, and kept in the URL.
+    await page.locator('#selector').fill('env=prod');
+    await Promise.all([
+      page.waitForURL(/selector=env%3Dprod/),
+      page.locator('#selector').press('Enter'),
+    ]);
+    const url = new URL(page.url());
+    expect(['selector', 'from', 'to'].map((k) => url.searchParams.get(k))).toEqual([
+      'env=prod',
+      FROM,
+      TO,
+    ]);
+    expect(await page.getAttribute('html', 'lang')).toBe(locale);
     expect(await text(page, 'fleet-hosts')).toBe('1');
     expect(await text(page, 'fleet-bytes')).toBe(count(locale, truthA.bytes));
     expect(await page.locator(`[data-agent-id="${B.agentId}"]`).count()).toBe(0);
-    expect(await page.locator('input[name="selector"]').inputValue()).toBe('env=prod');
+    expect(await page.locator('#selector').inputValue()).toBe('env=prod');
   });
 });
 

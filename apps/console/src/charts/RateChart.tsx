@@ -20,7 +20,7 @@ export interface RateChartProps {
 /** Rate over time, one line per key; gaps (no windows) shaded and left empty; peaks marked. */
 export function RateChart(p: RateChartProps) {
   const option = useMemo<ChartOption>(() => {
-    const withDate = p.to - p.from > 86_400_000;
+    const span = p.to - p.from;
     return {
       animation: false,
       grid: { left: 70, right: 20, top: 40, bottom: 50 },
@@ -42,7 +42,7 @@ export function RateChart(p: RateChartProps) {
         nameLocation: 'middle',
         nameGap: 30,
         axisLabel: {
-          formatter: (v: number) => formatAxisTime(p.locale, p.timeZone, v, withDate),
+          formatter: (v: number) => formatAxisTime(p.locale, p.timeZone, v, span),
           hideOverlap: true,
         },
       },

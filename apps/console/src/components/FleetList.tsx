@@ -158,7 +158,13 @@ export function FleetList({
         <span role="columnheader">{t('col.trend')}</span>
         <span role="columnheader">{t('col.lastSeen')}</span>
       </div>
-      <div className="fleet-list" ref={parent} data-testid="fleet-list" tabIndex={0}>
+      <div
+        className="fleet-list"
+        ref={parent}
+        data-testid="fleet-list"
+        tabIndex={0}
+        style={{ height: Math.min(560, hosts.length * 44 + 2) }}
+      >
         <div style={{ height: v.getTotalSize(), position: 'relative' }}>
           {v.getVirtualItems().map((item) => (
             <div

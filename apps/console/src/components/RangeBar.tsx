@@ -1,7 +1,7 @@
 import { getTranslations } from 'next-intl/server';
 import { Link } from '../i18n/navigation';
 import type { Locale } from '../i18n/routing';
-import { formatDateTime } from '../format/units';
+import { formatDateTime, isoInZone } from '../format/units';
 import {
   RANGE_PRESETS,
   rangeSearch,
@@ -52,9 +52,9 @@ export async function RangeBar({
           typeof v === 'string' ? <input key={k} type="hidden" name={k} value={v} /> : null,
         )}
         <label htmlFor="from">{t('from')}</label>
-        <input id="from" name="from" defaultValue={range.from.toISOString()} size={26} />
+        <input id="from" name="from" defaultValue={isoInZone(range.from, timeZone)} size={26} />
         <label htmlFor="to">{t('to')}</label>
-        <input id="to" name="to" defaultValue={range.to.toISOString()} size={26} />
+        <input id="to" name="to" defaultValue={isoInZone(range.to, timeZone)} size={26} />
         <button type="submit">{t('apply')}</button>
       </form>
       <p className="muted" data-testid="range-shown">

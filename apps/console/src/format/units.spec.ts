@@ -1,4 +1,5 @@
 import {
+  formatAxisTime,
   formatBitRate,
   formatBytes,
   formatCompact,
@@ -7,6 +8,7 @@ import {
   formatDurationMs,
   formatPercent,
   formatPlain,
+  isoInZone,
   timeZoneLabel,
 } from './units';
 
@@ -60,6 +62,17 @@ describe('time zones', () => {
     expect(formatDateTime('en', 'Asia/Shanghai', instant)).toBe('12/02/2026, 00:30:05 GMT+8');
     expect(formatDateTime('zh-CN', 'Asia/Shanghai', instant)).toBe('2026/12/02 00:30:05 GMT+8');
     expect(formatDateTime('en', 'UTC', instant)).toBe('12/01/2026, 16:30:05 GMT+0');
+  });
+  it('labels chart axes with seconds for short ranges and the date for long ones', () => {
+    const t = Date.parse(instant);
+    expect(formatAxisTime('en', 'Asia/Shanghai', t, 120_000)).toBe('00:30:05');
+    expect(formatAxisTime('en', 'Asia/Shanghai', t, 6 * 3_600_000)).toBe('00:30');
+    expect(formatAxisTime('zh-CN', 'Asia/Shanghai', t, 7 * 86_400_000)).toBe('12/02 00:30');
+  });
+  it('writes ISO 8601 in the zone, with its offset, for the range form', () => {
+    expect(isoInZone(new Date(instant), 'Asia/Shanghai')).toBe('2026-12-02T00:30:05+08:00');
+    expect(isoInZone(new Date(instant), 'UTC')).toBe('2026-12-01T16:30:05Z');
+    expect(isoInZone(new Date(instant), 'America/New_York')).toBe('2026-12-01T11:30:05-05:00');
   });
   it('labels the zone with its offset', () => {
     expect(timeZoneLabel('en', 'Asia/Shanghai')).toBe('Asia/Shanghai (GMT+8)');

@@ -94,20 +94,42 @@ function offsetName(locale: string, timeZone: string, at: Date): string {
   return part?.value ?? timeZone;
 }
 
-/** Hours and minutes only, for chart axes (the zone is named once, in the axis title). */
+/** Chart axis labels: seconds for short ranges, the date for long ones (the zone is in the axis title). */
 export function formatAxisTime(
   locale: string,
   timeZone: string,
   value: number,
-  withDate: boolean,
+  spanMs: number,
 ): string {
   return new Intl.DateTimeFormat(locale, {
     timeZone,
-    ...(withDate ? { month: '2-digit', day: '2-digit' } : {}),
+    ...(spanMs > 86_400_000 ? { month: '2-digit', day: '2-digit' } : {}),
     hour: '2-digit',
     minute: '2-digit',
+    ...(spanMs <= 3_600_000 ? { second: '2-digit' } : {}),
     hourCycle: 'h23',
   }).format(new Date(value));
+}
+
+/** ISO 8601 in the given zone with its offset ("2026-12-02T03:24:00+08:00"), for URL and forms. */
+export function isoInZone(value: Date, timeZone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'longOffset',
+    })
+      .formatToParts(value)
+      .map((p) => [p.type, p.value]),
+  );
+  const offset = /GMT([+-]\d{2}:\d{2})/.exec(parts.timeZoneName ?? '')?.[1] ?? 'Z';
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}${offset === '+00:00' ? 'Z' : offset}`;
 }
 
 /** The zone's short name for the locale ("GMT+8"), shown beside every axis and timestamp. */

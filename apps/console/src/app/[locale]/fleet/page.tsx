@@ -4,7 +4,8 @@ import { Schemas, specInteger } from '../../../api/client';
 import { serverApi } from '../../../api/server-api';
 import { FleetHost, FleetList } from '../../../components/FleetList';
 import { ProtocolMix } from '../../../components/ProtocolMix';
-import { formatBitRate, formatBytes, formatCount, formatDateTime } from '../../../format/units';
+import { RangeBar } from '../../../components/RangeBar';
+import { formatBitRate, formatBytes, formatCount } from '../../../format/units';
 import { hostState, HostState, labelChoices, validSelector } from '../../../model/host-state';
 import { first, parseRange, SearchParams, toSearch } from '../../../view-state/range';
 
@@ -93,15 +94,17 @@ export default async function FleetPage({
             </option>
           ))}
         </select>
-        {range.preset ? <input type="hidden" name="range" value={range.preset} /> : null}
+        {range.preset ? (
+          <input type="hidden" name="range" value={range.preset} />
+        ) : (
+          <>
+            <input type="hidden" name="from" value={range.from.toISOString()} />
+            <input type="hidden" name="to" value={range.to.toISOString()} />
+          </>
+        )}
         <button type="submit">{t('apply')}</button>
       </form>
-      <p className="muted" data-testid="fleet-range">
-        {t('range', {
-          from: formatDateTime(locale, timeZone, range.from),
-          to: formatDateTime(locale, timeZone, range.to),
-        })}
-      </p>
+      <RangeBar path="/fleet" params={sp} range={range} locale={locale} timeZone={timeZone} />
       <section className="cards" aria-label={t('totals')}>
         <div className="card">
           <div className="label">{t('hosts')}</div>
