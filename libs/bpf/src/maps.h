@@ -33,6 +33,14 @@ struct {
 	__type(value, __u32);
 } tw_ifslots SEC(".maps");
 
+/* key: ifindex < TW_IFSLOT_DIRECT; value: its slot, 0 when not registered (written at attach) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TW_IFSLOT_DIRECT);
+	__type(key, __u32);
+	__type(value, __u32);
+} tw_ifslot_direct SEC(".maps");
+
 /* key: ((slot*2+dir)*3+family)*5+proto; value: struct tw_traffic_value per CPU */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -81,6 +89,14 @@ struct {
 	__type(key, struct tw_flow_key);
 	__type(value, struct tw_flow_value);
 } tw_flows_b SEC(".maps");
+
+/* key: table * TW_FLOW_PEND_SLOTS + slot; value: struct tw_flow_pend per CPU (tc_flows.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2 * TW_FLOW_PEND_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tw_flow_pend);
+} tw_flow_pend SEC(".maps");
 
 /* key: socket address (skaddr, __u64); value: struct tw_conn_start_value */
 struct {

@@ -2,12 +2,34 @@
 /*
  * Per-flow records in tw_flows_a / tw_flows_b, whichever tw_config
  * [TW_CFG_ACTIVE_FLOWS] names. A full table is counted, never silent.
+ *
+ * In front of each table, per CPU, TW_FLOW_PEND_SLOTS write-combining slots
+ * (tw_flow_pend). A packet whose flow holds its slot is added there with
+ * plain per-CPU adds: no hash lookup, no atomics, no clock read. Any other
+ * packet -- another flow's, or one with SYN, FIN or RST -- first adds the
+ * slot's counts to the slot's flow in the table, then is counted in the
+ * table itself (inserting its flow) and takes the slot. A flow holds a slot
+ * only while it has a table entry, so every packet is in a record or in
+ * flow_table_full, as without the slots, and a record's first_seen_ns is its
+ * first packet's. The drain adds an idle table's slots to that table's
+ * records (drain_flows.cc). bench:bpf (README): the hash update and its clock
+ * read were most of the TC programs' cost.
  */
 #ifndef TW_TC_FLOWS_H
 #define TW_TC_FLOWS_H
 
 #include "common.h"
 #include "parse.h"
+
+#define TW_TCP_COUNTED (TW_TCP_SYN | TW_TCP_FIN | TW_TCP_RST)
+
+static __always_inline void tw_count_errors(__u32 key, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&tw_errors, &key);
+
+	if (v)
+		*v += n;
+}
 
 static __always_inline void tw_flow_add(struct tw_flow_value *v, __u64 packets, __u64 bytes,
 					__u8 flags, __u64 now)
@@ -28,17 +50,17 @@ static __always_inline void tw_flow_add(struct tw_flow_value *v, __u64 packets, 
 		__sync_fetch_and_add(&v->rst, 1);
 }
 
-static __always_inline void tw_flow_update(void *flows, const struct tw_flow_key *key,
-					   __u64 packets, __u64 bytes, __u8 flags)
+/* Counts one packet in the table; 1 when its flow has an entry there now. */
+static __always_inline int tw_flow_update(void *flows, const struct tw_flow_key *key, __u64 packets,
+					  __u64 bytes, __u8 flags, __u64 now)
 {
-	__u64 now = bpf_ktime_get_ns();
 	struct tw_flow_value *v = bpf_map_lookup_elem(flows, key);
 	struct tw_flow_value fresh;
 	long err;
 
 	if (v) {
 		tw_flow_add(v, packets, bytes, flags, now);
-		return;
+		return 1;
 	}
 	__builtin_memset(&fresh, 0, sizeof(fresh));
 	fresh.packets = packets;
@@ -51,16 +73,83 @@ static __always_inline void tw_flow_update(void *flows, const struct tw_flow_key
 	fresh.rst = !!(flags & TW_TCP_RST);
 	err = bpf_map_update_elem(flows, key, &fresh, BPF_NOEXIST);
 	if (!err)
-		return;
+		return 1;
 	if (err == -TW_EEXIST) {
 		/* another CPU inserted it first */
 		v = bpf_map_lookup_elem(flows, key);
 		if (v) {
 			tw_flow_add(v, packets, bytes, flags, now);
-			return;
+			return 1;
 		}
 	}
 	tw_count_insert_error(err, TW_ERR_FLOW_TABLE_FULL, TW_ERR_FLOW_UPDATE);
+	return 0;
+}
+
+/* Adds a held slot's counts to its flow's entry, which holding it guarantees. */
+static __always_inline void tw_flow_flush(void *flows, struct tw_flow_pend *pend, __u64 now)
+{
+	struct tw_flow_value *v;
+
+	if (!pend->key.ifindex || !pend->packets)
+		return;
+	v = bpf_map_lookup_elem(flows, &pend->key);
+	if (v)
+		tw_flow_add(v, pend->packets, pend->bytes, pend->tcp_flags, now);
+	else
+		tw_count_errors(TW_ERR_FLOW_UPDATE, pend->packets);
+}
+
+/* A flow's slot: key words folded, so one CPU's concurrent flows spread. */
+static __always_inline __u32 tw_pend_slot(const struct tw_flow_key *key)
+{
+	const __u32 *w = (const __u32 *)key;
+	/* words: 1 direction..pad, 2 and 5 saddr, 6 and 9 daddr, 10 ports */
+	__u32 h = w[1] ^ w[2] ^ w[5] ^ w[6] ^ w[9] ^ (w[10] * 0x9e3779b1);
+
+	h ^= h >> 16;
+	h ^= h >> 8;
+	return h & (TW_FLOW_PEND_SLOTS - 1);
+}
+
+/* Equal flow keys: 11 words folded into one test, not a branch per word. */
+static __always_inline int tw_key_eq(const struct tw_flow_key *a, const struct tw_flow_key *b)
+{
+	const __u32 *x = (const __u32 *)a;
+	const __u32 *y = (const __u32 *)b;
+
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]) |
+		(x[5] ^ y[5]) | (x[6] ^ y[6]) | (x[7] ^ y[7]) | (x[8] ^ y[8]) | (x[9] ^ y[9]) |
+		(x[10] ^ y[10])) == 0;
+}
+
+static __always_inline void tw_flow_record(void *flows, __u32 table, const struct tw_flow_key *key,
+					   __u64 packets, __u64 bytes, __u8 flags)
+{
+	__u32 idx = table * TW_FLOW_PEND_SLOTS + tw_pend_slot(key);
+	struct tw_flow_pend *pend = bpf_map_lookup_elem(&tw_flow_pend, &idx);
+	__u64 now;
+
+	if (!pend) {
+		tw_flow_update(flows, key, packets, bytes, flags, bpf_ktime_get_ns());
+		return;
+	}
+	if (!(flags & TW_TCP_COUNTED) && tw_key_eq(&pend->key, key)) {
+		pend->packets += packets;
+		pend->bytes += bytes;
+		pend->tcp_flags |= flags;
+		return;
+	}
+	now = bpf_ktime_get_ns();
+	tw_flow_flush(flows, pend, now);
+	pend->packets = 0;
+	pend->bytes = 0;
+	pend->tcp_flags = 0;
+	if (!tw_flow_update(flows, key, packets, bytes, flags, now)) {
+		pend->key.ifindex = 0; /* released: its flow has no entry */
+		return;
+	}
+	__builtin_memcpy(&pend->key, key, sizeof(*key));
 }
 
 static __always_inline void tw_flows_record(const struct tw_flow_key *key, __u64 packets,
@@ -68,10 +157,11 @@ static __always_inline void tw_flows_record(const struct tw_flow_key *key, __u64
 {
 	if (!tw_cfg(TW_CFG_FLOWS_ENABLED))
 		return;
+	/* read once: a table and its slots go together */
 	if (tw_cfg(TW_CFG_ACTIVE_FLOWS))
-		tw_flow_update(&tw_flows_b, key, packets, bytes, flags);
+		tw_flow_record(&tw_flows_b, 1, key, packets, bytes, flags);
 	else
-		tw_flow_update(&tw_flows_a, key, packets, bytes, flags);
+		tw_flow_record(&tw_flows_a, 0, key, packets, bytes, flags);
 }
 
 #endif /* TW_TC_FLOWS_H */

@@ -24,6 +24,15 @@ typedef uint64_t tw_u64;
 /* Interfaces the agent can watch at once; slot 0 is "not registered". */
 #define TW_MAX_IFACES 256
 
+/*
+ * An ifindex below this has its slot in tw_ifslot_direct (an array: one load
+ * per packet, inlined by the verifier); larger ones are in tw_ifslots (a hash).
+ */
+#define TW_IFSLOT_DIRECT 4096
+
+/* Write-combining slots per CPU in front of each flow table (a power of two). */
+#define TW_FLOW_PEND_SLOTS 64
+
 enum tw_direction {
 	TW_DIR_INGRESS = 0,
 	TW_DIR_EGRESS = 1,
@@ -128,6 +137,22 @@ struct tw_flow_value {
 	tw_u32 rst;
 	tw_u8 tcp_flags; /* OR of the TCP flags seen */
 	tw_u8 pad[3];
+};
+
+/*
+ * Value of tw_flow_pend (per-CPU array; key: table * TW_FLOW_PEND_SLOTS +
+ * slot, table 0 in front of tw_flows_a, 1 of tw_flows_b). key.ifindex != 0:
+ * the slot holds that flow, which has an entry in its table, and packets,
+ * bytes and tcp_flags are counts of it not yet added there. Written only by
+ * its CPU's TC programs while its table is active; user space adds an idle
+ * table's slots to what it drains from that table, then zeroes them.
+ */
+struct tw_flow_pend {
+	struct tw_flow_key key;
+	tw_u8 tcp_flags; /* OR of the flags of the pending packets (never SYN/FIN/RST) */
+	tw_u8 pad[3];
+	tw_u64 packets;
+	tw_u64 bytes;
 };
 
 /* Key of tw_retrans (hash): a TCP 4-tuple; value is a __u64 count. */

@@ -40,11 +40,13 @@ struct Collector {
 
 	int config_fd = -1;
 	int ifslots_fd = -1;
+	int ifslot_direct_fd = -1; // ifindex < TW_IFSLOT_DIRECT -> slot, beside ifslots_fd
 	int traffic_fd = -1;
 	int errors_fd = -1;
 	int tcp_stats_fd = -1;
 	int flows_fd[2] = {-1, -1};
 	bool flows_percpu = false;
+	int flow_pend_fd = -1; // per-CPU write-combining slots in front of the flow tables
 	int retrans_fd = -1;
 	bool retrans_percpu = false;
 	int drops_fd = -1;

@@ -2,10 +2,14 @@
 
 #include <bpf/bpf.h>
 
+#include <time.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "collector.h"
@@ -78,6 +82,8 @@ protected:
 			}
 			flows_.push_back(f);
 		}
+		if (c_->flow_pend_fd >= 0)
+			return MergePending(static_cast<uint32_t>(active));
 		return {};
 	}
 
@@ -111,6 +117,60 @@ protected:
 	}
 
 private:
+	// Adds the idle table's write-combining slots (tc_flows.h) to its drained
+	// flows, then zeroes them for its next turn. Past the swap grace no
+	// program touches them. Their packets' times are not kept: a record with
+	// pending packets gets lastSeenNs = now, after its last packet.
+	OpError MergePending(uint32_t table)
+	{
+		timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts); // bpf_ktime_get_ns()'s clock
+		const uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull +
+				     static_cast<uint64_t>(ts.tv_nsec);
+		const size_t stride = (sizeof(tw_flow_pend) + 7) & ~static_cast<size_t>(7);
+		std::vector<uint8_t> buf(stride * c_->ncpus);
+		const std::vector<uint8_t> zeros(stride * c_->ncpus, 0);
+		std::unordered_map<std::string, size_t> index;
+		auto bytes = [](const tw_flow_key &k) {
+			return std::string(reinterpret_cast<const char *>(&k), sizeof(k));
+		};
+		for (size_t i = 0; i < flows_.size(); i++)
+			index.emplace(bytes(flows_[i].key), i);
+		for (uint32_t slot = 0; slot < TW_FLOW_PEND_SLOTS; slot++) {
+			uint32_t key = table * TW_FLOW_PEND_SLOTS + slot;
+			if (bpf_map_lookup_elem(c_->flow_pend_fd, &key, buf.data()))
+				return MakeOpError(errno, "cannot read the pending flow counts");
+			bool held = false;
+			for (int cpu = 0; cpu < c_->ncpus; cpu++) {
+				tw_flow_pend p;
+				memcpy(&p, buf.data() + cpu * stride, sizeof(p));
+				held = held || p.key.ifindex || p.packets;
+				if (!p.packets)
+					continue;
+				auto it = index.find(bytes(p.key));
+				if (it == index.end()) {
+					// not expected: a slot is held only by a flow with an entry
+					Flow f;
+					memset(&f, 0, sizeof(f));
+					f.key = p.key;
+					f.value.first_seen_ns = now;
+					flows_.push_back(f);
+					it = index.emplace(bytes(p.key), flows_.size() - 1).first;
+				}
+				tw_flow_value &v = flows_[it->second].value;
+				v.packets += p.packets;
+				v.bytes += p.bytes;
+				v.tcp_flags |= p.tcp_flags;
+				if (v.last_seen_ns < now)
+					v.last_seen_ns = now;
+			}
+			if (held &&
+			    bpf_map_update_elem(c_->flow_pend_fd, &key, zeros.data(), BPF_ANY))
+				return MakeOpError(errno, "cannot reset the pending flow counts");
+		}
+		return {};
+	}
+
 	CollectorPtr c_;
 	std::vector<Flow> flows_;
 };

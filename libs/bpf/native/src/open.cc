@@ -131,11 +131,13 @@ private:
 		} wants[] = {
 			{"tw_config", &c.config_fd, nullptr, true},
 			{"tw_ifslots", &c.ifslots_fd, nullptr, true},
+			{"tw_ifslot_direct", &c.ifslot_direct_fd, nullptr, false},
 			{"tw_traffic", &c.traffic_fd, nullptr, true},
 			{"tw_errors", &c.errors_fd, nullptr, true},
 			{"tw_tcp_stats", &c.tcp_stats_fd, nullptr, false},
 			{"tw_flows_a", &c.flows_fd[0], &c.flows_percpu, false},
 			{"tw_flows_b", &c.flows_fd[1], nullptr, false},
+			{"tw_flow_pend", &c.flow_pend_fd, nullptr, false},
 			{"tw_retrans", &c.retrans_fd, &c.retrans_percpu, false},
 			{"tw_drops", &c.drops_fd, &c.drops_percpu, false},
 			{"tw_events", &c.events_fd, nullptr, false},

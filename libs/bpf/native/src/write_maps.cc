@@ -77,6 +77,12 @@ Napi::Value SetIfSlot(const Napi::CallbackInfo &info)
 	}
 	Check(env, bpf_map_update_elem(c->ifslots_fd, &ifindex, &slot, BPF_ANY) ? -errno : 0,
 	      "cannot register interface " + std::to_string(ifindex));
+	// The programs read a small ifindex's slot from the array (tc_counters.h).
+	if (c->ifslot_direct_fd >= 0 && ifindex < TW_IFSLOT_DIRECT)
+		Check(env,
+		      bpf_map_update_elem(c->ifslot_direct_fd, &ifindex, &slot, BPF_ANY) ? -errno :
+											   0,
+		      "cannot register interface " + std::to_string(ifindex));
 	return env.Undefined();
 }
 
@@ -87,6 +93,12 @@ Napi::Value DeleteIfSlot(const Napi::CallbackInfo &info)
 	std::lock_guard<std::mutex> lock(c->mu);
 	if (c->closed)
 		throw ToJsError(info.Env(), ClosedError());
+	if (c->ifslot_direct_fd >= 0 && ifindex < TW_IFSLOT_DIRECT) {
+		uint32_t none = 0;
+		if (bpf_map_update_elem(c->ifslot_direct_fd, &ifindex, &none, BPF_ANY))
+			Check(info.Env(), -errno,
+			      "cannot unregister interface " + std::to_string(ifindex));
+	}
 	if (bpf_map_delete_elem(c->ifslots_fd, &ifindex) && errno != ENOENT)
 		Check(info.Env(), -errno, "cannot unregister interface " + std::to_string(ifindex));
 	return info.Env().Undefined();
