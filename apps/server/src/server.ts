@@ -59,6 +59,7 @@ export async function startServer(
     await ds.destroy();
     throw err;
   }
+  // A module that fails to start (e.g. no audit signing key) must not leave the pool open.
   const app = await NestFactory.create(AppModule.forRoot(env, ds), {
     logger: new PinoNestLogger(logger),
     abortOnError: false,
@@ -66,12 +67,19 @@ export async function startServer(
     httpsOptions: env.httpTls
       ? { cert: readFileSync(env.httpTls.certFile), key: readFileSync(env.httpTls.keyFile) }
       : undefined,
+  }).catch(async (err: unknown) => {
+    await ds.destroy();
+    throw err;
   });
   configureHttp(app, {
     maxPayloadBytes: env.liveMaxPayloadBytes,
     maxConnections: env.liveMaxConnections,
   });
-  await app.listen(env.httpPort, env.httpHost);
+  await app.listen(env.httpPort, env.httpHost).catch(async (err: unknown) => {
+    await app.close().catch(() => undefined);
+    await ds.destroy().catch(() => undefined);
+    throw err;
+  });
   const httpPort = (app.getHttpServer().address() as AddressInfo).port;
   const grpcPort = app.get(IngestGrpcServer).port;
   const scheme = env.httpTls ? 'https' : 'http';

@@ -11,7 +11,7 @@ import { ConfigurationService } from '../config/configuration.service';
 import type { AuditSettings } from './audit-settings';
 import { PRIVILEGE_CHECK } from './audit-lockdown';
 import { AuditService } from './audit.service';
-import { verifyTrail, VerifyMode, VerifyResult } from './audit-verifier';
+import { verifyWithDataSource, VerifyMode, VerifyResult } from './audit-verifier';
 import { CheckpointLog } from './checkpoint-log';
 import {
   AuditKeyError,
@@ -152,13 +152,12 @@ export class AuditCheckpointService implements OnApplicationBootstrap, BeforeApp
       await this.signer.log.append(c);
       this.lastSequence = sequence;
       const before = this.syslog.state.state;
-      void this.syslog.send(JSON.stringify({ event: 'audit.checkpoint', ...c })).then((ok) => {
-        if (!ok && before !== 'unreachable') {
-          this.logger.warn(
-            `audit checkpoints are not reaching syslog: ${this.syslog.state.error ?? 'unknown'}`,
-          );
-        }
-      });
+      const sent = await this.syslog.send(JSON.stringify({ event: 'audit.checkpoint', ...c }));
+      if (!sent && before !== 'unreachable' && before !== 'off') {
+        this.logger.warn(
+          `audit checkpoints are not reaching syslog: ${this.syslog.state.error ?? 'unknown'}`,
+        );
+      }
       return c;
     };
     const next = (this.running ?? Promise.resolve(null)).catch(() => null).then(run);
@@ -167,7 +166,7 @@ export class AuditCheckpointService implements OnApplicationBootstrap, BeforeApp
   }
 
   verify(mode: VerifyMode): Promise<VerifyResult> {
-    return verifyTrail((sql, params) => this.ds.query(sql, params), this.signer?.log ?? null, mode);
+    return verifyWithDataSource(this.ds, this.signer?.log ?? null, mode);
   }
 
   /** The triggers refuse changes either way; a role that owns the table could drop them. */

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { existsSync, writeFileSync } from 'node:fs';
-import { verifyTrail } from '../../audit/audit-verifier';
+import { verifyWithDataSource } from '../../audit/audit-verifier';
 import { lockDownStatements } from '../../audit/audit-lockdown';
 import { CheckpointLog } from '../../audit/checkpoint-log';
 import { generateSigningKeyPem, keyId, loadVerifyKey } from '../../audit/checkpoint-signing';
@@ -44,11 +44,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
             'no checkpoint key: set AUDIT_SIGNING_KEY_FILE or pass --public-key (and --checkpoints)',
           );
         }
-        const result = await verifyTrail(
-          (sql, params) => ds.query(sql, params),
-          log,
-          opts.full ? 'full' : 'incremental',
-        );
+        const result = await verifyWithDataSource(ds, log, opts.full ? 'full' : 'incremental');
         ctx.out(JSON.stringify(result, null, 2));
         if (!result.ok) {
           throw new AuditVerifyFailed(
