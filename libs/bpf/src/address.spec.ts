@@ -1,4 +1,4 @@
-import { formatAddress } from './address';
+import { addressBytes, formatAddress } from './address';
 
 const bytes = (...b: number[]) => Uint8Array.from([...b, ...Array(16 - b.length).fill(0)]);
 
@@ -22,5 +22,19 @@ describe('formatAddress', () => {
 
   it('prints nothing for non-IP', () => {
     expect(formatAddress(bytes(), 2)).toBe('');
+  });
+});
+
+describe('addressBytes', () => {
+  const field = Buffer.from([198, 18, 0, 1, ...Array(12).fill(0xee)]);
+  it('IPv4: the first 4 bytes, as a view of the record', () => {
+    const b = addressBytes(field, 0);
+    expect([...b]).toEqual([198, 18, 0, 1]);
+    expect(b.buffer).toBe(field.buffer);
+  });
+  it('IPv6: all 16; non-IP: none', () => {
+    expect(addressBytes(field, 1)).toHaveLength(16);
+    expect(addressBytes(field, 2)).toHaveLength(0);
+    expect(formatAddress(addressBytes(field, 0), 0)).toBe('198.18.0.1');
   });
 });

@@ -1,5 +1,15 @@
 /** Formats the 16-byte address fields of tidewatch.h records. */
 
+/**
+ * The address bytes of a record field as they are on the wire: the first 4
+ * of the 16 for IPv4 (a view, not a copy), all 16 for IPv6, none otherwise.
+ */
+export function addressBytes(field: Buffer, family: number): Buffer {
+  if (family === 0) return field.subarray(0, 4);
+  if (family === 1) return field.length === 16 ? field : field.subarray(0, 16);
+  return field.subarray(0, 0);
+}
+
 /** IPv4 uses the first 4 bytes; IPv6 all 16, printed in RFC 5952 form. */
 export function formatAddress(bytes: Uint8Array, family: number): string {
   if (family === 0) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;

@@ -1,5 +1,5 @@
 import { TidewatchBpfError, fromNative, native, nativeSync } from './errors';
-import { formatAddress } from './address';
+import { addressBytes, formatAddress } from './address';
 import {
   CONFIG,
   DIRECTIONS,
@@ -70,6 +70,31 @@ export interface TrafficRow {
 export type TcpStats = Record<TcpStatKey, bigint>;
 export type KernelErrors = Record<ErrorKey, bigint>;
 
+/** A flow record with its addresses as bytes (see drainFlowBytes); FlowRecord adds their text. */
+export interface FlowRecordBytes {
+  /** Interface name when it is attached to this collector, else ''. */
+  iface: string;
+  ifindex: number;
+  direction: Direction;
+  family: Family;
+  /** IP protocol number (6, 17, 1, 58, ...), 0 for non-IP. */
+  ipProto: number;
+  /** Network-order bytes: 4 for IPv4, 16 for IPv6, none for non-IP. */
+  saddr: Buffer;
+  daddr: Buffer;
+  sport: number;
+  dport: number;
+  packets: bigint;
+  bytes: bigint;
+  /** CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
+  firstSeenNs: bigint;
+  lastSeenNs: bigint;
+  syn: number;
+  fin: number;
+  rst: number;
+  tcpFlags: number;
+}
+
 export interface FlowRecord {
   /** Interface name when it is attached to this collector, else ''. */
   iface: string;
@@ -124,6 +149,9 @@ export interface ConnectionEvent {
   /** Remote address and port. */
   daddr: string;
   dport: number;
+  /** The same addresses as network-order bytes (4 or 16), for callers that mask or hash them. */
+  saddrBytes: Buffer;
+  daddrBytes: Buffer;
 }
 
 export interface ProgramStats {
@@ -161,6 +189,8 @@ function convertEvent(ev: NativeConnEvent): ConnectionEvent {
     sport: ev.sport,
     daddr: formatAddress(ev.daddr, ev.family),
     dport: ev.dport,
+    saddrBytes: addressBytes(ev.saddr, ev.family),
+    daddrBytes: addressBytes(ev.daddr, ev.family),
   };
 }
 
@@ -375,6 +405,17 @@ export class Collector {
    * table first, so packets arriving meanwhile land in the next drain.
    */
   async drainFlows(): Promise<FlowRecord[]> {
+    return (await this.drainFlowBytes()).map((f) => {
+      const family = f.family === 'ipv4' ? 0 : f.family === 'ipv6' ? 1 : 2;
+      return { ...f, saddr: formatAddress(f.saddr, family), daddr: formatAddress(f.daddr, family) };
+    });
+  }
+
+  /**
+   * drainFlows with the addresses as bytes, never formatted: for callers that
+   * mask, hash or compare them (the agent), with no text round trip per flow.
+   */
+  async drainFlowBytes(): Promise<FlowRecordBytes[]> {
     this.checkOpen();
     const flows = await native(this.addon.drainFlows(this.handle));
     const names = new Map([...this.attached.values()].map((i) => [i.ifindex, i.name]));
@@ -384,8 +425,8 @@ export class Collector {
       direction: DIRECTIONS[f.direction] ?? 'ingress',
       family: FAMILIES[f.family] ?? 'other',
       ipProto: f.ipProto,
-      saddr: formatAddress(f.saddr, f.family),
-      daddr: formatAddress(f.daddr, f.family),
+      saddr: addressBytes(f.saddr, f.family),
+      daddr: addressBytes(f.daddr, f.family),
       sport: f.sport,
       dport: f.dport,
       packets: f.packets,
@@ -411,6 +452,12 @@ export class Collector {
       dport: r.dport,
       count: r.count,
     }));
+  }
+
+  /** This kernel's drop-reason names (skb/kfree_skb), empty before 5.17 or without tracefs. */
+  dropReasonNames(): string[] {
+    this.reasonNames ??= kfreeSkbReasonNames();
+    return [...this.reasonNames.values()];
   }
 
   /** Dropped packets per kernel drop reason since load (cumulative). */

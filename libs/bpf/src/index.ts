@@ -10,6 +10,7 @@ export type {
   DropRecord,
   EventListener,
   FlowRecord,
+  FlowRecordBytes,
   KernelErrors,
   LostListener,
   PollErrorListener,
@@ -55,4 +56,4 @@ export {
   tracepointOffsets,
   TRACEFS_ROOTS,
 } from './tracefs';
-export { formatAddress } from './address';
+export { addressBytes, formatAddress } from './address';

@@ -2,11 +2,12 @@ import {
   Collector as BpfCore,
   ERROR_KEYS,
   ERROR_NAMES,
+  TRACEFS_ROOTS,
   probeKernel,
   type ConnectionEvent as BpfEvent,
   type KernelProbe,
 } from '@tidewatch/bpf';
-import { parseAddress } from '../masking/address';
+import { ensureTracefs } from './tracefs-mount';
 import type {
   Collector,
   CollectorErrors,
@@ -16,10 +17,6 @@ import type {
   TcpTotals,
   TrafficTotal,
 } from './collector';
-import { dropReasonNames } from './drop-reasons';
-
-const addr = (text: string): Buffer =>
-  text ? (parseAddress(text) ?? Buffer.alloc(0)) : Buffer.alloc(0);
 
 /** The kernel feature probe of @tidewatch/bpf (for `doctor`). */
 export function probe(): KernelProbe {
@@ -30,7 +27,6 @@ export function probe(): KernelProbe {
 export class BpfCollector implements Collector {
   private events: ConnectionEvent[] = [];
   private eventsLost = 0;
-  private readonly reasons = dropReasonNames();
   /** Events waiting beyond this are dropped and counted (a stalled event loop must not grow memory). */
   private static readonly MAX_PENDING_EVENTS = 100_000;
 
@@ -52,9 +48,13 @@ export class BpfCollector implements Collector {
     object: 'auto' | 'legacy' | 'modern';
     flowTableSize: number;
     cleanupStale: boolean;
-    /** Why tracefs is not there (ensureTracefs), named in the tracepoint error. */
-    tracefsMissing?: string;
+    /** Called when the agent mounted tracefs itself (see ensureTracefs). */
+    onTracefsMounted?: (root: string) => void;
   }): Promise<BpfCollector> {
+    // Before the load: the object's tracepoint offsets are read from tracefs too.
+    const tracefs = ensureTracefs({ roots: TRACEFS_ROOTS });
+    if (tracefs.state === 'mounted') opts.onTracefsMounted?.(tracefs.root);
+    const tracefsMissing = tracefs.state === 'missing' ? tracefs.reason : undefined;
     const core = await BpfCore.open({ object: opts.object, flowTableSize: opts.flowTableSize });
     let tracepoints: string[] = [];
     let tracepointError: string | undefined;
@@ -62,8 +62,8 @@ export class BpfCollector implements Collector {
       tracepoints = await core.attachTracepoints();
     } catch (err) {
       // Counters and flows still work; the agent reports what is missing.
-      tracepointError = opts.tracefsMissing
-        ? `${opts.tracefsMissing} (${(err as Error).message})`
+      tracepointError = tracefsMissing
+        ? `${tracefsMissing} (${(err as Error).message})`
         : (err as Error).message;
     }
     return new BpfCollector(core, tracepoints, tracepointError, opts.cleanupStale);
@@ -80,7 +80,7 @@ export class BpfCollector implements Collector {
   knownLabels(): { kernelErrors: string[]; dropReasons: string[] } {
     return {
       kernelErrors: ERROR_KEYS.map((k) => ERROR_NAMES[k]),
-      dropReasons: [...this.reasons.values()],
+      dropReasons: this.core.dropReasonNames(),
     };
   }
 
@@ -98,8 +98,8 @@ export class BpfCollector implements Collector {
       family: ev.family,
       role: ev.role,
       durationNs: ev.durationNs,
-      saddr: addr(ev.saddr),
-      daddr: addr(ev.daddr),
+      saddr: ev.saddrBytes,
+      daddr: ev.daddrBytes,
       sport: ev.sport,
       dport: ev.dport,
     });
@@ -141,13 +141,14 @@ export class BpfCollector implements Collector {
   }
 
   async drainFlows(): Promise<FlowRecord[]> {
-    return (await this.core.drainFlows()).map((f) => ({
+    // Addresses stay bytes from the addon to the masker: no text per flow.
+    return (await this.core.drainFlowBytes()).map((f) => ({
       iface: f.iface,
       direction: f.direction,
       family: f.family,
       ipProto: f.ipProto,
-      saddr: addr(f.saddr),
-      daddr: addr(f.daddr),
+      saddr: f.saddr,
+      daddr: f.daddr,
       sport: f.sport,
       dport: f.dport,
       packets: Number(f.packets),
@@ -161,9 +162,9 @@ export class BpfCollector implements Collector {
 
   async readDrops(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
+    // Names from @tidewatch/bpf (this kernel's enum skb_drop_reason), not re-parsed here.
     for (const d of await this.core.readDrops()) {
-      const name =
-        d.reason === 0 ? 'unknown' : (this.reasons.get(d.reason) ?? `reason_${d.reason}`);
+      const name = d.reason === 0 ? 'unknown' : d.name || `reason_${d.reason}`;
       out[name] = (out[name] ?? 0) + Number(d.count);
     }
     return out;

@@ -3,7 +3,6 @@ import type { Collector } from './collector';
 import { AttachError } from '../agent/agent';
 import type { InstanceLock } from '../state/instance-lock';
 import type { Logger } from '../logging/logger';
-import { ensureTracefs } from './tracefs-mount';
 
 type BpfModule = typeof import('./bpf-collector');
 
@@ -33,17 +32,13 @@ export async function openCollector(
   logger: Logger,
 ): Promise<Collector> {
   const mod = loadBpfModule();
-  // Before the load: the object's tracepoint offsets are read from tracefs too.
-  const tracefs = ensureTracefs();
-  if (tracefs.state === 'mounted') {
-    logger.info(
-      { tracefs: tracefs.root },
-      'tracefs was not mounted where the agent runs (e.g. under ip netns exec): mounted it (CAP_SYS_ADMIN)',
-    );
-  }
   try {
     return await mod.BpfCollector.open({
-      tracefsMissing: tracefs.state === 'missing' ? tracefs.reason : undefined,
+      onTracefsMounted: (root) =>
+        logger.info(
+          { tracefs: root },
+          'tracefs was not mounted where the agent runs (e.g. under ip netns exec): mounted it (CAP_SYS_ADMIN)',
+        ),
       object: config.bpf.object,
       flowTableSize: config.bpf.flowTableSize,
       cleanupStale: lock?.held === true,

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { TRACEFS_ROOTS } from '@tidewatch/bpf';
 import { effectiveCapabilities, type CapName } from '../cli/capabilities';
 
 /** Where the agent mounts tracefs when no one did (the kernel's own mount point, 4.1+). */
@@ -12,7 +11,8 @@ export type TracefsState =
   | { state: 'missing'; reason: string };
 
 export interface TracefsDeps {
-  roots?: readonly string[];
+  /** Where tracefs may be, first the one to mount on (@tidewatch/bpf's TRACEFS_ROOTS). */
+  roots: readonly string[];
   /** /proc/self/mounts: a tracefs root-only to this user is mounted all the same. */
   mounts?: string;
   caps?: Set<CapName>;
@@ -48,8 +48,8 @@ function runMount(target: string): string | undefined {
  * it has one); without, it reports why, and the caller carries on without
  * the connection figures.
  */
-export function ensureTracefs(deps: TracefsDeps = {}): TracefsState {
-  const roots = deps.roots ?? TRACEFS_ROOTS;
+export function ensureTracefs(deps: TracefsDeps): TracefsState {
+  const roots = deps.roots;
   const mounted = tracefsMountPoints(deps.mounts ?? '/proc/self/mounts');
   const found = roots.find((r) => mounted.has(r) || existsSync(`${r}/events`));
   if (found) return { state: 'present', root: found };
