@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AgentConfigModule } from './agent-config/agent-config.module';
+import { AnomaliesModule } from './anomalies/anomalies.module';
 import { AuditModule } from './audit/audit.module';
 import { AccessGuard } from './auth/access.guard';
 import { ConfigModule } from './config/config.module';
@@ -34,6 +35,7 @@ export class AppModule {
         IngestModule,
         TrafficModule,
         LiveModule,
+        AnomaliesModule,
         HealthModule,
       ],
       // Every HTTP route passes this guard; it is where authentication goes (see auth/access.guard.ts).

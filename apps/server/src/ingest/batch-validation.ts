@@ -1,6 +1,12 @@
 import type { Batch__Output, Hello__Output } from '@tidewatch/proto';
 import { BatchTooLargeError, InvalidInputError } from '../common/domain-errors';
 import { DIRECTIONS, FAMILIES, PROTOCOLS, wireCode } from '../storage/codes';
+import {
+  validateListening,
+  validateScan,
+  type NormalizedListening,
+  type NormalizedScan,
+} from './scan-validation';
 
 /** A batch checked field by field, in the shape the writer stores. */
 export interface NormalizedBatch {
@@ -63,6 +69,9 @@ export interface NormalizedBatch {
     flowTableFull: number;
     recordsDropped: number;
   };
+  /** The anomaly detectors' inputs; null when the agent does not send them. */
+  scan: NormalizedScan | null;
+  listening: NormalizedListening | null;
   /** Number of rows this batch adds across the raw tables. */
   records: number;
 }
@@ -260,6 +269,8 @@ export function validateBatch(b: Batch__Output, limits: BatchLimits): Normalized
         0,
       ),
     },
+    scan: validateScan(b.scan),
+    listening: validateListening(b.listening),
     records,
   };
 }

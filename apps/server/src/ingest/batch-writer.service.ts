@@ -12,6 +12,7 @@ import { MetricsService } from '../health/metrics.service';
 import { LIVE_CHANNEL, LiveBatchSummary, encodeNotifications } from '../live/live-payload';
 import { storeBatches, StoredBatch } from '../storage/batch-store';
 import { PartitionMaintenanceService } from '../storage/partition-maintenance.service';
+import { storeScanWindows } from '../storage/scan-store';
 import type { NormalizedBatch } from './batch-validation';
 
 export interface WriteOutcome {
@@ -196,6 +197,7 @@ export class BatchWriterService extends EventEmitter implements OnApplicationShu
       let records = 0;
       if (accepted.length > 0) {
         records = await storeBatches(qr, accepted);
+        await storeScanWindows(qr, accepted);
         const changed = [...state.entries()].filter(([, s]) => s.changed);
         const lastHealth = new Map<string, NormalizedBatch>();
         for (const a of accepted) lastHealth.set(a.agentId, a.batch);
@@ -215,6 +217,8 @@ export class BatchWriterService extends EventEmitter implements OnApplicationShu
         }
       }
       await qr.commitTransaction();
+      // After COMMIT: the anomaly detectors read what is durable.
+      if (accepted.length > 0) this.emit('stored', accepted);
       // Highest after commit, so that every ack of this flush is cumulative and current.
       for (let i = 0; i < items.length; i++) {
         const o = outcomes[i];

@@ -18,6 +18,6 @@ import { IngestGrpcServer } from './ingest-grpc.server';
     AuditModule,
   ],
   providers: [BatchWriterService, IngestGrpcServer],
-  exports: [IngestGrpcServer],
+  exports: [IngestGrpcServer, BatchWriterService],
 })
 export class IngestModule {}

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { PgListenerService } from '../notify/pg-listener.service';
+import { ANOMALY_CHANNEL, decodeAnomaly } from '../anomalies/live-anomaly';
 import { decodeNotification, LIVE_CHANNEL, LiveBatchSummary } from './live-payload';
 
 /**
@@ -19,6 +20,14 @@ export class LiveListenerService extends EventEmitter {
         for (const s of decodeNotification(payload)) this.emit('batch', s as LiveBatchSummary);
       } catch (err) {
         this.logger.warn(`bad notification payload: ${(err as Error).message}`);
+      }
+    });
+    listener.listen(ANOMALY_CHANNEL, (payload) => {
+      try {
+        const a = decodeAnomaly(payload);
+        if (a) this.emit('anomaly', a);
+      } catch (err) {
+        this.logger.warn(`bad anomaly payload: ${(err as Error).message}`);
       }
     });
   }

@@ -14,6 +14,7 @@ import { ConfigurationService } from '../config/configuration.service';
 import { MetricsService } from '../health/metrics.service';
 import { LiveExceptionFilter } from './live-exception.filter';
 import { LiveListenerService } from './live-listener.service';
+import type { LiveAnomaly } from '../anomalies/live-anomaly';
 import type { LiveBatchSummary } from './live-payload';
 
 const ROOM = /^(fleet|host:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
@@ -33,6 +34,7 @@ export class LiveGateway
   private readonly logger = new Logger('live');
   private readonly rooms = new Map<WebSocket, Set<string>>();
   private readonly onBatch = (s: LiveBatchSummary) => this.publish(s);
+  private readonly onAnomaly = (a: LiveAnomaly) => this.send(a.agentId, { event: 'anomaly', data: a });
 
   constructor(
     private readonly listener: LiveListenerService,
@@ -43,10 +45,12 @@ export class LiveGateway
 
   onModuleInit(): void {
     this.listener.on('batch', this.onBatch);
+    this.listener.on('anomaly', this.onAnomaly);
   }
 
   onModuleDestroy(): void {
     this.listener.off('batch', this.onBatch);
+    this.listener.off('anomaly', this.onAnomaly);
   }
 
   async handleConnection(client: WebSocket, request?: IncomingMessage): Promise<void> {
@@ -94,6 +98,18 @@ export class LiveGateway
       return { event: 'error', data: { message: 'room must be "fleet" or "host:<agentId>"' } };
     this.rooms.get(client)?.delete(room);
     return { event: 'unsubscribed', data: { room } };
+  }
+
+  /** Anomalies (raised, acknowledged, resolved, suppressed) go to the fleet room and the host's. */
+  private send(agentId: string, body: unknown): void {
+    const hostRoom = `host:${agentId}`;
+    const message = JSON.stringify(body);
+    for (const [client, rooms] of this.rooms) {
+      if (!rooms.has('fleet') && !rooms.has(hostRoom)) continue;
+      if (client.readyState === client.OPEN) {
+        client.send(message, (err) => err && this.logger.debug(`live send failed: ${err.message}`));
+      }
+    }
   }
 
   private publish(s: LiveBatchSummary): void {

@@ -2,6 +2,7 @@ import { Initial1795682467000 } from './1795682467000-initial';
 import { AgentConfigAndDurations1795685678000 } from './1795685678000-agent-config-and-durations';
 import { AuditTrail1795690000000 } from './1795690000000-audit-trail';
 import { AgentReset1795710000000 } from './1795710000000-agent-reset';
+import { Anomalies1795720000000 } from './1795720000000-anomalies';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and dist load the same set. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   AgentConfigAndDurations1795685678000,
   AuditTrail1795690000000,
   AgentReset1795710000000,
+  Anomalies1795720000000,
 ];

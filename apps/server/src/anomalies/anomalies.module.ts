@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { IngestModule } from '../ingest/ingest.module';
+import { AnomaliesController } from './anomalies.controller';
+import { AnomaliesService } from './anomalies.service';
+import { AnomalyDetectorService } from './anomaly-detector.service';
+import { SilentAgentsService } from './silent-agents.service';
+import { ThresholdsService } from './thresholds.service';
+
+@Module({
+  imports: [AuditModule, IngestModule],
+  controllers: [AnomaliesController],
+  providers: [AnomaliesService, ThresholdsService, AnomalyDetectorService, SilentAgentsService],
+})
+export class AnomaliesModule {}

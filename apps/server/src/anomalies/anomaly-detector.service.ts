@@ -1,0 +1,137 @@
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { BatchWriterService } from '../ingest/batch-writer.service';
+import type { StoredBatch } from '../storage/batch-store';
+import { AnomaliesService } from './anomalies.service';
+import type { BaselineState } from './baseline';
+import { detectWindow, type DetectorState } from './detectors';
+import { ThresholdsService } from './thresholds.service';
+
+/**
+ * Runs the per-window detectors on every batch the writer committed: per
+ * agent in sequence order (baselines are a chain), agents concurrently. The
+ * detector state (baselines, known listeners) lives in PostgreSQL and changes
+ * in the same transaction as the anomalies it raises.
+ */
+@Injectable()
+export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('anomalies');
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly onStored = (items: StoredBatch[]) => this.enqueue(items);
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly writer: BatchWriterService,
+    private readonly anomalies: AnomaliesService,
+    private readonly thresholds: ThresholdsService,
+  ) {}
+
+  onModuleInit(): void {
+    this.writer.on('stored', this.onStored);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.writer.off('stored', this.onStored);
+    await Promise.all([...this.chains.values()]);
+  }
+
+  private enqueue(items: StoredBatch[]): void {
+    for (const item of items) {
+      const prev = this.chains.get(item.agentId) ?? Promise.resolve();
+      const next = prev
+        .then(() => this.detect(item))
+        .catch((err: Error) =>
+          this.logger.error(`detection failed for ${item.agentId}: ${err.message}`),
+        )
+        .finally(() => {
+          if (this.chains.get(item.agentId) === next) this.chains.delete(item.agentId);
+        });
+      this.chains.set(item.agentId, next);
+    }
+  }
+
+  private async detect({ agentId, batch }: StoredBatch): Promise<void> {
+    const [host] = (await this.ds.query(`SELECT labels FROM hosts WHERE agent_id = $1`, [
+      agentId,
+    ])) as {
+      labels: Record<string, string>;
+    }[];
+    const t = await this.thresholds.forHost(host?.labels ?? {});
+    await this.ds.transaction(async (em) => {
+      const state = await this.loadState(em, agentId);
+      const { findings, state: next } = detectWindow(batch, state, t);
+      await this.saveState(em, agentId, state, next, batch.windowEnd);
+      if (findings.length > 0) {
+        await this.anomalies.raise(
+          em,
+          agentId,
+          {
+            start: batch.windowStart.toISOString(),
+            end: batch.windowEnd.toISOString(),
+            sequence: batch.sequence,
+          },
+          findings,
+        );
+      }
+    });
+  }
+
+  private async loadState(em: EntityManager, agentId: string): Promise<DetectorState> {
+    const rows = (await em.query(
+      `SELECT series, state FROM anomaly_baselines WHERE agent_id = $1 FOR UPDATE`,
+      [agentId],
+    )) as { series: string; state: BaselineState }[];
+    const ports = (await em.query(
+      `SELECT protocol, port FROM listening_ports WHERE agent_id = $1`,
+      [agentId],
+    )) as { protocol: number; port: number }[];
+    const known = rows.find((r) => r.series === 'listening:reported');
+    const names = ['unspecified', 'tcp', 'udp', 'icmp', 'icmpv6', 'other'];
+    return {
+      baselines: new Map(
+        rows.filter((r) => r.series !== 'listening:reported').map((r) => [r.series, r.state]),
+      ),
+      listening: known
+        ? new Set(ports.map((p) => `${names[p.protocol] ?? 'other'}/${p.port}`))
+        : null,
+    };
+  }
+
+  private async saveState(
+    em: EntityManager,
+    agentId: string,
+    prev: DetectorState,
+    next: DetectorState,
+    at: Date,
+  ): Promise<void> {
+    const series = [...next.baselines.entries()];
+    if (next.listening && !prev.listening)
+      series.push(['listening:reported', { mean: 0, dev: 0, n: 1 }]);
+    if (series.length > 0) {
+      await em.query(
+        `INSERT INTO anomaly_baselines (agent_id, series, state, updated_at)
+         SELECT $1, s, st, now() FROM unnest($2::text[], $3::jsonb[]) AS u(s, st)
+         ON CONFLICT (agent_id, series) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`,
+        [agentId, series.map(([k]) => k), series.map(([, v]) => JSON.stringify(v))],
+      );
+    }
+    if (next.listening) {
+      const added = [...next.listening].filter((k) => !prev.listening?.has(k));
+      if (added.length > 0) {
+        const names = ['unspecified', 'tcp', 'udp', 'icmp', 'icmpv6', 'other'];
+        const parsed = added.map((k) => k.split('/'));
+        await em.query(
+          `INSERT INTO listening_ports (agent_id, protocol, port, loopback_only, first_seen, last_seen)
+           SELECT $1, p, n, false, $4, $4 FROM unnest($2::smallint[], $3::int[]) AS u(p, n)
+           ON CONFLICT DO NOTHING`,
+          [
+            agentId,
+            parsed.map(([p]) => Math.max(0, names.indexOf(p))),
+            parsed.map(([, n]) => Number(n)),
+            at,
+          ],
+        );
+      }
+    }
+  }
+}
