@@ -34,7 +34,8 @@ export class LiveGateway
   private readonly logger = new Logger('live');
   private readonly rooms = new Map<WebSocket, Set<string>>();
   private readonly onBatch = (s: LiveBatchSummary) => this.publish(s);
-  private readonly onAnomaly = (a: LiveAnomaly) => this.send(a.agentId, { event: 'anomaly', data: a });
+  private readonly onAnomaly = (a: LiveAnomaly) =>
+    this.send(a.agentId, { event: 'anomaly', data: a });
 
   constructor(
     private readonly listener: LiveListenerService,
