@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import {
+  DomainError,
   AgentAlreadyEnrolledError,
   AgentRevokedError,
   BadAgentCredentialError,
@@ -50,7 +51,7 @@ export class AgentRegistryService {
     peer: string | null = null,
   ): Promise<AdmittedAgent> {
     try {
-      return await this.admitted(hello, certificateAgentId);
+      return await this.admitted(hello, certificateAgentId, peer);
     } catch (err) {
       if (err instanceof AgentAlreadyEnrolledError) {
         // An attempt on another host's identity: on the record, whoever tried it.
@@ -63,6 +64,20 @@ export class AgentRegistryService {
           reason: 'agent id already enrolled; enrollment token refused',
           details: { hostname: hello.hostname },
         });
+      } else if (
+        err instanceof DomainError &&
+        (err.kind === 'unauthenticated' || err.kind === 'forbidden')
+      ) {
+        // Bad or revoked credential, unknown agent, bad token, certificate mismatch.
+        await this.audit.record({
+          actor: `agent:${hello.agentId}`,
+          source: peer,
+          action: 'agent.connect',
+          target: hello.agentId,
+          outcome: 'denied',
+          reason: err.message,
+          details: { hostname: hello.hostname, error: err.name },
+        });
       }
       throw err;
     }
@@ -71,6 +86,7 @@ export class AgentRegistryService {
   private async admitted(
     hello: NormalizedHello,
     certificateAgentId: string | null,
+    peer: string | null,
   ): Promise<AdmittedAgent> {
     if (certificateAgentId !== null && certificateAgentId !== hello.agentId) {
       throw new CertificateMismatchError(
@@ -163,7 +179,45 @@ export class AgentRegistryService {
           [hello.agentId, first, last],
         );
         highestSequence = last;
+        await this.audit.recordIn(em, {
+          actor: `agent:${hello.agentId}`,
+          source: peer,
+          action: 'agent.spool_overflow',
+          target: hello.agentId,
+          outcome: 'failure',
+          reason: `the agent's spool dropped ${last - first + 1} batch(es) it never delivered`,
+          details: { firstLostSequence: first, lastLostSequence: last },
+        });
       }
+      // Last in the transaction (the trail's writer lock is held until it commits).
+      if (newCredential) {
+        await this.audit.recordIn(em, {
+          actor: `agent:${hello.agentId}`,
+          source: peer,
+          action: 'agent.enrolled',
+          target: hello.agentId,
+          outcome: 'success',
+          details: { hostname: hello.hostname, enrollmentTokenId: tokenId, reenrolled: !!existing },
+        });
+      }
+      await this.audit.recordIn(em, {
+        actor: `agent:${hello.agentId}`,
+        source: peer,
+        action: 'agent.connected',
+        target: hello.agentId,
+        outcome: 'success',
+        details: {
+          hostname: hello.hostname,
+          agentVersion: hello.agentVersion,
+          highestSequence,
+          authenticatedBy:
+            certificateAgentId !== null
+              ? 'certificate'
+              : newCredential
+                ? 'enrollment-token'
+                : 'credential',
+        },
+      });
       return { agentId: hello.agentId, highestSequence, newCredential };
     });
   }
