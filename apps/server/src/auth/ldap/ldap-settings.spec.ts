@@ -72,6 +72,7 @@ describe('parseLdapSettings', () => {
     [{ LDAP_GROUP_ROLES: '{' }, /LDAP_GROUP_ROLES: not JSON/],
     [{ LDAP_RECHECK_SECONDS: '0' }, /LDAP_RECHECK_SECONDS must be between 1 and 86400/],
     [{ LDAP_TLS_CA_FILE: '/nonexistent/ca.pem' }, /LDAP_TLS_CA_FILE: cannot read/],
+    [{ LDAP_RECHECK_SECONDS: '901' }, /must not exceed the session idle time \(900 s/],
   ])('refuses %j', (extra, message) => {
     expect(() => parseLdapSettings({ ...BASE, ...extra })).toThrow(message);
   });
@@ -83,6 +84,16 @@ describe('parseLdapSettings', () => {
       ['cn=tw-audit,ou=groups,dc=bank,dc=example', 'auditadmin'],
     ]);
     expect(() => parseLdapSettings({ ...BASE, LDAP_GROUP_ROLES_FILE: roles })).toThrow(/not both/);
+  });
+
+  it('re-checks within the session idle time: by default exactly that often', () => {
+    expect(parseLdapSettings(BASE, 300)?.recheckSeconds).toBe(300);
+    expect(parseLdapSettings({ ...BASE, LDAP_RECHECK_SECONDS: '60' }, 300)?.recheckSeconds).toBe(
+      60,
+    );
+    expect(() => parseLdapSettings({ ...BASE, LDAP_RECHECK_SECONDS: '301' }, 300)).toThrow(
+      /LDAP_RECHECK_SECONDS \(301\) must not exceed the session idle time \(300 s/,
+    );
   });
 
   it('takes ldap:// with StartTLS', () => {

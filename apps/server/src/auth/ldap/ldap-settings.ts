@@ -56,6 +56,16 @@ function readText(key: string, file: string): string {
   }
 }
 
+function recheck(src: Source, sessionIdleSeconds: number): number {
+  const n = integer(src, 'LDAP_RECHECK_SECONDS', sessionIdleSeconds, 1, 86_400);
+  if (n > sessionIdleSeconds) {
+    throw new EnvironmentError(
+      `LDAP_RECHECK_SECONDS (${n}) must not exceed the session idle time (${sessionIdleSeconds} s, AUTH_SESSION_IDLE_MINUTES): a user out of the group must lose access within it`,
+    );
+  }
+  return n;
+}
+
 /** `{"<group DN>": "<role>", …}` from LDAP_GROUP_ROLES or the JSON file LDAP_GROUP_ROLES_FILE. */
 export function parseGroupRoles(src: Source): Map<string, Role> {
   const inline = text(src, 'LDAP_GROUP_ROLES');
@@ -97,8 +107,15 @@ export function parseGroupRoles(src: Source): Map<string, Role> {
   return map;
 }
 
-/** null when LDAP_URL is unset (LDAP sign-in off). */
-export function parseLdapSettings(src: Source = process.env): LdapSettings | null {
+/**
+ * null when LDAP_URL is unset (LDAP sign-in off). `sessionIdleSeconds` bounds
+ * the re-check interval: a user out of the group must lose access within the
+ * session idle time, so the groups are read again at least that often.
+ */
+export function parseLdapSettings(
+  src: Source = process.env,
+  sessionIdleSeconds = 900,
+): LdapSettings | null {
   const url = text(src, 'LDAP_URL');
   if (url === null) {
     const stray = Object.keys(src).filter((k) => k.startsWith('LDAP_') && text(src, k) !== null);
@@ -179,6 +196,6 @@ export function parseLdapSettings(src: Source = process.env): LdapSettings | nul
     groupFilter,
     groupRoles: parseGroupRoles(src),
     timeoutMs: integer(src, 'LDAP_TIMEOUT_MS', 5_000, 100, 60_000),
-    recheckSeconds: integer(src, 'LDAP_RECHECK_SECONDS', 900, 1, 86_400),
+    recheckSeconds: recheck(src, sessionIdleSeconds),
   };
 }
