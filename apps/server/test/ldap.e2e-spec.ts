@@ -112,7 +112,7 @@ describeLdap('LDAP sign-in against a real slapd', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await slapd?.stop();
+    await slapd?.remove();
   });
 
   it.each([

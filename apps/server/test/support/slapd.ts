@@ -129,6 +129,13 @@ export class TestSlapd {
     });
   }
 
+  /** A file holding the root password (for LDAP_BIND_PASSWORD_FILE). */
+  rootPasswordFile(): string {
+    const file = path.join(this.dir, 'root-password');
+    writeFileSync(file, `${ROOT_PW}\n`, { mode: 0o600 });
+    return file;
+  }
+
   add(ldif: string): void {
     this.tool('ldapadd', ldif);
   }
@@ -147,6 +154,11 @@ export class TestSlapd {
       await exited;
       clearTimeout(timer);
     }
+  }
+
+  /** Stops slapd if it runs, and removes its directory and certificates. */
+  async remove(): Promise<void> {
+    await this.stop();
     this.pki.remove();
     rmSync(this.dir, { recursive: true, force: true });
   }
