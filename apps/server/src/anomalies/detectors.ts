@@ -166,7 +166,13 @@ export function detectWindow(
   for (const k of prev.baselines.keys())
     if (k.startsWith('bytes|') && !rates.has(k)) rates.set(k, 0);
   for (const [k, x] of rates) {
-    const r = stepBaseline(baselines.get(k), x, t, t.baselineMinBytesPerSecond);
+    const r = stepBaseline(
+      baselines.get(k),
+      x,
+      t,
+      t.baselineMinBytesPerSecond,
+      w.windowStart.getUTCHours(),
+    );
     baselines.set(k, r.state);
     if (!r.verdict) continue;
     const [, p, d] = k.split('|');

@@ -24,6 +24,9 @@ export interface Thresholds {
   spikeFactor: number;
   dropFactor: number;
   deviationBand: number;
+  /** Per hour of the day: smoothing, and the windows of history before it decides. */
+  seasonalAlpha: number;
+  seasonalMinWindows: number;
   /** Below this rate (bytes/s) a series is too small to alarm on. */
   baselineMinBytesPerSecond: number;
   /** Retransmits / drops per window: at least this many, and surgeFactor × the baseline. */
@@ -50,6 +53,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   spikeFactor: 3, // the issue's test: a 3× spike
   dropFactor: 3, // a collapse to a third or less
   deviationBand: 4, // outside mean ± 4·mean-absolute-deviation (≈ 3σ, ntopng's 95 % band is ≈ 2σ)
+  seasonalAlpha: 0.01, // ~100 windows of that hour: a day of history at 10 s windows
+  seasonalMinWindows: 360, // one hour of history at 10 s windows
   baselineMinBytesPerSecond: 1024,
   retransmitMin: 100,
   dropMin: 100,
@@ -76,7 +81,7 @@ export function validateThresholds(input: unknown): Partial<Thresholds> {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1e12) {
       throw new InvalidInputError(`threshold ${k} must be a finite number >= 0`);
     }
-    if ((k === 'baselineAlpha' || k.endsWith('Ratio')) && v > 1) {
+    if ((k.endsWith('Alpha') || k.endsWith('Ratio')) && v > 1) {
       throw new InvalidInputError(`threshold ${k} must be between 0 and 1`);
     }
     out[k as keyof Thresholds] = v;
