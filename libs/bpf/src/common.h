@@ -63,10 +63,22 @@ static __always_inline void tw_count_tcp(__u32 key)
 		*v += 1;
 }
 
+/*
+ * err (a map helper's result) is -errno. Compared as an int: before 6.4 the
+ * verifier turns map update/delete calls into direct calls of the map's
+ * int-returning op (4.18+), so the result arrives zero-extended (-E2BIG as
+ * 0xfffffff9). A 64-bit compare with -7 never matched on 4.19 or 5.10: a
+ * full flow table was counted as another failure (seen in the 4.19 guest).
+ */
+static __always_inline int tw_err_is(long err, int errno_value)
+{
+	return (int)err == -errno_value;
+}
+
 /* Counts into the right error when a hash insert fails. */
 static __always_inline void tw_count_insert_error(long err, __u32 full_key, __u32 other_key)
 {
-	tw_count_error(err == -TW_E2BIG ? full_key : other_key);
+	tw_count_error(tw_err_is(err, TW_E2BIG) ? full_key : other_key);
 }
 
 /* ::ffff:a.b.c.d, the form tracepoints store IPv4 addresses in */

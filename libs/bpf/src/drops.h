@@ -31,7 +31,7 @@ static __always_inline int tw_kfree_skb(void *ctx)
 		return 0;
 	}
 	err = bpf_map_update_elem(&tw_drops, &reason, &one, BPF_NOEXIST);
-	if (err == -TW_EEXIST) {
+	if (tw_err_is(err, TW_EEXIST)) {
 		v = bpf_map_lookup_elem(&tw_drops, &reason);
 		if (v) {
 			*v += 1;

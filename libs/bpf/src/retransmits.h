@@ -71,7 +71,7 @@ static __always_inline int tw_retransmit(void *ctx)
 		return 0;
 	}
 	err = bpf_map_update_elem(&tw_retrans, &key, &one, BPF_NOEXIST);
-	if (err == -TW_EEXIST) {
+	if (tw_err_is(err, TW_EEXIST)) {
 		v = bpf_map_lookup_elem(&tw_retrans, &key);
 		if (v) {
 			__sync_fetch_and_add(v, 1);

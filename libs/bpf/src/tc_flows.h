@@ -74,7 +74,7 @@ static __always_inline int tw_flow_update(void *flows, const struct tw_flow_key 
 	err = bpf_map_update_elem(flows, key, &fresh, BPF_NOEXIST);
 	if (!err)
 		return 1;
-	if (err == -TW_EEXIST) {
+	if (tw_err_is(err, TW_EEXIST)) {
 		/* another CPU inserted it first */
 		v = bpf_map_lookup_elem(flows, key);
 		if (v) {
