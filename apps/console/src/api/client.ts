@@ -42,3 +42,7 @@ export class ApiStatusError extends Error {
 export function specInteger(n: number): Record<string, never> {
   return n as unknown as Record<string, never>;
 }
+
+export function isApiError(err: unknown): err is ApiUnreachableError | ApiStatusError {
+  return err instanceof ApiUnreachableError || err instanceof ApiStatusError;
+}

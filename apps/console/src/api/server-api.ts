@@ -32,3 +32,26 @@ export async function serverApi(locale: string, returnTo: string) {
   }
   return { client, call };
 }
+
+/**
+ * Who is signed in (GET /api/v1/auth/me with the request's cookie), or null: not signed in, or
+ * a server without sign-in. Never redirects: the header shows it, pages decide.
+ */
+export async function currentUser(): Promise<{ username: string; role: string } | null> {
+  const h = await headers();
+  const cookie = h.get('cookie');
+  if (!cookie) return null;
+  try {
+    const res = await fetch(`${apiUrl()}/api/v1/auth/me`, {
+      headers: { cookie },
+      cache: 'no-store',
+    });
+    if (!res.ok) return null;
+    const me = (await res.json()) as { username?: unknown; role?: unknown };
+    return typeof me.username === 'string' && typeof me.role === 'string'
+      ? { username: me.username, role: me.role }
+      : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,6 +1,6 @@
 'use client';
 
-import { useTranslations } from 'next-intl';
+import { useLocale, useTranslations } from 'next-intl';
 import { FormEvent, useRef, useState } from 'react';
 import { SignInOutcome, signInOutcome } from './sign-in-outcome';
 
@@ -12,6 +12,7 @@ type Message = Exclude<SignInOutcome['kind'], 'signedIn'> | null;
  */
 export function SignInForm({ next }: { next: string }) {
   const t = useTranslations('signIn');
+  const locale = useLocale();
   const [step, setStep] = useState<'password' | 'totp'>('password');
   const [message, setMessage] = useState<Message>(null);
   const [busy, setBusy] = useState(false);
@@ -41,8 +42,13 @@ export function SignInForm({ next }: { next: string }) {
     }
     setBusy(false);
     if (outcome.kind === 'signedIn') {
-      // A full load, so that every server component renders with the new session.
-      window.location.assign(next);
+      // A full load, so that every server component renders with the new session. A password
+      // that must change first: only that is allowed until it is done.
+      window.location.assign(
+        outcome.mustChangePassword
+          ? `/${locale}/account/password?required=1&next=${encodeURIComponent(next)}`
+          : next,
+      );
       return;
     }
     if (outcome.kind === 'needTotp') {

@@ -1,7 +1,8 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 
@@ -88,8 +89,31 @@ function waitFor(
   });
 }
 
+/**
+ * The audit settings the server refuses to start without: a signing key made with
+ * `tidewatch-server audit keygen` (as an operator would) and a checkpoint file, in a temporary
+ * directory removed by `cleanup`.
+ */
+export function auditEnv(): { env: Record<string, string>; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tw-console-audit-'));
+  const key = path.join(dir, 'signing-key.pem');
+  execFileSync(process.execPath, [SERVER_BIN, 'audit', 'keygen', '--out', key], {
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return {
+    env: {
+      AUDIT_SIGNING_KEY_FILE: key,
+      AUDIT_CHECKPOINT_FILE: path.join(dir, 'checkpoints.jsonl'),
+      AUDIT_SYSLOG: 'off',
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
 export async function startServer(
   databaseUrl: string,
+  extra: Record<string, string> = {},
 ): Promise<Child & { httpPort: number; grpcPort: number }> {
   const proc = spawn(process.execPath, [SERVER_BIN, 'serve'], {
     env: {
@@ -100,6 +124,7 @@ export async function startServer(
       GRPC_HOST: '127.0.0.1',
       GRPC_PORT: '0',
       LOG_LEVEL: 'info',
+      ...extra,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -133,6 +158,38 @@ export function enrollmentToken(databaseUrl: string, uses: number): string {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   ).trim();
+}
+
+/** `tidewatch-server users create` with the password from a file (no forced change). */
+export function createUser(
+  databaseUrl: string,
+  user: { username: string; password: string; role: string },
+): void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tw-console-e2e-'));
+  const file = path.join(dir, 'password');
+  writeFileSync(file, `${user.password}\n`, { mode: 0o600 });
+  try {
+    execFileSync(
+      process.execPath,
+      [
+        SERVER_BIN,
+        'users',
+        'create',
+        '--username',
+        user.username,
+        '--role',
+        user.role,
+        '--password-file',
+        file,
+      ],
+      {
+        env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function freePort(): Promise<number> {

@@ -3,7 +3,9 @@ import { hasLocale, NextIntlClientProvider } from 'next-intl';
 import { getTimeZone, getTranslations, setRequestLocale } from 'next-intl/server';
 import { notFound } from 'next/navigation';
 import { ReactNode, Suspense } from 'react';
+import { currentUser } from '../../api/server-api';
 import { LocaleSwitch } from '../../components/LocaleSwitch';
+import { SignOut } from '../../components/SignOut';
 import { timeZoneLabel } from '../../format/units';
 import { Link } from '../../i18n/navigation';
 import { routing } from '../../i18n/routing';
@@ -36,6 +38,7 @@ export default async function LocaleLayout({
   setRequestLocale(locale);
   const t = await getTranslations({ locale, namespace: 'app' });
   const timeZone = await getTimeZone();
+  const me = await currentUser();
   return (
     <html lang={locale}>
       <body>
@@ -50,6 +53,7 @@ export default async function LocaleLayout({
             <span className="tz" data-testid="time-zone">
               {t('timeZone', { zone: timeZoneLabel(locale, timeZone) })}
             </span>
+            {me ? <SignOut username={me.username} role={me.role} /> : null}
             <Suspense fallback={null}>
               <LocaleSwitch />
             </Suspense>

@@ -1,6 +1,7 @@
 import { pageLocale } from '../../../i18n/page-locale';
 import { getTimeZone, getTranslations, setRequestLocale } from 'next-intl/server';
-import { Schemas, specInteger } from '../../../api/client';
+import { isApiError, Schemas, specInteger } from '../../../api/client';
+import { ApiProblem } from '../../../components/ApiProblem';
 import { serverApi } from '../../../api/server-api';
 import { FleetHost, FleetList } from '../../../components/FleetList';
 import { ProtocolMix } from '../../../components/ProtocolMix';
@@ -34,25 +35,36 @@ export default async function FleetPage({
   const to = range.to.toISOString();
 
   // Every host (the server pages by 500), the fleet's totals for the range.
-  const hosts: Schemas['HostView'][] = [];
-  for (let offset = 0; ;) {
-    const page = await call('/api/v1/hosts', () =>
-      client.GET('/api/v1/hosts', {
-        params: { query: { selector, limit: specInteger(500), offset: specInteger(offset) } },
-      }),
-    );
-    hosts.push(...page.items);
-    offset += page.items.length;
-    if (page.items.length === 0 || offset >= page.total) break;
+  async function load() {
+    const hosts: Schemas['HostView'][] = [];
+    for (let offset = 0; ;) {
+      const page = await call('/api/v1/hosts', () =>
+        client.GET('/api/v1/hosts', {
+          params: { query: { selector, limit: specInteger(500), offset: specInteger(offset) } },
+        }),
+      );
+      hosts.push(...page.items);
+      offset += page.items.length;
+      if (page.items.length === 0 || offset >= page.total) break;
+    }
+    const [summary, rates] = await Promise.all([
+      call('/api/v1/traffic/summary', () =>
+        client.GET('/api/v1/traffic/summary', { params: { query: { selector, from, to } } }),
+      ),
+      call('/api/v1/traffic/rates', () =>
+        client.GET('/api/v1/traffic/rates', { params: { query: { selector, from, to } } }),
+      ),
+    ]);
+    return { hosts, summary, rates };
   }
-  const [summary, rates] = await Promise.all([
-    call('/api/v1/traffic/summary', () =>
-      client.GET('/api/v1/traffic/summary', { params: { query: { selector, from, to } } }),
-    ),
-    call('/api/v1/traffic/rates', () =>
-      client.GET('/api/v1/traffic/rates', { params: { query: { selector, from, to } } }),
-    ),
-  ]);
+  let data: Awaited<ReturnType<typeof load>>;
+  try {
+    data = await load();
+  } catch (err) {
+    if (!isApiError(err)) throw err;
+    return <ApiProblem error={err} locale={locale} />;
+  }
+  const { hosts, summary, rates } = data;
   const all: FleetHost[] = hosts.map((h) => ({
     agentId: h.agentId,
     hostname: h.hostname,

@@ -1,7 +1,8 @@
 import { pageLocale } from '../../../../i18n/page-locale';
 import { getTimeZone, getTranslations, setRequestLocale } from 'next-intl/server';
 import { notFound } from 'next/navigation';
-import { ApiStatusError, specInteger } from '../../../../api/client';
+import { ApiStatusError, isApiError, specInteger } from '../../../../api/client';
+import { ApiProblem } from '../../../../components/ApiProblem';
 import { serverApi } from '../../../../api/server-api';
 import { RateChart } from '../../../../charts/RateChart';
 import { allZero, gaps, rateLines } from '../../../../charts/series-data';
@@ -48,32 +49,47 @@ export default async function HostPage({
   const to = range.to.toISOString();
   const q = { agentId, from, to };
 
-  let host;
-  try {
-    host = await call('/api/v1/hosts/{agentId}', () =>
-      client.GET('/api/v1/hosts/{agentId}', { params: { path: { agentId } } }),
-    );
-  } catch (err) {
-    if (err instanceof ApiStatusError && err.status === 404) notFound();
-    throw err;
+  async function load() {
+    let host;
+    try {
+      host = await call('/api/v1/hosts/{agentId}', () =>
+        client.GET('/api/v1/hosts/{agentId}', { params: { path: { agentId } } }),
+      );
+    } catch (err) {
+      if (err instanceof ApiStatusError && err.status === 404) notFound();
+      throw err;
+    }
+    const [summary, series, rates, ports, talkers, conns, drops] = await Promise.all([
+      call('summary', () => client.GET('/api/v1/traffic/summary', { params: { query: q } })),
+      call('series', () =>
+        client.GET('/api/v1/traffic/series', { params: { query: { ...q, groupBy: 'direction' } } }),
+      ),
+      call('rates', () => client.GET('/api/v1/traffic/rates', { params: { query: q } })),
+      call('ports', () =>
+        client.GET('/api/v1/traffic/ports', {
+          params: { query: { ...q, limit: specInteger(10) } },
+        }),
+      ),
+      call('talkers', () =>
+        client.GET('/api/v1/traffic/talkers', {
+          params: { query: { ...q, limit: specInteger(10) } },
+        }),
+      ),
+      call('connections', () =>
+        client.GET('/api/v1/traffic/connections', { params: { query: q } }),
+      ),
+      call('drops', () => client.GET('/api/v1/traffic/drops', { params: { query: q } })),
+    ]);
+    return { host, summary, series, rates, ports, talkers, conns, drops };
   }
-  const [summary, series, rates, ports, talkers, conns, drops] = await Promise.all([
-    call('summary', () => client.GET('/api/v1/traffic/summary', { params: { query: q } })),
-    call('series', () =>
-      client.GET('/api/v1/traffic/series', { params: { query: { ...q, groupBy: 'direction' } } }),
-    ),
-    call('rates', () => client.GET('/api/v1/traffic/rates', { params: { query: q } })),
-    call('ports', () =>
-      client.GET('/api/v1/traffic/ports', { params: { query: { ...q, limit: specInteger(10) } } }),
-    ),
-    call('talkers', () =>
-      client.GET('/api/v1/traffic/talkers', {
-        params: { query: { ...q, limit: specInteger(10) } },
-      }),
-    ),
-    call('connections', () => client.GET('/api/v1/traffic/connections', { params: { query: q } })),
-    call('drops', () => client.GET('/api/v1/traffic/drops', { params: { query: q } })),
-  ]);
+  let data: Awaited<ReturnType<typeof load>>;
+  try {
+    data = await load();
+  } catch (err) {
+    if (!isApiError(err)) throw err;
+    return <ApiProblem error={err} locale={locale} />;
+  }
+  const { host, summary, series, rates, ports, talkers, conns, drops } = data;
 
   const state = hostState(host);
   // "No data" says why: no window arrived in the range (the agent was silent), or windows
