@@ -1,15 +1,15 @@
 import { CommanderError } from 'commander';
-import { AttachError } from './agent/agent';
+import { AttachError } from './collector/errors';
 import { buildProgram } from './cli/program';
 import { EXIT } from './cli/exit-codes';
 import { ConfigError } from './config/errors';
 import { ListenError } from './metrics/server';
-import { SpoolError } from './spool/spool';
+import { StateDirError } from './state/errors';
 
 export function exitCodeOf(err: unknown): number {
   if (err instanceof ConfigError) return EXIT.CONFIG;
   if (err instanceof AttachError) return EXIT.KERNEL;
-  if (err instanceof SpoolError) return EXIT.STATE;
+  if (err instanceof StateDirError) return EXIT.STATE;
   if (err instanceof ListenError) return EXIT.LISTEN;
   return EXIT.INTERNAL;
 }

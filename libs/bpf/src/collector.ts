@@ -11,163 +11,45 @@ import {
   PROTOCOLS,
   ROWS_PER_SLOT,
   TCP_STAT_KEYS,
-  type Direction,
-  type ErrorKey,
-  type Family,
-  type Protocol,
-  type Role,
-  type TcpStatKey,
 } from './layout';
+import type {
+  AttachedInterface,
+  CollectorOptions,
+  ConnectionEvent,
+  DropRecord,
+  EventListener,
+  FlowRecord,
+  FlowRecordBytes,
+  KernelErrors,
+  LostListener,
+  PollErrorListener,
+  ProgramStats,
+  RetransmitRecord,
+  TcpStats,
+  TrafficRow,
+} from './records';
+
+export type {
+  AttachedInterface,
+  CollectorOptions,
+  ConnectionEvent,
+  DropRecord,
+  EventListener,
+  FlowRecord,
+  FlowRecordBytes,
+  KernelErrors,
+  LostListener,
+  PollErrorListener,
+  ProgramStats,
+  RetransmitRecord,
+  TcpStats,
+  TrafficRow,
+} from './records';
 import { hasObject, loadAddon, objectPath, requireObject, type ObjectKind } from './loader';
 import type { NativeAddon, NativeConnEvent, NativeHandle } from './native';
 import { kfreeSkbReasonNames, kfreeSkbReasonOffset, tracepointOffsets } from './tracefs';
-import { checkBool, checkIfname, checkInt, checkOneOf } from './validate';
-
-export interface CollectorOptions {
-  /** Which object to load: 'auto' (default) takes 'modern' when the kernel has ring buffer and batch ops. */
-  object?: 'auto' | ObjectKind;
-  /** Entries of each of the two flow tables (default: the object's, 16384). */
-  flowTableSize?: number;
-  /** Entries of the connection-start table (default: the object's). */
-  connTableSize?: number;
-  /** Entries of the per-connection retransmit table (default: the object's). */
-  retransTableSize?: number;
-  /** Entries of the drop-reason table (default: the object's). */
-  dropTableSize?: number;
-  /** Ring buffer size in bytes, a power of two ≥ 4096 (modern object only). */
-  ringBufferBytes?: number;
-  /** Pages per CPU of the perf buffer (legacy object), a power of two; default 64. */
-  perfBufferPages?: number;
-  /** Per-flow records (default true); the exact counters run regardless. */
-  flows?: boolean;
-  /** Connection-close events (default true). */
-  events?: boolean;
-  /**
-   * Drain flows with batch lookup-and-delete where the kernel has it (5.6+;
-   * default true). false drains key by key, as on 4.19.
-   */
-  batchOps?: boolean;
-}
-
-export interface AttachedInterface {
-  name: string;
-  ifindex: number;
-  /** 1..255: the interface's rows in the kernel counters. */
-  slot: number;
-}
-
-/** One row of the exact counters; packets and bytes count since attach. */
-export interface TrafficRow {
-  iface: string;
-  ifindex: number;
-  direction: Direction;
-  family: Family;
-  protocol: Protocol;
-  packets: bigint;
-  bytes: bigint;
-}
-
-export type TcpStats = Record<TcpStatKey, bigint>;
-export type KernelErrors = Record<ErrorKey, bigint>;
-
-/** A flow record with its addresses as bytes (see drainFlowBytes); FlowRecord adds their text. */
-export interface FlowRecordBytes {
-  /** Interface name when it is attached to this collector, else ''. */
-  iface: string;
-  ifindex: number;
-  direction: Direction;
-  family: Family;
-  /** IP protocol number (6, 17, 1, 58, ...), 0 for non-IP. */
-  ipProto: number;
-  /** Network-order bytes: 4 for IPv4, 16 for IPv6, none for non-IP. */
-  saddr: Buffer;
-  daddr: Buffer;
-  sport: number;
-  dport: number;
-  packets: bigint;
-  bytes: bigint;
-  /** CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
-  firstSeenNs: bigint;
-  lastSeenNs: bigint;
-  syn: number;
-  fin: number;
-  rst: number;
-  tcpFlags: number;
-}
-
-export interface FlowRecord {
-  /** Interface name when it is attached to this collector, else ''. */
-  iface: string;
-  ifindex: number;
-  direction: Direction;
-  family: Family;
-  /** IP protocol number (6, 17, 1, 58, ...), 0 for non-IP. */
-  ipProto: number;
-  saddr: string;
-  daddr: string;
-  sport: number;
-  dport: number;
-  packets: bigint;
-  bytes: bigint;
-  /** CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
-  firstSeenNs: bigint;
-  lastSeenNs: bigint;
-  syn: number;
-  fin: number;
-  rst: number;
-  tcpFlags: number;
-}
-
-export interface RetransmitRecord {
-  family: Family;
-  saddr: string;
-  daddr: string;
-  sport: number;
-  dport: number;
-  count: bigint;
-}
-
-export interface DropRecord {
-  /** enum skb_drop_reason of this kernel; 0 when the kernel gives none (before 5.17). */
-  reason: number;
-  /** The reason's name on this kernel ("NETFILTER_DROP", ...), '' when unknown. */
-  name: string;
-  count: bigint;
-}
-
-export interface ConnectionEvent {
-  kind: 'closed' | 'failed';
-  family: Family;
-  /** 'unknown' when the connection was established before the load. */
-  role: Role;
-  timestampNs: bigint;
-  /** ESTABLISHED → CLOSE; 0n when unknown (failed connects). */
-  durationNs: bigint;
-  /** Local address and port. */
-  saddr: string;
-  sport: number;
-  /** Remote address and port. */
-  daddr: string;
-  dport: number;
-  /** The same addresses as network-order bytes (4 or 16), for callers that mask or hash them. */
-  saddrBytes: Buffer;
-  daddrBytes: Buffer;
-}
-
-export interface ProgramStats {
-  name: string;
-  id: number;
-  /** Zero unless kernel.bpf_stats_enabled=1. */
-  runCount: bigint;
-  runTimeNs: bigint;
-  /** Runs the kernel skipped because another BPF program was running on that CPU (5.12+, else 0). */
-  recursionMisses: bigint;
-}
-
-export type EventListener = (event: ConnectionEvent) => void;
-export type LostListener = (lost: number) => void;
-/** Polling stopped for good (the buffer could not be read); events no longer arrive. */
-export type PollErrorListener = (error: TidewatchBpfError) => void;
+import { checkOptions } from './options';
+import { checkBool, checkIfname } from './validate';
 
 /** Picks the object for 'auto': modern only where the kernel has what it needs. */
 function chooseObject(addon: NativeAddon, wanted: CollectorOptions['object']): ObjectKind {
@@ -220,45 +102,11 @@ export class Collector {
 
   /** Opens and loads the BPF object, sizes its tables and writes its knobs. */
   static async open(options: CollectorOptions = {}): Promise<Collector> {
-    if (typeof options !== 'object' || options === null) {
-      throw new TidewatchBpfError('invalid options: must be an object', 'EINVAL');
-    }
-    const object = checkOneOf('object', options.object, ['auto', 'legacy', 'modern'] as const);
-    const flowTableSize = checkInt('flowTableSize', options.flowTableSize, 1, 1 << 24);
-    const connTableSize = checkInt('connTableSize', options.connTableSize, 1, 1 << 24);
-    const retransTableSize = checkInt('retransTableSize', options.retransTableSize, 1, 1 << 24);
-    const dropTableSize = checkInt('dropTableSize', options.dropTableSize, 1, 1 << 16);
-    const ringBufferBytes = checkInt('ringBufferBytes', options.ringBufferBytes, 4096, 1 << 30);
-    if (ringBufferBytes !== undefined && (ringBufferBytes & (ringBufferBytes - 1)) !== 0) {
-      throw new TidewatchBpfError(
-        `invalid ringBufferBytes: must be a power of two, got ${ringBufferBytes}`,
-        'EINVAL',
-      );
-    }
-    const pages = checkInt('perfBufferPages', options.perfBufferPages, 1, 4096) ?? 64;
-    if ((pages & (pages - 1)) !== 0) {
-      throw new TidewatchBpfError(
-        `invalid perfBufferPages: must be a power of two, got ${pages}`,
-        'EINVAL',
-      );
-    }
-    const flows = checkBool('flows', options.flows) ?? true;
-    const events = checkBool('events', options.events) ?? true;
-    const batchOps = checkBool('batchOps', options.batchOps) ?? true;
-
+    const { object, pages, flows, events, ...tables } = checkOptions(options);
     const addon = loadAddon();
     const kind = chooseObject(addon, object);
     const path = requireObject(kind);
-    const handle = await native(
-      addon.open(path, {
-        flowTableSize,
-        connTableSize,
-        retransTableSize,
-        dropTableSize,
-        ringBufferBytes,
-        batchOps,
-      }),
-    );
+    const handle = await native(addon.open(path, tables));
     const collector = new Collector(addon, handle, path, kind, pages);
     try {
       collector.writeConfig(CONFIG.activeFlows, 0n);

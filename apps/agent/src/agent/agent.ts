@@ -1,38 +1,29 @@
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import type { Server } from 'node:http';
 import type { AgentConfig__Output, Batch__Output, Capability, Hello } from '@tidewatch/proto';
-import type { Collector } from '../collector/collector';
+import type { CollectorPort } from '../collector/port';
 import type { AgentConfig } from '../config/schema';
-import { ConfigError } from '../config/errors';
 import { WindowAggregator, type Sample, type SampleDelta } from '../aggregate/window';
 import type { FlowRow } from '../aggregate/flow-summary';
 import { MASKING_ENUM } from '../aggregate/proto-enums';
 import { ProcessStats } from '../health/process-stats';
-import {
-  listInterfaces as listSysInterfaces,
-  selectInterfaces,
-  type NetInterface,
-} from '../interfaces/discovery';
+import { listInterfaces as listSysInterfaces, type NetInterface } from '../interfaces/discovery';
 import type { Logger } from '../logging/logger';
 import type { Masker } from '../masking/masker';
 import { AgentMetrics } from '../metrics/registry';
 import { serveMetrics } from '../metrics/server';
 import { Spool } from '../spool/spool';
 import { CredentialStore } from '../delivery/credentials';
+import { readEnrollmentToken } from '../delivery/enrollment-token';
 import { StreamClient, type ConfigResult } from '../delivery/stream-client';
 import { applyServerConfig } from './server-config';
+import { InterfaceFollower } from './interface-follower';
 import { countEstablished } from './established';
-
-/** The eBPF side could not be set up (missing capability, kernel feature). CLI exit code 3. */
-export class AttachError extends Error {
-  override readonly name = 'AttachError';
-}
 
 export interface AgentDeps {
   config: AgentConfig;
-  collector: Collector;
+  collector: CollectorPort;
   logger: Logger;
   masker: Masker;
   agentId: string;
@@ -74,7 +65,7 @@ export class Agent extends EventEmitter<{
   private timer: NodeJS.Timeout | undefined;
   private windowEndMs: number;
   private configVersion = 0;
-  private watched = new Set<string>();
+  private readonly follower: InterfaceFollower;
   private lastFollowMs = 0;
   private stopped = false;
   private ticking: Promise<void> = Promise.resolve();
@@ -82,6 +73,13 @@ export class Agent extends EventEmitter<{
   constructor(private readonly deps: AgentDeps) {
     super();
     this.metrics = new AgentMetrics(deps.collector.knownLabels?.());
+    this.follower = new InterfaceFollower(deps.collector, deps.logger, {
+      watched: (iface) => this.metrics.watchInterface(iface),
+      unwatched: (iface) => {
+        this.aggregator.forgetInterface(iface);
+        this.metrics.unwatchInterface(iface);
+      },
+    });
     this.config = deps.config;
     this.masker = deps.masker;
     this.now = deps.now ?? Date.now;
@@ -105,7 +103,7 @@ export class Agent extends EventEmitter<{
   }
 
   get watchedInterfaces(): string[] {
-    return [...this.watched].sort();
+    return [...this.follower.watched].sort();
   }
 
   private nextBoundary(t: number): number {
@@ -123,7 +121,7 @@ export class Agent extends EventEmitter<{
     let token = config.server?.enrollmentToken;
     if (this.deps.deliver !== false && config.server) {
       if (!token && config.server.enrollmentTokenFile)
-        token = readToken(config.server.enrollmentTokenFile);
+        token = readEnrollmentToken(config.server.enrollmentTokenFile);
       this.spool = Spool.open(config.stateDir, config.spool.maxBytes);
     }
     if (this.deps.serveMetrics !== false && config.metricsListen) {
@@ -185,7 +183,7 @@ export class Agent extends EventEmitter<{
         ifindex: i.ifindex,
         mtu: i.mtu,
         up: i.up,
-        watched: this.watched.has(i.name),
+        watched: this.follower.watched.has(i.name),
       })),
       labels: this.config.labels,
       masking: MASKING_ENUM[this.masker.mode],
@@ -219,41 +217,8 @@ export class Agent extends EventEmitter<{
 
   /** Attaches to interfaces that appeared and detaches from those that vanished. */
   private async followInterfaces(initial = false): Promise<void> {
-    const all = this.interfaces();
-    const wanted = selectInterfaces(all, {
-      include: this.config.interfaces,
-      exclude: this.config.excludeInterfaces,
-    });
-    const wantedNames = new Set(wanted.map((i) => i.name));
-    for (const name of [...this.watched]) {
-      if (wantedNames.has(name)) continue;
-      try {
-        await this.deps.collector.detachInterface(name);
-      } catch {
-        // The interface is gone, and its hooks with it.
-      }
-      this.watched.delete(name);
-      this.aggregator.forgetInterface(name);
-      this.metrics.unwatchInterface(name);
-      this.deps.logger.info({ iface: name }, 'interface gone: detached');
-    }
-    for (const i of wanted) {
-      if (this.watched.has(i.name)) continue;
-      try {
-        await this.deps.collector.attachInterface(i.name);
-        this.watched.add(i.name);
-        this.metrics.watchInterface(i.name);
-        this.deps.logger.info({ iface: i.name }, 'watching interface');
-      } catch (err) {
-        const msg = `cannot attach to ${i.name}: ${(err as Error).message}`;
-        if (initial) throw new AttachError(msg);
-        this.deps.logger.warn({ iface: i.name }, msg);
-      }
-    }
-    if (initial && this.watched.size === 0) {
-      this.deps.logger.warn('no interface matches yet; waiting for one to appear');
-    }
-    this.metrics.setInterfaces(this.watched.size);
+    await this.follower.follow(this.interfaces(), this.config, initial);
+    this.metrics.setInterfaces(this.follower.watched.size);
   }
 
   private schedule(): void {
@@ -358,29 +323,11 @@ export class Agent extends EventEmitter<{
       }
       this.client.stop();
     }
-    for (const name of [...this.watched]) {
-      try {
-        await this.deps.collector.detachInterface(name);
-      } catch {
-        // Already gone.
-      }
-    }
-    this.watched.clear();
+    await this.follower.detachAll();
     await this.deps.collector.close();
     await new Promise<void>((resolve) =>
       this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve(),
     );
     logger.info('stopped: last window flushed, programs detached');
-  }
-}
-
-/** Read at start, so that a missing file is reported then, not at the first connect. */
-function readToken(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    throw new ConfigError(
-      `config key server.enrollmentTokenFile: cannot read ${file}: ${(err as Error).message}`,
-    );
   }
 }

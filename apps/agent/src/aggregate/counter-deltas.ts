@@ -1,4 +1,4 @@
-import type { TrafficTotal } from '../collector/collector';
+import type { TrafficTotal } from '../collector/port';
 
 export function trafficKey(
   t: Pick<TrafficTotal, 'iface' | 'direction' | 'family' | 'protocol'>,

@@ -3,7 +3,7 @@ import type {
   PortStat__Output,
   Talker__Output,
 } from '@tidewatch/proto';
-import type { FlowRecord, ProtocolName } from '../collector/collector';
+import type { FlowRecord, ProtocolName } from '../collector/port';
 import type { Masker } from '../masking/masker';
 import { DIRECTION_ENUM, PROTOCOL_ENUM, protocolOf } from './proto-enums';
 import { connectionKey, type ServerEndpoint } from './server-port';

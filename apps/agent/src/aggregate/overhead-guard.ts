@@ -1,4 +1,4 @@
-import type { FlowRecord } from '../collector/collector';
+import type { FlowRecord } from '../collector/port';
 import { connectionKey } from './server-port';
 
 export interface GuardLimits {

@@ -1,4 +1,4 @@
-import type { FamilyName, ProtocolName } from '../collector/collector';
+import type { FamilyName, ProtocolName } from '../collector/port';
 
 // The one short-name ↔ wire mapping, shared with the server and fleet-sim.
 export {

@@ -4,7 +4,7 @@ import type {
   ServerPortSyns__Output,
   SourceFanout__Output,
 } from '@tidewatch/proto';
-import { TCP_FLAG, type FlowRecord } from '../collector/collector';
+import { TCP_FLAG, type FlowRecord } from '../collector/port';
 import type { Masker } from '../masking/masker';
 import { PROTOCOL_ENUM } from './proto-enums';
 import { connectionKey, type ServerEndpoint } from './server-port';

@@ -1,4 +1,4 @@
-import { TCP_FLAG, type FlowRecord } from '../collector/collector';
+import { TCP_FLAG, type FlowRecord } from '../collector/port';
 
 /** Where a connection listens: the server's address and port. */
 export interface ServerEndpoint {

@@ -1,5 +1,5 @@
-import type { FlowRecord, TcpTotals, TrafficTotal } from '../collector/collector';
-import { TCP_FLAG } from '../collector/collector';
+import type { FlowRecord, TcpTotals, TrafficTotal } from '../collector/port';
+import { TCP_FLAG } from '../collector/port';
 import { parseAddress } from '../masking/address';
 import { createMasker } from '../masking/masker';
 import { WindowAggregator, type Sample } from './window';

@@ -12,7 +12,7 @@ import type {
   ProgramStats,
   TcpTotals,
   TrafficTotal,
-} from '../collector/collector';
+} from '../collector/port';
 import type { Masker } from '../masking/masker';
 import { CounterDeltas, ScalarDeltas, trafficKey } from './counter-deltas';
 import { summarizeFlows, topFlows, type FlowRow } from './flow-summary';

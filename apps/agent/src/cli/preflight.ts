@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/errors';
 import type { AgentConfig } from '../config/schema';
-import { AttachError } from '../agent/agent';
+import { AttachError } from '../collector/errors';
 import { listInterfaces, missingNamedInterfaces } from '../interfaces/discovery';
 import {
   effectiveCapabilities,

@@ -1,5 +1,5 @@
 import {
-  Collector as BpfCore,
+  Collector as BpfLibCollector,
   ERROR_KEYS,
   ERROR_NAMES,
   TRACEFS_ROOTS,
@@ -9,14 +9,14 @@ import {
 } from '@tidewatch/bpf';
 import { ensureTracefs } from './tracefs-mount';
 import type {
-  Collector,
+  CollectorPort,
   CollectorErrors,
   ConnectionEvent,
   FlowRecord,
   ProgramStats,
   TcpTotals,
   TrafficTotal,
-} from './collector';
+} from './port';
 
 /** The kernel feature probe of @tidewatch/bpf (for `doctor`). */
 export function probe(): KernelProbe {
@@ -24,14 +24,14 @@ export function probe(): KernelProbe {
 }
 
 /** The agent's collector port over @tidewatch/bpf: conversions only, no policy. */
-export class BpfCollector implements Collector {
+export class BpfCollector implements CollectorPort {
   private events: ConnectionEvent[] = [];
   private eventsLost = 0;
   /** Events waiting beyond this are dropped and counted (a stalled event loop must not grow memory). */
   private static readonly MAX_PENDING_EVENTS = 100_000;
 
   private constructor(
-    private readonly core: BpfCore,
+    private readonly core: BpfLibCollector,
     readonly tracepoints: string[],
     /** Why the TCP lifecycle, retransmit and drop tracepoints are not attached, if not. */
     readonly tracepointError: string | undefined,
@@ -55,7 +55,10 @@ export class BpfCollector implements Collector {
     const tracefs = ensureTracefs({ roots: TRACEFS_ROOTS });
     if (tracefs.state === 'mounted') opts.onTracefsMounted?.(tracefs.root);
     const tracefsMissing = tracefs.state === 'missing' ? tracefs.reason : undefined;
-    const core = await BpfCore.open({ object: opts.object, flowTableSize: opts.flowTableSize });
+    const core = await BpfLibCollector.open({
+      object: opts.object,
+      flowTableSize: opts.flowTableSize,
+    });
     let tracepoints: string[] = [];
     let tracepointError: string | undefined;
     try {
@@ -106,7 +109,7 @@ export class BpfCollector implements Collector {
   }
 
   async attachInterface(name: string): Promise<void> {
-    if (this.cleanupStale) await BpfCore.cleanupStale(name).catch(() => 0);
+    if (this.cleanupStale) await BpfLibCollector.cleanupStale(name).catch(() => 0);
     await this.core.attachInterface(name);
   }
 

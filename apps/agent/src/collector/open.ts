@@ -1,6 +1,6 @@
 import type { AgentConfig } from '../config/schema';
-import type { Collector } from './collector';
-import { AttachError } from '../agent/agent';
+import type { CollectorPort } from './port';
+import { AttachError } from './errors';
 import type { InstanceLock } from '../state/instance-lock';
 import type { Logger } from '../logging/logger';
 
@@ -30,7 +30,7 @@ export async function openCollector(
   config: AgentConfig,
   lock: InstanceLock | undefined,
   logger: Logger,
-): Promise<Collector> {
+): Promise<CollectorPort> {
   const mod = loadBpfModule();
   try {
     return await mod.BpfCollector.open({

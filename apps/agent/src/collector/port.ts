@@ -1,5 +1,7 @@
-// What the agent needs from the kernel side. The real implementation is a thin
-// adapter over @tidewatch/bpf (bpf-collector.ts); unit tests feed snapshots.
+// The agent's port to the kernel side: what it needs from a collector, in its
+// own terms (numbers, address bytes, short names). The real implementation is
+// a thin adapter over @tidewatch/bpf's Collector (bpf-collector.ts); unit
+// tests feed snapshots.
 
 import {
   DIRECTION_NAMES,
@@ -84,7 +86,7 @@ export interface CollectorErrors {
   other: Record<string, number>;
 }
 
-export interface Collector {
+export interface CollectorPort {
   attachInterface(name: string): Promise<void>;
   detachInterface(name: string): Promise<void>;
   attachedInterfaces(): string[];

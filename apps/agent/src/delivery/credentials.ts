@@ -1,7 +1,7 @@
 import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { writeFileDurably } from '../spool/spool';
+import { writeFileDurably } from '../state/durable-file';
 
 export interface TlsOptions {
   enabled: boolean;

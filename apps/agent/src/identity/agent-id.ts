@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileDurably } from '../spool/spool';
+import { writeFileDurably } from '../state/durable-file';
 
 function uuidFromHash(input: string): string {
   const h = createHash('sha256').update(input).digest();

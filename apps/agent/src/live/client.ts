@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { SpoolError } from '../spool/spool';
+import { StateDirError } from '../state/errors';
 import type { LiveFrame } from './protocol';
 
 /** The socket exists but this user may not connect (exit code 4, like other state-directory errors). */
-export class LiveAccessError extends SpoolError {}
+export class LiveAccessError extends StateDirError {}
 
 type Hello = Extract<LiveFrame, { type: 'hello' }>;
 

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Batch__Output } from '@tidewatch/proto';
 import type { SampleDelta } from '../aggregate/window';
-import { DIRECTIONS, PROTOCOLS } from '../collector/collector';
+import { DIRECTIONS, PROTOCOLS } from '../collector/port';
 
 /** Reasons the agent itself leaves records out or loses them (see window.ts, spool/). */
 export const AGENT_RECORD_DROP_REASONS = [

@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Batch__Output } from '@tidewatch/proto';
-import { Spool, SpoolError } from './spool';
+import { Spool } from './spool';
+import { StateDirError } from '../state/errors';
 
 function batch(startMs: number, pad = 0): Batch__Output {
   return {
@@ -117,7 +118,7 @@ describe('Spool', () => {
 
   it('says clearly when the state directory cannot be used', () => {
     writeFileSync(join(dir, 'file'), 'x');
-    expect(() => Spool.open(join(dir, 'file', 'state'), 1000)).toThrow(SpoolError);
+    expect(() => Spool.open(join(dir, 'file', 'state'), 1000)).toThrow(StateDirError);
     expect(() => Spool.open(join(dir, 'file', 'state'), 1000)).toThrow(/ENOTDIR.*check stateDir/);
   });
 });

@@ -1,24 +1,9 @@
-import {
-  existsSync,
-  rmdirSync,
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Batch__Output } from '@tidewatch/proto';
 
-/** The state directory or spool cannot be used. The CLI exits with code 4. */
-export class SpoolError extends Error {
-  override readonly name = 'SpoolError';
-}
+import { StateDirError } from '../state/errors';
+import { fsyncDir, realMkdirError, writeFileDurably } from '../state/durable-file';
 
 interface Entry {
   sequence: number;
@@ -43,7 +28,7 @@ interface SpoolState {
 const FILE_RE = /^(\d{20})\.json$/;
 const STATE_FILE = 'spool-state.json';
 
-function describe(err: unknown, action: string, path: string): SpoolError {
+function describe(err: unknown, action: string, path: string): StateDirError {
   const e = err as NodeJS.ErrnoException;
   const hint: Record<string, string> = {
     ENOSPC: 'the disk is full: free space or lower spool.maxBytes',
@@ -54,51 +39,11 @@ function describe(err: unknown, action: string, path: string): SpoolError {
     EDQUOT: 'the disk quota is exhausted: free space or lower spool.maxBytes',
   };
   const why = (e.code && hint[e.code]) ?? e.message;
-  return new SpoolError(`spool: cannot ${action} ${path} (${e.code ?? 'error'}): ${why}`);
+  return new StateDirError(`spool: cannot ${action} ${path} (${e.code ?? 'error'}): ${why}`);
 }
 
-function asSpoolError(err: unknown, action: string, path: string): SpoolError {
-  return err instanceof SpoolError ? err : describe(err, action, path);
-}
-
-/**
- * A recursive mkdir reports ENOENT when the real trouble is higher up (a
- * read-only file system, a permission): retry the first missing component alone.
- */
-export function realMkdirError(path: string, err: unknown): unknown {
-  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
-  let missing = path;
-  while (!existsSync(dirname(missing)) && dirname(missing) !== missing) missing = dirname(missing);
-  try {
-    mkdirSync(missing);
-    rmdirSync(missing);
-  } catch (inner) {
-    return inner;
-  }
-  return err;
-}
-
-/** Writes a file so that it is either absent or complete, also across a crash. */
-export function writeFileDurably(path: string, data: string | Buffer, mode = 0o600): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
-/** Makes the renames and unlinks done in a directory durable, in the order they were done. */
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+function asStateDirError(err: unknown, action: string, path: string): StateDirError {
+  return err instanceof StateDirError ? err : describe(err, action, path);
 }
 
 /**
@@ -152,7 +97,7 @@ export class Spool {
       try {
         this.finishRenumbering(); // a crash in the middle of one
       } catch (err) {
-        throw asSpoolError(err, 'finish renumbering in', this.dir);
+        throw asStateDirError(err, 'finish renumbering in', this.dir);
       }
     }
     this.scan();
@@ -197,7 +142,7 @@ export class Spool {
       try {
         this.finishRenumbering();
       } catch (err) {
-        throw asSpoolError(err, 'finish renumbering in', this.dir);
+        throw asStateDirError(err, 'finish renumbering in', this.dir);
       }
       this.scan();
     }
@@ -209,7 +154,7 @@ export class Spool {
     try {
       this.finishRenumbering();
     } catch (err) {
-      throw asSpoolError(err, 'renumber batches in', this.dir);
+      throw asStateDirError(err, 'renumber batches in', this.dir);
     } finally {
       this.scan();
     }

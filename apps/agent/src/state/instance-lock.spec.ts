@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SpoolError } from '../spool/spool';
+import { StateDirError } from './errors';
 import { InstanceLock, LOCK_FILE, lockStateDir, StateDirInUseError } from './instance-lock';
 
 function startTicks(pid: number): string {
@@ -47,7 +47,7 @@ describe('InstanceLock', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(SpoolError); // main.ts: SpoolError -> EXIT.STATE (4)
+    expect(err).toBeInstanceOf(StateDirError); // main.ts: StateDirError -> EXIT.STATE (4)
     expect((err as Error).message).toMatch(/in use by another tidewatch-agent run \(pid \d+\)/);
   });
 
@@ -86,7 +86,7 @@ describe('InstanceLock', () => {
     const warnings: string[] = [];
     expect(lockStateDir(unusable, 'top', false, (m) => warnings.push(m))).toBeUndefined();
     expect(warnings[0]).toMatch(/ENOTDIR.*going on without the state directory's lock/);
-    expect(() => lockStateDir(unusable, 'run', true, () => undefined)).toThrow(SpoolError);
+    expect(() => lockStateDir(unusable, 'run', true, () => undefined)).toThrow(StateDirError);
     const held = InstanceLock.acquire(dir, 'run');
     expect(() => lockStateDir(dir, 'top', false, () => undefined)).toThrow(StateDirInUseError);
     held.release();

@@ -1,9 +1,10 @@
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { realMkdirError, SpoolError } from '../spool/spool';
+import { realMkdirError } from './durable-file';
+import { StateDirError } from './errors';
 
 /** Another live agent process uses the state directory. The CLI exits with code 4. */
-export class StateDirInUseError extends SpoolError {}
+export class StateDirInUseError extends StateDirError {}
 
 export const LOCK_FILE = 'agent.lock';
 
@@ -135,7 +136,7 @@ export class InstanceLock {
   }
 }
 
-function stateError(err: unknown, action: string, path: string): SpoolError {
+function stateError(err: unknown, action: string, path: string): StateDirError {
   const e = err as NodeJS.ErrnoException;
   const hint: Record<string, string> = {
     EROFS: 'the file system is read-only: point stateDir at a writable directory',
@@ -145,7 +146,9 @@ function stateError(err: unknown, action: string, path: string): SpoolError {
     ENOSPC: 'the disk is full: free space',
   };
   const why = (e.code && hint[e.code]) ?? e.message;
-  return new SpoolError(`state directory: cannot ${action} ${path} (${e.code ?? 'error'}): ${why}`);
+  return new StateDirError(
+    `state directory: cannot ${action} ${path} (${e.code ?? 'error'}): ${why}`,
+  );
 }
 
 /**

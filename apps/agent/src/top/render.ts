@@ -1,6 +1,6 @@
 import type { PortStat__Output } from '@tidewatch/proto';
 import type { SampleDelta } from '../aggregate/window';
-import { PROTOCOLS, type ProtocolName } from '../collector/collector';
+import { PROTOCOLS, type ProtocolName } from '../collector/port';
 
 export interface TopFrame {
   atMs: number;
