@@ -12,8 +12,13 @@
  *   4. Ctrl-C stops the agent first (it flushes its last window, waits for the ack and detaches
  *      its programs), then the server.
  *
- * Both listen on 127.0.0.1 unless HTTP_HOST / GRPC_HOST say otherwise: the REST API has no
- * authentication yet. Logs go to files in the state directory (paths printed at start).
+ * Both listen on 127.0.0.1 unless HTTP_HOST / GRPC_HOST say otherwise. Every REST route but
+ * health and metrics needs a signed-in user: on a database without users, the first
+ * administrator (secadmin, who then creates the others) is made here with
+ * `tidewatch-server users create` — its password from TIDEWATCH_ADMIN_PASSWORD_FILE, else
+ * generated and printed once (changed at first sign-in); never a fixed default. The key that
+ * seals TOTP secrets (AUTH_TOTP_KEY_FILE) is made once in the state directory.
+ * Logs go to files in the state directory (paths printed at start).
  * The console (apps/console, Next.js) on CONSOLE_HOST:CONSOLE_PORT (127.0.0.1:3000), its /api
  * proxied to the server (TIDEWATCH_API_URL), so the browser only ever talks to the console.
  * Plain CommonJS on purpose: it runs the built binaries, nothing of its own needs building.
@@ -41,6 +46,8 @@ const STATE_DIR = path.join(
   'tidewatch',
 );
 const AGENT_STATE = path.join(STATE_DIR, 'agent');
+const SERVER_STATE = path.join(STATE_DIR, 'server');
+const ADMIN_USERNAME = process.env.TIDEWATCH_ADMIN_USERNAME || 'secadmin';
 const LOG_DIR = path.join(STATE_DIR, 'logs');
 // The audit trail's checkpoint signing key (Ed25519) and its checkpoint file, outside the database.
 const AUDIT_KEY =
@@ -131,13 +138,54 @@ function ensureAuditKey(databaseCreated) {
 /** Runs a server CLI command; its stdout, or exits with its output. */
 function serverCli(args) {
   const r = spawnSync(process.execPath, [SERVER_BIN, ...args], {
-    env: { ...process.env, DATABASE_URL, LOG_LEVEL: 'warn' },
+    env: { ...process.env, DATABASE_URL, LOG_LEVEL: 'warn', AUTH_TOTP_KEY_FILE: totpKeyFile() },
     encoding: 'utf8',
   });
   if (r.status !== 0) {
     fail(`tidewatch-server ${args.join(' ')} failed:\n${(r.stdout || '') + (r.stderr || '')}`);
   }
   return r.stdout.trim();
+}
+
+/** The key that seals TOTP secrets at rest, made once (0600) unless AUTH_TOTP_KEY_FILE names one. */
+function totpKeyFile() {
+  if (process.env.AUTH_TOTP_KEY_FILE) return process.env.AUTH_TOTP_KEY_FILE;
+  const file = path.join(SERVER_STATE, 'totp.key');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(SERVER_STATE, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, require('node:crypto').randomBytes(32).toString('hex'), { mode: 0o600 });
+  }
+  return file;
+}
+
+/**
+ * On a database without users: the first administrator. Returns how to sign in (the
+ * generated password is in it, shown this once), or null when users exist already.
+ */
+function firstAdministrator() {
+  if (serverCli(['users', 'list']) !== '') return null;
+  const args = ['users', 'create', '--username', ADMIN_USERNAME, '--role', 'secadmin'];
+  const file = process.env.TIDEWATCH_ADMIN_PASSWORD_FILE;
+  if (file) {
+    serverCli([...args, '--password-file', file]);
+    return { username: ADMIN_USERNAME, password: null, file };
+  }
+  return { username: ADMIN_USERNAME, password: serverCli(args), file: null };
+}
+
+/** The local agent's id, from the hosts table (the REST API needs a signed-in user). */
+async function localAgentId() {
+  const client = new (pg().Client)({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    const r = await client.query(
+      'SELECT agent_id FROM hosts WHERE hostname = $1 ORDER BY last_seen_at DESC NULLS LAST LIMIT 1',
+      [os.hostname()],
+    );
+    return r.rows.length ? r.rows[0].agent_id : '<agent-id>';
+  } finally {
+    await client.end();
+  }
 }
 
 /** A child in its own process group (Ctrl-C reaches only us; we stop them in order). */
@@ -242,6 +290,8 @@ async function main() {
   serverCli(['migrate', 'run']);
   console.log('migrations applied');
   ensureAuditKey(created);
+  const admin = firstAdministrator();
+  if (admin) console.log(`first administrator "${admin.username}" (secadmin) created`);
 
   const server = startChild('server', SERVER_BIN, ['serve', '--no-migrate'], {
     DATABASE_URL,
@@ -250,6 +300,7 @@ async function main() {
     HTTP_PORT: String(HTTP_PORT),
     GRPC_HOST,
     GRPC_PORT: String(GRPC_PORT),
+    AUTH_TOTP_KEY_FILE: totpKeyFile(),
   });
   const children = [server];
   let stopping = false;
@@ -333,10 +384,7 @@ async function main() {
       consoleChild,
     );
     console.log(`console    ${consoleUrl}/zh-CN/fleet (English: ${consoleUrl}/en/fleet)`);
-    const search = encodeURIComponent(os.hostname());
-    const hosts = await (await fetch(`${api}/api/v1/hosts?search=${search}`)).json();
-    const me = (hosts.items || []).find((h) => h.hostname === os.hostname());
-    const agentId = me ? me.agentId : '<agent-id>';
+    const agentId = await localAgentId();
     for (const c of children) {
       c.on('exit', (code) => {
         if (stopping) return;
@@ -357,8 +405,10 @@ Tidewatch is running.
   logs          ${server.log}, ${agent.log}, ${consoleChild.log}
   agent state   ${AGENT_STATE}
 
-Traffic of the last hour, once the first 10 s window is in:
-  curl '${api}/api/v1/traffic/summary?agentId=${agentId}'
+${signInText(admin, api)}
+Traffic of the last hour, once the first 10 s window is in (as an operator or viewer the
+security administrator created):
+  curl -H "Authorization: Bearer $TOKEN" '${api}/api/v1/traffic/summary?agentId=${agentId}'
 
 Ctrl-C stops the console, the agent (flushes its last window, detaches its eBPF programs), then the server.`);
   } catch (err) {
@@ -373,6 +423,23 @@ Ctrl-C stops the console, the agent (flushes its last window, detaches its eBPF 
     }
     await stop(1);
   }
+}
+
+/** How the first administrator signs in (README: "Users, roles and sign-in"). */
+function signInText(admin, api) {
+  const login = (password) =>
+    `curl -si -H 'content-type: application/json' -d '{"username":"${admin ? admin.username : ADMIN_USERNAME}","password":"${password}","totp":"<code>"}' ${api}/api/v1/auth/login`;
+  if (!admin) {
+    return `Sign in as an existing user (users: \`npx tidewatch-server users list\`; a forgotten password:
+\`npx tidewatch-server users reset <username>\`, both with the same DATABASE_URL):
+  ${login('<password>')}`;
+  }
+  return `First administrator (security administrator: creates the other users and their roles):
+  username      ${admin.username}
+  password      ${admin.password ? `${admin.password}   (generated, shown only now: it must be changed at first sign-in)` : `from ${admin.file}`}
+  sign in       POST ${api}/api/v1/auth/login, then change the password (POST /api/v1/auth/password),
+                sign in again and enrol TOTP (POST /api/v1/auth/totp/enroll, then /auth/totp/confirm),
+                as the README's "Users, roles and sign-in" shows step by step.`;
 }
 
 main().catch((err) => fail(err.stack || String(err)));

@@ -6,6 +6,7 @@ import { AgentConfigModule } from './agent-config/agent-config.module';
 import { AnomaliesModule } from './anomalies/anomalies.module';
 import { AuditModule } from './audit/audit.module';
 import { AccessGuard } from './auth/access.guard';
+import { AuthModule } from './auth/auth.module';
 import { ConfigModule } from './config/config.module';
 import { Environment } from './config/environment';
 import { dataSourceOptions } from './database/data-source';
@@ -28,6 +29,7 @@ export class AppModule {
           useFactory: () => dataSourceOptions(env.databaseUrl, env.dbPoolSize),
           dataSourceFactory: async () => dataSource,
         }),
+        AuthModule,
         AuditModule,
         StorageModule,
         HostsModule,
@@ -38,8 +40,8 @@ export class AppModule {
         AnomaliesModule,
         HealthModule,
       ],
-      // Every HTTP route passes this guard; it is where authentication goes (see auth/access.guard.ts).
-      providers: [{ provide: APP_GUARD, useClass: AccessGuard }],
+      // Every HTTP route passes this guard: authentication and @Roles (see auth/access.guard.ts).
+      providers: [{ provide: APP_GUARD, useExisting: AccessGuard }],
     };
   }
 }

@@ -4,6 +4,7 @@ import { EnrollmentService } from '../src/enrollment/enrollment.service';
 import type { RunningServer } from '../src/server';
 import { AgentStream, ingestClient } from './support/agent-client';
 import { createTestDatabase, TestDatabase } from './support/database';
+import { tokenFor } from './support/auth';
 import { getJson, startTestServer } from './support/server';
 
 // Two replicas on one database. The agent streams to replica A; the operator's
@@ -15,6 +16,8 @@ let db: TestDatabase;
 let a: RunningServer;
 let b: RunningServer;
 let token: string;
+/** A system administrator's session (TOTP included): agent configuration is theirs. */
+let sysadmin: string;
 
 const CONFIG = {
   windowSeconds: 5,
@@ -28,7 +31,7 @@ const CONFIG = {
 async function put(port: number, agentId: string, body: unknown) {
   const res = await fetch(`http://127.0.0.1:${port}/api/v1/hosts/${agentId}/config`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${sysadmin}` },
     body: JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -42,6 +45,8 @@ beforeAll(async () => {
   db = await createTestDatabase();
   a = await startTestServer(db.url, { AGENT_WINDOW_SECONDS: '10', AGENT_TOP_N: '20' });
   b = await startTestServer(db.url, { AGENT_WINDOW_SECONDS: '10', AGENT_TOP_N: '20' });
+  // Signed in on A, used on both: sessions live in the shared database.
+  sysadmin = await tokenFor(a, 'sysadmin');
   token = (await a.app.get(EnrollmentService).create('cfg', 3_600_000, null)).token;
 }, 60_000);
 
@@ -77,11 +82,15 @@ it('pushes a config PUT on replica B to the agent streaming to replica A within 
 
   // The agent applies it: stored, and shown in host details on either replica.
   stream.call.write({ configApplied: { version: 2, ok: true, error: '' } });
-  let details = await getJson<Record<string, unknown>>(b.httpPort, `/api/v1/hosts/${agentId}`);
+  let details = await getJson<Record<string, unknown>>(
+    b.httpPort,
+    `/api/v1/hosts/${agentId}`,
+    sysadmin,
+  );
   const deadline = Date.now() + 5_000;
   while (!details.body.configApplied && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 25));
-    details = await getJson(b.httpPort, `/api/v1/hosts/${agentId}`);
+    details = await getJson(b.httpPort, `/api/v1/hosts/${agentId}`, sysadmin);
   }
   expect(details.body).toMatchObject({
     config: { ...CONFIG, portAllowlist: [22, 443, 5432], version: 2, source: 'operator' },
@@ -99,10 +108,14 @@ it('pushes a config PUT on replica B to the agent streaming to replica A within 
   );
   stream.call.write({ configApplied: { version: 3, ok: false, error: 'top_n 7: too small' } });
   const deadline2 = Date.now() + 5_000;
-  let state = await getJson<Record<string, unknown>>(a.httpPort, `/api/v1/hosts/${agentId}/config`);
+  let state = await getJson<Record<string, unknown>>(
+    a.httpPort,
+    `/api/v1/hosts/${agentId}/config`,
+    sysadmin,
+  );
   while ((state.body.applied as { version: number }).version !== 3 && Date.now() < deadline2) {
     await new Promise((r) => setTimeout(r, 25));
-    state = await getJson(a.httpPort, `/api/v1/hosts/${agentId}/config`);
+    state = await getJson(a.httpPort, `/api/v1/hosts/${agentId}/config`, sysadmin);
   }
   expect(state.body).toMatchObject({
     desired: { version: 3, topN: 7 },

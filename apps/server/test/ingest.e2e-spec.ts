@@ -5,6 +5,7 @@ import { EnrollmentService } from '../src/enrollment/enrollment.service';
 import { AgentRegistryService } from '../src/hosts/agent-registry.service';
 import type { RunningServer } from '../src/server';
 import { makeBatch } from './fixtures/windows';
+import { bearer, tokenFor } from './support/auth';
 import { AgentStream, ingestClient, rawStream } from './support/agent-client';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { startTestServer } from './support/server';
@@ -177,7 +178,9 @@ describe('ingest over real gRPC', () => {
         [agentId],
       ),
     ).toEqual([{ first: 3, last: 4 }]);
-    const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/hosts/${agentId}`);
+    const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/hosts/${agentId}`, {
+      headers: bearer(await tokenFor(server, 'viewer')),
+    });
     expect(await res.json()).toMatchObject({ highestSequence: 6, lostBatches: 2 });
   });
 

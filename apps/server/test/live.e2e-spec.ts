@@ -5,6 +5,7 @@ import { EnrollmentService } from '../src/enrollment/enrollment.service';
 import type { RunningServer } from '../src/server';
 import { makeBatch } from './fixtures/windows';
 import { AgentStream, ingestClient } from './support/agent-client';
+import { bearer, tokenFor } from './support/auth';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { startTestServer } from './support/server';
 
@@ -21,11 +22,16 @@ interface LiveMessage {
   data: Record<string, unknown>;
 }
 
+/** Signed in as a viewer on A (sessions are shared through the database). */
+async function viewer(): Promise<Record<string, string>> {
+  return bearer(await tokenFor(a, 'viewer'));
+}
+
 async function subscriber(
   port: number,
   room: string,
 ): Promise<{ ws: WebSocket; got: LiveMessage[]; at: number[] }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/live`);
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/live`, { headers: await viewer() });
   const got: LiveMessage[] = [];
   const at: number[] = [];
   ws.on('message', (raw) => {
@@ -97,7 +103,7 @@ it('delivers each stored batch to subscribers on every replica within a second',
 }, 30_000);
 
 it('refuses an unknown room', async () => {
-  const ws = new WebSocket(`ws://127.0.0.1:${a.httpPort}/api/v1/live`);
+  const ws = new WebSocket(`ws://127.0.0.1:${a.httpPort}/api/v1/live`, { headers: await viewer() });
   await new Promise((resolve) => ws.once('open', resolve));
   const reply = new Promise<LiveMessage>((resolve) =>
     ws.once('message', (raw) => resolve(JSON.parse(raw.toString()))),
@@ -112,11 +118,13 @@ describe('the live feed passes the same AccessGuard as REST', () => {
 
   it('consults the guard for every message, and a refusal answers an error', async () => {
     const seen: string[] = [];
-    jest.spyOn(AccessGuard.prototype, 'canActivate').mockImplementation((ctx) => {
+    jest.spyOn(AccessGuard.prototype, 'canActivate').mockImplementation(async (ctx) => {
       seen.push(ctx.getType());
       return ctx.getType() !== 'ws';
     });
-    const ws = new WebSocket(`ws://127.0.0.1:${b.httpPort}/api/v1/live`);
+    const ws = new WebSocket(`ws://127.0.0.1:${b.httpPort}/api/v1/live`, {
+      headers: await viewer(),
+    });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     const reply = new Promise<LiveMessage>((resolve) =>
       ws.once('message', (raw) => resolve(JSON.parse(raw.toString()))),
@@ -131,7 +139,7 @@ describe('the live feed passes the same AccessGuard as REST', () => {
   });
 
   it('checks the handshake: a refused connection is closed with 1008', async () => {
-    const spy = jest.spyOn(AccessGuard.prototype, 'allowConnection').mockReturnValue(false);
+    const spy = jest.spyOn(AccessGuard.prototype, 'allowConnection').mockResolvedValue(false);
     const ws = new WebSocket(`ws://127.0.0.1:${a.httpPort}/api/v1/live`, {
       headers: { authorization: 'Bearer nope' },
     });
@@ -141,7 +149,49 @@ describe('the live feed passes the same AccessGuard as REST', () => {
   });
 
   it('a REST refusal by the guard is a 403', async () => {
-    jest.spyOn(AccessGuard.prototype, 'canActivate').mockReturnValue(false);
+    jest.spyOn(AccessGuard.prototype, 'canActivate').mockResolvedValue(false);
     expect((await fetch(`http://127.0.0.1:${a.httpPort}/api/v1/hosts`)).status).toBe(403);
+  });
+});
+
+describe('the live feed admits by role', () => {
+  const closeCode = (ws: WebSocket) =>
+    new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
+
+  it('closes the handshake with 1008 without credentials, or for a role that may not read traffic', async () => {
+    const none = new WebSocket(`ws://127.0.0.1:${a.httpPort}/api/v1/live`);
+    expect(await closeCode(none)).toBe(1008);
+    const auditor = new WebSocket(`ws://127.0.0.1:${a.httpPort}/api/v1/live`, {
+      headers: bearer(await tokenFor(a, 'auditadmin')),
+    });
+    expect(await closeCode(auditor)).toBe(1008);
+    const rows = await db.query<{ action: string; actor: string | null; reason: string }>(
+      `SELECT action, actor, reason FROM audit_entries WHERE target = 'live:connect' ORDER BY sequence`,
+    );
+    expect(rows.map((r) => r.action)).toEqual(['auth.unauthenticated', 'auth.forbidden']);
+  });
+
+  it('admits the cookie (the console) and checks the session again on every message', async () => {
+    const token = await tokenFor(a, 'operator');
+    const ws = new WebSocket(`ws://127.0.0.1:${a.httpPort}/api/v1/live`, {
+      headers: { cookie: `tidewatch_session=${token}` },
+    });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const next = () =>
+      new Promise<LiveMessage>((resolve) =>
+        ws.once('message', (raw) => resolve(JSON.parse(raw.toString()))),
+      );
+    let reply = next();
+    ws.send(JSON.stringify({ event: 'subscribe', data: { room: 'fleet' } }));
+    expect(await reply).toEqual({ event: 'subscribed', data: { room: 'fleet' } });
+    // Signed out elsewhere: the next subscription on this socket is refused.
+    await fetch(`http://127.0.0.1:${a.httpPort}/api/v1/auth/logout`, {
+      method: 'POST',
+      headers: bearer(token),
+    });
+    reply = next();
+    ws.send(JSON.stringify({ event: 'subscribe', data: { room: `host:${randomUUID()}` } }));
+    expect(await reply).toEqual({ event: 'error', data: { message: 'Unauthorized' } });
+    ws.close();
   });
 });

@@ -4,6 +4,7 @@ import type { RunningServer } from '../src/server';
 import { PartitionMaintenanceService } from '../src/storage/partition-maintenance.service';
 import { GroundTruth, makeBatch } from './fixtures/windows';
 import { AgentStream, ingestClient } from './support/agent-client';
+import { tokenFor } from './support/auth';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { getJson, startTestServer } from './support/server';
 
@@ -46,8 +47,9 @@ let server: RunningServer;
 const truth = new GroundTruth();
 
 const iso = (t: number) => new Date(t).toISOString();
-const api = <T = Record<string, unknown>>(path: string) =>
-  getJson<T>(server.httpPort, `/api/v1${path}`);
+/** As an operator (traffic and hosts), signed in through the real login route. */
+const api = async <T = Record<string, unknown>>(path: string) =>
+  getJson<T>(server.httpPort, `/api/v1${path}`, await tokenFor(server, 'operator'));
 
 interface SummaryBody {
   items: { protocol: string; direction: string; packets: string; bytes: string }[];

@@ -28,7 +28,7 @@ import {
 } from './fixtures/binaries';
 import { createTestDatabase, type TestDatabase } from './fixtures/database';
 import { describePipeline } from './fixtures/gate';
-import { getJson, metricValue } from './fixtures/rest';
+import { authHeaders, getJson, metricValue, signIn } from './fixtures/rest';
 
 // The whole pipeline as a user runs it: the built server and agent as
 // processes, real eBPF on a real veth, real PostgreSQL, answers read over
@@ -218,7 +218,9 @@ describePipeline('pipeline: agent → gRPC → server → PostgreSQL → REST', 
   const summary = () =>
     getJson<SummaryView>(api, '/api/v1/traffic/summary', scope({ iface: link.a.ifname }));
   const highestSequence = async () => {
-    const res = await fetch(new URL(`/api/v1/hosts/${agentId}`, api));
+    const res = await fetch(new URL(`/api/v1/hosts/${agentId}`, api), {
+      headers: authHeaders(api),
+    });
     return res.ok ? ((await res.json()) as HostDetail).highestSequence : 0;
   };
 
@@ -237,6 +239,23 @@ describePipeline('pipeline: agent → gRPC → server → PostgreSQL → REST', 
       env,
     ).stdout.trim();
     expect(token).toMatch(/^\S{16,}$/);
+    // A viewer reads traffic and hosts; its password by file, as an operator would create it.
+    const passwordFile = join(dir, 'viewer-password');
+    writeFileSync(passwordFile, 'e2e-read-only-passphrase\n', { mode: 0o600 });
+    runCli(
+      SERVER_BIN,
+      [
+        'users',
+        'create',
+        '--username',
+        'pipeline-viewer',
+        '--role',
+        'viewer',
+        '--password-file',
+        passwordFile,
+      ],
+      env,
+    );
 
     server = new NodeProcess('server', SERVER_BIN, ['serve', '--no-migrate'], {
       DATABASE_URL: db.url,
@@ -255,6 +274,7 @@ describePipeline('pipeline: agent → gRPC → server → PostgreSQL → REST', 
     };
     api = `http://127.0.0.1:${listening.httpPort}`;
     grpcPort = listening.grpcPort;
+    await signIn(api, 'pipeline-viewer', 'e2e-read-only-passphrase');
 
     peer = await net.namespace('peer');
     link = await net.link(net.host, peer);

@@ -42,6 +42,10 @@ export {
 export {
   probeKernel,
   requiredCaps,
+  verifierReason,
+  verifierTail,
+  verifyObject,
+  type LoadCheck,
   parseCapEff,
   type FeatureReport,
   type KernelProbe,

@@ -1,8 +1,21 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { addonAvailable, hasObject, loadAddon } from './loader';
+import { Collector } from './collector';
+import { TidewatchBpfError, fromNative } from './errors';
+import { addonAvailable, hasObject, loadAddon, objectPath, type ObjectKind } from './loader';
 import type { NativeKernelProbe } from './native';
-import { TRACEFS_ROOTS } from './tracefs';
+import { TRACEFS_ROOTS, kfreeSkbReasonOffset } from './tracefs';
+
+function kfreeSkbFormatReadable(): boolean {
+  return TRACEFS_ROOTS.some((r) => {
+    try {
+      accessSync(`${r}/events/skb/kfree_skb/format`, constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
 
 /** One line of the report the agent's `doctor` prints. */
 export interface FeatureReport {
@@ -47,6 +60,8 @@ export interface ProbeSources {
   clsact?: boolean | null;
   /** Why this process cannot read `root`/events of a mounted tracefs; null when it can. */
   tracefsAccess?: (root: string) => string | null;
+  /** Offset of skb/kfree_skb's reason field (0: none, 5.17+ has one); null when unreadable. */
+  dropReasonOffset?: number | null;
 }
 
 export function parseKernelRelease(rel: string): { major: number; minor: number } {
@@ -132,6 +147,7 @@ function gatherSources(): Required<ProbeSources> {
     native: nativeProbe,
     clsact: clsactPresent(rel),
     tracefsAccess: tracefsAccessError,
+    dropReasonOffset: kfreeSkbFormatReadable() ? kfreeSkbReasonOffset() : null,
   };
 }
 
@@ -310,8 +326,26 @@ export function probeKernel(sources: ProbeSources = {}): KernelProbe {
     used: modern,
     fallback: modern
       ? ''
-      : 'one packet per skb: exact against interface counters only with GSO/GRO off',
+      : 'one packet per skb: TCP egress counts skbs (TCP builds GSO skbs even with offloads off), ingress is exact with GRO off',
     detail: `__sk_buff.gso_segs ${gso ? 'available' : 'missing'} (${how})`,
+    remediation: '',
+  });
+
+  // skb/kfree_skb has a reason field from 5.17; the offset is 0 without it.
+  const reasonOff = s.dropReasonOffset;
+  const reasons = reasonOff !== null && reasonOff > 0;
+  add({
+    name: 'drop-reasons',
+    ok: reasons,
+    used: reasons,
+    fallback: reasons ? '' : 'drops counted in total only, reason "unknown"',
+    detail: reasons
+      ? `skb/kfree_skb has a drop reason (offset ${reasonOff})`
+      : reasonOff === null
+        ? 'skb/kfree_skb format not readable (tracefs)'
+        : atLeast(k, 5, 17)
+          ? 'skb/kfree_skb has no reason field'
+          : `skb/kfree_skb has no reason field before Linux 5.17`,
     remediation: '',
   });
 
@@ -322,4 +356,93 @@ export function probeKernel(sources: ProbeSources = {}): KernelProbe {
     features,
     ready: blocking.length === 0,
   };
+}
+
+/** What happened when an object went through the running kernel's verifier. */
+export interface LoadCheck {
+  /** Which object was loaded (what the agent would use unless told otherwise). */
+  object: ObjectKind;
+  path: string;
+  /** Every program (TC and tracepoints) passed the verifier and every map was created. */
+  ok: boolean;
+  /** The refusal, first line ("cannot load BPF object ...: Invalid argument"); '' when ok. */
+  error: string;
+  /** errno name of the refusal (EACCES: the verifier; EPERM: capabilities; EINVAL: map/program type). */
+  code: string;
+  /** The verifier's (or libbpf's) last lines on a refusal, without libbpf's prefixes. */
+  log: string[];
+  /** What to do about a refusal; '' when ok. */
+  remediation: string;
+}
+
+/** The last lines of the verifier's log (or, for a map/program refusal, of libbpf's). */
+export function verifierTail(message: string, lines = 8): string[] {
+  const at = message.indexOf('\nlibbpf said:\n');
+  if (at < 0) return [];
+  const all = message
+    .slice(at + '\nlibbpf said:\n'.length)
+    .split('\n')
+    .map((l) => l.replace(/\s+$/, ''))
+    .filter(Boolean);
+  const last = (mark: string) => {
+    for (let i = all.length - 1; i >= 0; i--) if (all[i].includes(mark)) return i;
+    return -1;
+  };
+  const begin = last('-- BEGIN PROG LOAD LOG --');
+  const end = last('-- END PROG LOAD LOG --');
+  const verifier =
+    begin >= 0 && end > begin
+      ? all.slice(begin + 1, end)
+      : all.filter((l) => !/failed to load object/.test(l));
+  return verifier.slice(-lines).map((l) => l.replace(/^libbpf: /, ''));
+}
+
+/** The line of a verifier log that says why: the last one that is not statistics. */
+export function verifierReason(log: string[]): string {
+  const why = log.filter(
+    (l) => !/^(processed \d+ insns|verification time|stack depth|max_states_per_insn)/.test(l),
+  );
+  return why[why.length - 1] ?? log[log.length - 1] ?? '';
+}
+
+/**
+ * Loads the object the agent would use here (or `object`) through the
+ * running kernel's verifier, without attaching anything, and unloads it.
+ * This is what `doctor` needs to tell the truth: features present in
+ * /proc and bpf() probes do not prove the programs load.
+ */
+export async function verifyObject(object: 'auto' | ObjectKind = 'auto'): Promise<LoadCheck> {
+  const kind: ObjectKind = object === 'auto' ? probeKernel().object : object;
+  const path = objectPath(kind);
+  try {
+    const c = await Collector.open({ object: kind, flows: false, events: false });
+    await c.close();
+    return { object: kind, path, ok: true, error: '', code: '', log: [], remediation: '' };
+  } catch (err) {
+    const e = err instanceof TidewatchBpfError ? err : fromNative(err);
+    const log = verifierTail(e.message);
+    const first = e.message.split('\n')[0];
+    const byVerifier = /verifier rejected/.test(first);
+    let remediation: string;
+    if (e.code === 'EPERM') {
+      remediation = `grant ${requiredCaps(...kernelOf()).join(', ')} (or run as root)`;
+    } else if (e.code === 'ENOENT' || e.code === 'ELIBBAD') {
+      remediation = 'run `npm run setup` (builds the BPF objects and the addon)';
+    } else if (kind === 'modern') {
+      remediation =
+        'this kernel refuses the modern object: run the agent with bpf.object: legacy ' +
+        '(the 4.19 object) and report this output (kernel release and the lines above)';
+    } else {
+      remediation = byVerifier
+        ? "this kernel's verifier refuses Tidewatch's programs: report this output " +
+          '(kernel release and the lines above); nothing on the host can fix it'
+        : 'report this output (kernel release and the lines above)';
+    }
+    return { object: kind, path, ok: false, error: first, code: e.code, log, remediation };
+  }
+}
+
+function kernelOf(): [number, number] {
+  const k = parseKernelRelease(release());
+  return [k.major, k.minor];
 }

@@ -2,13 +2,20 @@
 // created) but keeps everyone else's; leftovers of a killed run are found and
 // removed; a missing interface gives a clear error; 100 load/attach/detach
 // cycles leak no file descriptor. Ground truth: `tc` and /proc/self/fd.
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { background, exec, sendUdp, useTestNetwork, type Link } from '@tidewatch/testhosts';
 import { Collector, TidewatchBpfError, addonPath, objectPath, probeKernel } from '../src';
-import { describeKernel } from './support/describe-kernel';
+import { describeKernel, OBJECTS } from './support/describe-kernel';
 
 jest.setTimeout(120_000);
+
+const [MAJOR, MINOR] = release()
+  .split('.')
+  .map((x) => parseInt(x, 10));
+const atLeast = (major: number, minor: number) =>
+  MAJOR > major || (MAJOR === major && MINOR >= minor);
 
 async function tc(...args: string[]): Promise<string> {
   return (await exec('tc', args)).stdout;
@@ -267,7 +274,8 @@ describeKernel('attach, detach and clean-up', () => {
     // Every tenth cycle loads the modern object (ring buffer poller), which
     // takes the verifier about a second; the others the legacy one.
     for (let i = 0; i < 100; i++) {
-      const c = await Collector.open({ object: i % 10 ? 'legacy' : 'modern', flowTableSize: 64 });
+      const object = i % 10 || !OBJECTS.includes('modern') ? 'legacy' : 'modern';
+      const c = await Collector.open({ object, flowTableSize: 64 });
       await c.attachInterface(ifname);
       await c.attachTracepoints();
       c.onEvent(() => undefined);
@@ -279,46 +287,66 @@ describeKernel('attach, detach and clean-up', () => {
     expect(await tc('qdisc', 'show', 'dev', ifname)).not.toContain('clsact');
   });
 
-  it('reports per-program run counts when kernel.bpf_stats_enabled=1', async () => {
-    const prev = (await exec('sysctl', ['-n', 'kernel.bpf_stats_enabled'])).stdout.trim();
-    await exec('sysctl', ['-q', '-w', 'kernel.bpf_stats_enabled=1']);
-    const c = await Collector.open({ object: 'legacy' });
-    try {
-      await c.attachInterface(ifname);
-      await exec('ping', ['-c', '3', '-i', '0.01', '-q', link.b.ipv4]);
-      const stats = c.programStats();
-      expect(stats.map((s) => s.name).sort()).toEqual([
-        'tw_tc_egress',
-        'tw_tc_ingress',
-        'tw_tp_kfree_skb',
-        'tw_tp_retransmit',
-        'tw_tp_sock_state',
-      ]);
-      const egress = stats.find((s) => s.name === 'tw_tc_egress')!;
-      expect(egress.runCount).toBeGreaterThanOrEqual(3n);
-      expect(egress.runTimeNs).toBeGreaterThan(0n);
-    } finally {
-      await c.close();
-      await exec('sysctl', ['-q', '-w', `kernel.bpf_stats_enabled=${prev}`]);
-    }
-  });
+  const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
+  // kernel.bpf_stats_enabled and the run counters behind it came in 5.1.
+  if (!existsSync(STATS_SYSCTL))
+    it('reports every program with zero run counts where the kernel keeps none (before 5.1)', async () => {
+      expect(atLeast(5, 1)).toBe(false);
+      const c = await Collector.open({ object: 'legacy' });
+      try {
+        await c.attachInterface(ifname);
+        await exec('ping', ['-c', '3', '-i', '0.01', '-q', link.b.ipv4]);
+        const stats = c.programStats();
+        expect(stats.map((s) => [s.name, s.runCount, s.runTimeNs]).sort()).toEqual([
+          ['tw_tc_egress', 0n, 0n],
+          ['tw_tc_ingress', 0n, 0n],
+          ['tw_tp_kfree_skb', 0n, 0n],
+          ['tw_tp_retransmit', 0n, 0n],
+          ['tw_tp_sock_state', 0n, 0n],
+        ]);
+      } finally {
+        await c.close();
+      }
+    });
 
-  it('probes this kernel as ready for the modern object', () => {
+  if (existsSync(STATS_SYSCTL))
+    it('reports per-program run counts when kernel.bpf_stats_enabled=1', async () => {
+      const prev = (await exec('sysctl', ['-n', 'kernel.bpf_stats_enabled'])).stdout.trim();
+      await exec('sysctl', ['-q', '-w', 'kernel.bpf_stats_enabled=1']);
+      const c = await Collector.open({ object: 'legacy' });
+      try {
+        await c.attachInterface(ifname);
+        await exec('ping', ['-c', '3', '-i', '0.01', '-q', link.b.ipv4]);
+        const stats = c.programStats();
+        expect(stats.map((s) => s.name).sort()).toEqual([
+          'tw_tc_egress',
+          'tw_tc_ingress',
+          'tw_tp_kfree_skb',
+          'tw_tp_retransmit',
+          'tw_tp_sock_state',
+        ]);
+        const egress = stats.find((s) => s.name === 'tw_tc_egress')!;
+        expect(egress.runCount).toBeGreaterThanOrEqual(3n);
+        expect(egress.runTimeNs).toBeGreaterThan(0n);
+      } finally {
+        await c.close();
+        await exec('sysctl', ['-q', '-w', `kernel.bpf_stats_enabled=${prev}`]);
+      }
+    });
+
+  // Ground truth by version: ring buffer 5.8, batch map ops 5.6, gso_segs 5.1.
+  const modern = atLeast(5, 8);
+  it(`probes this kernel as ready for the ${modern ? 'modern' : 'legacy'} object`, () => {
     const p = probeKernel();
     expect(p.ready).toBe(true);
-    expect(p.object).toBe('modern');
+    expect(p.object).toBe(modern ? 'modern' : 'legacy');
     const byName = Object.fromEntries(p.features.map((f) => [f.name, f]));
-    for (const n of [
-      'bpf-syscall',
-      'capabilities',
-      'tracefs',
-      'bpffs',
-      'clsact',
-      'ring-buffer',
-      'batch-map-ops',
-      'gso-segs',
-    ]) {
+    for (const n of ['bpf-syscall', 'capabilities', 'tracefs', 'bpffs', 'clsact']) {
       expect(byName[n]).toMatchObject({ ok: true });
     }
+    expect(byName['ring-buffer']).toMatchObject({ ok: atLeast(5, 8), used: modern });
+    expect(byName['batch-map-ops']).toMatchObject({ ok: atLeast(5, 6), used: modern });
+    expect(byName['gso-segs']).toMatchObject({ ok: atLeast(5, 1), used: modern });
+    expect(byName['drop-reasons']).toMatchObject({ ok: atLeast(5, 17) });
   });
 });

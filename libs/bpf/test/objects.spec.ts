@@ -13,6 +13,8 @@ import {
   sizeViolations,
 } from './support/bpf-object';
 import { loadAllPrograms, loadBlocker } from './support/kernel-load';
+import { release } from 'node:os';
+import { addonAvailable, probeKernel } from '../src';
 
 const LIB = resolve(__dirname, '..');
 const LEGACY = join(LIB, 'build', 'tidewatch.bpf.o');
@@ -144,18 +146,48 @@ const inCi = process.env.CI === 'true' || process.env.CI === '1';
 if (blocker && !inCi) console.warn(`skipping the kernel load tests: ${blocker}`);
 const kernelIt = blocker && !inCi ? it.skip : it;
 
+// What this kernel should take, by its version (the ground truth the probe is
+// also checked against): the modern object needs the ring buffer (5.8).
+const [major, minor] = release()
+  .split('.')
+  .map((x) => parseInt(x, 10));
+const hasRingbuf = major > 5 || (major === 5 && minor >= 8);
+
 describe('loading into this kernel (bpftool prog loadall)', () => {
-  for (const [label, path] of [
-    ['legacy', LEGACY],
-    ['modern', MODERN],
-  ]) {
+  it(`probes Linux ${major}.${minor} as a kernel for the ${hasRingbuf ? 'modern' : 'legacy'} object`, () => {
+    if (!addonAvailable()) throw new Error('the native addon is not built');
+    expect(probeKernel().object).toBe(hasRingbuf ? 'modern' : 'legacy');
+  });
+
+  if (!hasRingbuf) {
+    kernelIt(`Linux ${major}.${minor} refuses the modern object: no ring buffer before 5.8`, () => {
+      if (blocker) throw new Error(`cannot load BPF programs here: ${blocker}`);
+      expect(() => loadAllPrograms(MODERN)).toThrow(/map 'tw_events': failed to create/);
+    });
+  }
+
+  for (const [label, path] of hasRingbuf
+    ? [
+        ['legacy', LEGACY],
+        ['modern', MODERN],
+      ]
+    : [['legacy', LEGACY]]) {
     kernelIt(`the verifier accepts every program of the ${label} object`, () => {
       if (blocker) throw new Error(`cannot load BPF programs here: ${blocker}`);
       const result = loadAllPrograms(path);
       expect(result.pinned).toEqual(Object.keys(PROGRAMS).sort());
       expect(result.types).toEqual(PROGRAM_TYPES);
       expect(Object.keys(result.processed).sort()).toEqual(Object.keys(PROGRAMS).sort());
-      if (label === 'legacy') {
+      // A kernel with 4.19's 131072-instruction limit: at least a 2x margin there.
+      if (result.limit === 131072) {
+        for (const [name, n] of Object.entries(result.processed)) {
+          expect({ name, processed: n, withinLimit: n <= 131072 / 2 }).toEqual({
+            name,
+            processed: n,
+            withinLimit: true,
+          });
+        }
+      } else if (label === 'legacy') {
         for (const [name, n] of Object.entries(result.processed)) {
           expect({ name, processed: n, withinBudget: n <= LEGACY_PROCESSED_BUDGET }).toEqual({
             name,

@@ -31,7 +31,8 @@ export function exec(cmd: string, args: string[], opts: ExecOptions = {}): Promi
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    // A bound for failures only (emulated guests are several times slower).
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(new Error(`${argv.join(' ')}: ${err.message}`));
@@ -72,8 +73,11 @@ export class Background {
     return this.out;
   }
 
-  /** Resolves once stdout contains `text`; rejects on exit or timeout. */
-  async waitFor(text: string, timeoutMs = 10_000): Promise<void> {
+  /**
+   * Resolves once stdout contains `text`; rejects on exit or timeout (a bound
+   * for failures only: a node child in an emulated guest takes seconds to start).
+   */
+  async waitFor(text: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.out.includes(text)) {
       if (this.child.exitCode !== null) {

@@ -9,7 +9,7 @@
 // generator, server and PostgreSQL share the machine.
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -123,9 +123,22 @@ async function generateHistory(
   return counts;
 }
 
+/** The viewer's session token (the REST API needs a signed-in user). */
+let bearer = '';
+
+async function signIn(http: number, username: string, password: string): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${http}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (res.status !== 200) throw new Error(`sign-in -> ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
 async function timeGet(url: string): Promise<number> {
   const t = performance.now();
-  const res = await fetch(url);
+  const res = await fetch(url, { headers: { authorization: `Bearer ${bearer}` } });
   await res.arrayBuffer();
   if (res.status !== 200) throw new Error(`${url} -> ${res.status}`);
   return performance.now() - t;
@@ -149,6 +162,23 @@ async function main(): Promise<void> {
       }).trim();
     cli('migrate', 'run');
     const token = cli('enroll', 'create', '--name', 'bench', '--expires', '2h');
+    const viewerPassword = randomBytes(18).toString('base64url');
+    const passwordFile = path.join(os.tmpdir(), `${name}-viewer-password`);
+    writeFileSync(passwordFile, `${viewerPassword}\n`, { mode: 0o600 });
+    try {
+      cli(
+        'users',
+        'create',
+        '--username',
+        'bench-viewer',
+        '--role',
+        'viewer',
+        '--password-file',
+        passwordFile,
+      );
+    } finally {
+      rmSync(passwordFile, { force: true });
+    }
     const ids = Array.from({ length: AGENTS }, () => randomUUID());
     const now = Date.now();
 
@@ -160,6 +190,7 @@ async function main(): Promise<void> {
     log(`history: ${JSON.stringify(history)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     server = await startServer(databaseUrl);
+    bearer = await signIn(server.http, 'bench-viewer', viewerPassword);
     const address = `127.0.0.1:${server.grpc}`;
     for (let i = 0; i < AGENTS; i++) {
       agents.push(

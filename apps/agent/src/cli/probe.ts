@@ -36,14 +36,14 @@ export function hostChecks(): DoctorCheck[] {
   const eventsReadable = ['/sys/kernel/tracing/events', '/sys/kernel/debug/tracing/events'].some(
     (d) => existsSync(`${d}/sock/inet_sock_set_state/id`),
   );
-  const modern = maj > 4 || (maj === 4 && min >= 15);
+  const modern = maj > 4 || (maj === 4 && min >= 19);
   return [
     {
       name: 'kernel',
       ok: modern,
       required: true,
-      detail: `${release()} (needs >= 4.15, 5.4+ recommended)`,
-      fix: 'upgrade the kernel to 4.15 or later (Kylin V10: 4.19 is fine)',
+      detail: `${release()} (needs >= 4.19)`,
+      fix: 'upgrade the kernel to 4.19 or later (Kylin V10: 4.19 is fine)',
     },
     {
       name: 'capabilities',
@@ -77,12 +77,43 @@ export function hostChecks(): DoctorCheck[] {
         : 'no kernel BTF: the 4.19-compatible object is used',
       fix: 'nothing to do: the core counters need no BTF',
     },
-    {
-      name: 'bpf_stats',
-      ok: stats === '1',
-      required: false,
-      detail: stats === '1' ? 'enabled' : 'disabled: BPF run time in AgentHealth reads 0',
-      fix: 'sysctl -w kernel.bpf_stats_enabled=1',
-    },
+    bpfStatsCheck(stats, maj, min),
   ];
+}
+
+/**
+ * kernel.bpf_stats_enabled (per-program run time and count) exists from 5.1:
+ * below that there is nothing to switch on, so no sysctl is advised.
+ */
+export function bpfStatsCheck(
+  value: string | undefined,
+  major: number,
+  minor: number,
+): DoctorCheck {
+  const exists = major > 5 || (major === 5 && minor >= 1);
+  if (value === undefined && !exists) {
+    return {
+      name: 'bpf_stats',
+      ok: false,
+      required: false,
+      detail: `not in Linux ${major}.${minor} (kernel.bpf_stats_enabled needs 5.1+): BPF run time in AgentHealth reads 0`,
+      fix: 'nothing to do on this kernel (per-program run time needs Linux 5.1 or later)',
+    };
+  }
+  if (value === undefined) {
+    return {
+      name: 'bpf_stats',
+      ok: false,
+      required: false,
+      detail: 'kernel.bpf_stats_enabled not readable: BPF run time in AgentHealth reads 0',
+      fix: 'check that /proc/sys is mounted (kernel.bpf_stats_enabled)',
+    };
+  }
+  return {
+    name: 'bpf_stats',
+    ok: value === '1',
+    required: false,
+    detail: value === '1' ? 'enabled' : 'disabled: BPF run time in AgentHealth reads 0',
+    fix: value === '1' ? '' : 'sysctl -w kernel.bpf_stats_enabled=1',
+  };
 }

@@ -56,8 +56,15 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .command('doctor')
     .description('probe the kernel and this host: what the agent can use and what to fix')
     .option('--json', 'machine-readable output')
+    .addOption(
+      new Option('--object <object>', 'BPF object to load through the verifier')
+        .choices(['auto', 'legacy', 'modern'])
+        .default('auto'),
+    )
     .addHelpText('after', '\nExit code 0: the agent can run here; 3: it cannot (see "What to do").')
-    .action((opts: { json?: boolean }) => onExit(doctorCommand(opts)));
+    .action(async (opts: { json?: boolean; object?: 'auto' | 'legacy' | 'modern' }) =>
+      onExit(await doctorCommand(opts)),
+    );
 
   addConfigOptions(
     program.command('top').description('live view refreshed each second, like iftop (q to quit)'),

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Param, Put, Req } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Roles } from '../auth/roles.decorator';
 import { actorOfRequest, AuditedRequest } from '../audit/request-actor';
 import { uuidParam } from '../common/params';
 import { AgentConfigService } from './agent-config.service';
@@ -11,7 +12,9 @@ import { UpdateAgentConfigDto } from './dto/update-agent-config.dto';
 export class AgentConfigController {
   constructor(private readonly configs: AgentConfigService) {}
 
+  /** Read by the system administrator and the security administrator (who owns the masking policy). */
   @Get(':agentId/config')
+  @Roles('sysadmin', 'secadmin')
   @ApiOkResponse({ type: AgentConfigStateView })
   get(@Param('agentId', uuidParam('agentId')) agentId: string): Promise<AgentConfigStateView> {
     return this.configs.state(agentId);
@@ -19,6 +22,7 @@ export class AgentConfigController {
 
   /** Replaces the agent's configuration (new version), pushed at once on its open stream. */
   @Put(':agentId/config')
+  @Roles('sysadmin')
   @ApiOkResponse({ type: AgentConfigView, description: 'The new configuration and its version' })
   @ApiBadRequestResponse({ description: 'A field is invalid; the message names it' })
   put(

@@ -1,42 +1,131 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { WsException } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
+import { ALLOW_PENDING } from './allow-pending.decorator';
+import { ApiTokensService } from './api-tokens.service';
+import { AUTH_AUDIT, AuthAudit } from './audit-port';
+import { LIVE_ROLES, roomRoles } from './live-rooms';
+import type { Principal } from './principal';
 import { IS_PUBLIC } from './public.decorator';
+import { credentialOf, requestIdOf, sourceOf } from './request-credentials';
+import type { Role } from './roles';
+import { ROLES_KEY } from './roles.decorator';
+import { SessionsService } from './sessions.service';
+
+export type AuthenticatedRequest = IncomingMessage & { principal?: Principal };
 
 /**
  * The one guard every HTTP route and every live-feed (WebSocket) message
  * passes through: APP_GUARD for REST, @UseGuards on the gateway, and
- * `allowConnection` at the WebSocket handshake.
- *
- * AUTH NOT IMPLEMENTED YET: users, sessions and roles arrive in a later
- * issue. Until then this guard lets everything through — it is the slot
- * where authentication and role checks go, so that no controller or gateway
- * changes. Routes marked @Public() must stay open after that change.
+ * `allowConnection` at the WebSocket handshake. Deny by default: a route
+ * without @Roles or @Public is refused (and the boot check refuses to start).
+ * Every refusal (401, 403) is written to the audit trail.
  */
 @Injectable()
 export class AccessGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector) {}
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly sessions: SessionsService,
+    private readonly tokens: ApiTokensService,
+    @Inject(AUTH_AUDIT) private readonly audit: AuthAudit,
+  ) {}
 
-  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (isPublic) return true;
-    if (context.getType() === 'ws') {
-      // A live-feed message (subscribe/unsubscribe); the socket's handshake request is
-      // on the client (`upgradeRequest`), the message's data in getData().
-      return true; // TODO(auth issue): check that the user may see the room asked for.
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets) ?? [];
+    const allowPending = this.reflector.getAllAndOverride<boolean>(ALLOW_PENDING, targets) ?? false;
+    const ws = context.getType() === 'ws';
+    const req: AuthenticatedRequest | undefined = ws
+      ? (context.switchToWs().getClient() as { upgradeRequest?: IncomingMessage }).upgradeRequest
+      : context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const what = ws
+      ? `live:${String((context.switchToWs().getData() as { room?: unknown } | null)?.room ?? '')}`
+      : `${req?.method ?? ''} ${(req as { originalUrl?: string } | undefined)?.originalUrl?.split('?')[0] ?? req?.url ?? ''}`;
+    const principal = await this.authenticate(req);
+    if (!principal) {
+      await this.deny(req, null, what, 'auth.unauthenticated', 'no valid session or token');
+      throw ws ? new WsException('Unauthorized') : new UnauthorizedException('sign in first');
     }
-    return true; // TODO(auth issue): authenticate and check roles here.
+    if (req) req.principal = principal;
+    let reason: string | null = null;
+    if (!roles.includes(principal.role)) reason = `role ${principal.role} not admitted`;
+    else if (principal.pending && !allowPending) {
+      reason =
+        principal.pending === 'password'
+          ? 'password change required'
+          : 'TOTP enrolment required for this role';
+    } else if (ws) {
+      const room = (context.switchToWs().getData() as { room?: unknown } | null)?.room;
+      if (typeof room === 'string' && context.getHandler().name === 'subscribe') {
+        if (!roomRoles(room.toLowerCase()).includes(principal.role)) {
+          reason = `role ${principal.role} not admitted to this room`;
+        }
+      }
+    }
+    if (reason) {
+      await this.deny(req, principal, what, 'auth.forbidden', reason);
+      throw ws ? new WsException('Forbidden resource') : new ForbiddenException(reason);
+    }
+    return true;
   }
 
   /**
-   * The WebSocket handshake: the upgrade request carries cookies and headers
-   * like any HTTP request. Refused connections are closed with 1008.
+   * The WebSocket handshake: the upgrade request carries the cookie (the
+   * console) or a bearer token like any HTTP request. Refused connections are closed with 1008.
    */
-  allowConnection(request: IncomingMessage | undefined): boolean | Promise<boolean> {
-    void request;
-    return true; // TODO(auth issue): authenticate the upgrade request here.
+  async allowConnection(request: IncomingMessage | undefined): Promise<boolean> {
+    const principal = await this.authenticate(request);
+    const what = 'live:connect';
+    if (!principal) {
+      await this.deny(request, null, what, 'auth.unauthenticated', 'no valid session or token');
+      return false;
+    }
+    if (!LIVE_ROLES.includes(principal.role) || principal.pending) {
+      await this.deny(
+        request,
+        principal,
+        what,
+        'auth.forbidden',
+        principal.pending ? 'sign-in not completed' : `role ${principal.role} not admitted`,
+      );
+      return false;
+    }
+    return true;
+  }
+
+  async authenticate(req: IncomingMessage | undefined): Promise<Principal | null> {
+    const credential = credentialOf(req);
+    if (!credential) return null;
+    if (credential.startsWith('tws_')) return this.sessions.authenticate(credential);
+    if (credential.startsWith('twt_')) return this.tokens.authenticate(credential, sourceOf(req));
+    return null;
+  }
+
+  private deny(
+    req: IncomingMessage | undefined,
+    principal: Principal | null,
+    target: string,
+    action: string,
+    reason: string,
+  ): Promise<unknown> {
+    return this.audit.record({
+      actor: principal?.name ?? null,
+      actorRole: principal?.role ?? null,
+      source: sourceOf(req),
+      requestId: requestIdOf(req),
+      action,
+      target: target.slice(0, 512),
+      outcome: 'denied',
+      reason,
+    });
   }
 }

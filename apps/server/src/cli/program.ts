@@ -4,13 +4,18 @@ import { registerAudit } from './commands/audit';
 import { registerEnroll } from './commands/enroll';
 import { registerMigrate } from './commands/migrate';
 import { registerServe } from './commands/serve';
+import { registerUsers } from './commands/users';
 import { CliContext, defaultContext } from './context';
 
-/**
- * Every subcommand registers itself here. The users/roles issue adds
- * `admin create` as one more file in commands/ and one line below.
- */
-const COMMANDS = [registerServe, registerMigrate, registerEnroll, registerAgents, registerAudit];
+/** Every subcommand registers itself here: one file in commands/ and one entry below. */
+const COMMANDS = [
+  registerServe,
+  registerMigrate,
+  registerEnroll,
+  registerAgents,
+  registerUsers,
+  registerAudit,
+];
 
 export function buildProgram(
   ctx: CliContext = defaultContext(),

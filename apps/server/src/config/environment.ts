@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { AuditSettings, parseAuditSettings } from '../audit/audit-settings';
+import { AuthSettings, parseAuthSettings } from './auth-environment';
 
 /** gRPC TLS: PEM file paths, checked readable at boot. */
 export interface GrpcTls {
@@ -67,6 +68,8 @@ export interface Environment {
   dbPoolSize: number;
   /** The audit trail: hash, checkpoint signing key and file, retention (AUDIT_*). */
   audit: AuditSettings;
+  /** Sign-in: passwords, lockout, TOTP, sessions, API tokens (AUTH_*). */
+  auth: AuthSettings;
 }
 
 export class EnvironmentError extends Error {
@@ -202,6 +205,7 @@ export function parseEnvironment(src: Source = process.env): Environment {
     logLevel: str(src, 'LOG_LEVEL', 'info'),
     dbPoolSize: int(src, 'DB_POOL_SIZE', 10, 1, 200),
     audit: parseAuditSettings(src),
+    auth: parseAuthSettings(src, int),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(env.logLevel)) {
     throw new EnvironmentError(`LOG_LEVEL must be one of fatal|error|warn|info|debug|trace|silent`);

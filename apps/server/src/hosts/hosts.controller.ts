@@ -1,11 +1,13 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Roles } from '../auth/roles.decorator';
 import { uuidParam } from '../common/params';
 import { HostDetailView, HostPage } from './dto/host.view';
 import { ListHostsQuery } from './dto/list-hosts.query';
 import { HostsService } from './hosts.service';
 
 @ApiTags('hosts')
+@Roles('sysadmin', 'operator', 'viewer')
 @Controller('hosts')
 export class HostsController {
   constructor(private readonly hosts: HostsService) {}

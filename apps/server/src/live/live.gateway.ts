@@ -10,6 +10,8 @@ import {
 } from '@nestjs/websockets';
 import type { WebSocket } from 'ws';
 import { AccessGuard } from '../auth/access.guard';
+import { LIVE_ROLES } from '../auth/live-rooms';
+import { Roles } from '../auth/roles.decorator';
 import { ConfigurationService } from '../config/configuration.service';
 import { MetricsService } from '../health/metrics.service';
 import { LiveExceptionFilter } from './live-exception.filter';
@@ -27,12 +29,14 @@ const ROOM = /^(fleet|host:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
  */
 @WebSocketGateway({ path: '/api/v1/live' })
 @UseGuards(AccessGuard)
+@Roles(...LIVE_ROLES)
 @UseFilters(LiveExceptionFilter)
 export class LiveGateway
   implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, OnModuleDestroy
 {
   private readonly logger = new Logger('live');
   private readonly rooms = new Map<WebSocket, Set<string>>();
+  private readonly admissions = new Map<WebSocket, Promise<boolean>>();
   private readonly onBatch = (s: LiveBatchSummary) => this.publish(s);
   private readonly onAnomaly = (a: LiveAnomaly) =>
     this.send(a.agentId, { event: 'anomaly', data: a });
@@ -57,12 +61,14 @@ export class LiveGateway
   async handleConnection(client: WebSocket, request?: IncomingMessage): Promise<void> {
     // Kept on the socket for the guard's per-message checks.
     (client as WebSocket & { upgradeRequest?: IncomingMessage }).upgradeRequest = request;
-    let allowed = false;
-    try {
-      allowed = await this.guard.allowConnection(request);
-    } catch (err) {
-      this.logger.warn(`live handshake check failed: ${(err as Error).message}`);
-    }
+    // The check reads the database, and the client may speak before it ends: messages wait for it.
+    const admission = this.guard.allowConnection(request).catch((err: Error) => {
+      this.logger.warn(`live handshake check failed: ${err.message}`);
+      return false;
+    });
+    this.admissions.set(client, admission);
+    const allowed = await admission;
+    this.admissions.delete(client);
     if (!allowed) {
       client.close(1008, 'forbidden');
       return;
@@ -73,15 +79,17 @@ export class LiveGateway
   }
 
   handleDisconnect(client: WebSocket): void {
+    this.admissions.delete(client);
     this.rooms.delete(client);
     this.metrics.liveSubscribers.set(this.rooms.size);
   }
 
   @SubscribeMessage('subscribe')
-  subscribe(@ConnectedSocket() client: WebSocket, @MessageBody() body: unknown) {
+  async subscribe(@ConnectedSocket() client: WebSocket, @MessageBody() body: unknown) {
     const room = roomOf(body);
     if (!room)
       return { event: 'error', data: { message: 'room must be "fleet" or "host:<agentId>"' } };
+    await this.admissions.get(client);
     const rooms = this.rooms.get(client);
     if (!rooms) return { event: 'error', data: { message: 'connection not admitted' } };
     const max = this.config.get('liveMaxRoomsPerSocket');

@@ -1,4 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
+import { Roles } from '../auth/roles.decorator';
 import { ApiBadRequestResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import {
   RatesQuery,
@@ -20,6 +21,7 @@ import { TrafficService } from './traffic.service';
 
 @ApiTags('traffic')
 @ApiBadRequestResponse({ description: 'A parameter is invalid; the message names it' })
+@Roles('operator', 'viewer')
 @Controller('traffic')
 export class TrafficController {
   constructor(private readonly traffic: TrafficService) {}

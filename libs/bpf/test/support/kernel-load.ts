@@ -29,6 +29,7 @@ export interface LoadResult {
   pinned: string[]; // program names the verifier accepted
   types: Record<string, string>; // program name -> bpftool's program type
   processed: Record<string, number>; // program name -> instructions the verifier processed
+  limit: number; // the verifier's limit on processed instructions (131072 on 4.19, 1M from 5.2)
 }
 
 // "libbpf: prog 'tw_tc_ingress': -- BEGIN PROG LOAD LOG --" ... "processed 12336 insns (limit ...".
@@ -73,7 +74,8 @@ export function loadAllPrograms(objPath: string): LoadResult {
       ) as { type: string };
       types[name] = info.type;
     }
-    return { pinned, types, processed: parseVerifierStats(log) };
+    const limit = Number(/^processed \d+ insns \(limit (\d+)\)/m.exec(log)?.[1] ?? 0);
+    return { pinned, types, processed: parseVerifierStats(log), limit };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

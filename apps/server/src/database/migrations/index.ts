@@ -1,6 +1,7 @@
 import { Initial1795682467000 } from './1795682467000-initial';
 import { AgentConfigAndDurations1795685678000 } from './1795685678000-agent-config-and-durations';
 import { AuditTrail1795690000000 } from './1795690000000-audit-trail';
+import { UsersAndSignIn1795700000000 } from './1795700000000-users-and-sign-in';
 import { AgentReset1795710000000 } from './1795710000000-agent-reset';
 import { Anomalies1795720000000 } from './1795720000000-anomalies';
 
@@ -9,6 +10,7 @@ export const MIGRATIONS = [
   Initial1795682467000,
   AgentConfigAndDurations1795685678000,
   AuditTrail1795690000000,
+  UsersAndSignIn1795700000000,
   AgentReset1795710000000,
   Anomalies1795720000000,
 ];
