@@ -496,3 +496,24 @@ describe('the per-address sign-in limit', () => {
     expect(trail).toEqual([{ outcome: 'denied', source: '127.0.0.1' }]);
   });
 });
+
+describe('fail closed: no audit trail, no sign-in', () => {
+  it('answers 503 and keeps no session when the trail cannot be written, and for a refused request too', async () => {
+    const u = await createTestUser(server, 'viewer');
+    await db.query(`ALTER TABLE audit_entries RENAME TO audit_entries_away`);
+    try {
+      const r = await login(port, { username: u.username, password: u.password });
+      expect(r.status).toBe(503);
+      expect(r.setCookie).toBeNull();
+      expect((await call('GET', '/hosts')).status).toBe(503);
+    } finally {
+      await db.query(`ALTER TABLE audit_entries_away RENAME TO audit_entries`);
+    }
+    const sessions = await db.query<{ revoked_reason: string | null }>(
+      `SELECT revoked_reason FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = $1)`,
+      [u.username],
+    );
+    expect(sessions).toEqual([{ revoked_reason: 'audit trail unavailable' }]);
+    expect((await login(port, { username: u.username, password: u.password })).status).toBe(200);
+  });
+});
