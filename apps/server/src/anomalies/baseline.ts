@@ -1,7 +1,10 @@
 import type { Thresholds } from './thresholds';
 
-/** mean, mean absolute deviation, windows seen */
-export type Moments = [number, number, number];
+/** mean, mean absolute deviation, windows seen, and (per hour) the decaying peak */
+export type Moments = [number, number, number, number?];
+
+/** Per update of an hour's bucket: its peak halves in about a week of 10 s windows. */
+const PEAK_DECAY = 0.9997;
 
 /**
  * An EWMA of a rate and of its mean absolute deviation, with the windows it
@@ -29,16 +32,21 @@ type BaselineKnobs = Pick<
 >;
 
 function judge(m: Moments, x: number, t: BaselineKnobs, minRate: number): Verdict {
-  const [mean, dev] = m;
+  const [mean, dev, , peak] = m;
   const band = t.deviationBand * dev;
-  if (x >= minRate && x > mean * t.spikeFactor && x - mean > band) return 'spike';
+  // Against an hour's history, a spike must also clear twice that hour's recent peak:
+  // what happened at this hour before (a nightly backup) is not news.
+  const abovePeak = peak === undefined || x > 2 * peak;
+  if (x >= minRate && x > mean * t.spikeFactor && x - mean > band && abovePeak) return 'spike';
   if (mean >= minRate && x * t.dropFactor < mean && mean - x > band) return 'drop';
   return null;
 }
 
 function update(m: Moments, x: number, a: number): Moments {
-  const [mean, dev, n] = m;
-  return [mean + a * (x - mean), dev + a * (Math.abs(x - mean) - dev), n + 1];
+  const [mean, dev, n, peak] = m;
+  const next: Moments = [mean + a * (x - mean), dev + a * (Math.abs(x - mean) - dev), n + 1];
+  if (peak !== undefined) next[3] = Math.max(x, peak * PEAK_DECAY);
+  return next;
 }
 
 /**
@@ -58,14 +66,15 @@ export function stepBaseline(
   if (!prev) {
     const hours =
       hour === undefined ? undefined : Array.from({ length: 24 }, (): Moments | null => null);
-    if (hours && hour !== undefined) hours[hour] = [x, 0, 1];
+    if (hours && hour !== undefined) hours[hour] = [x, 0, 1, x];
     return { state: { mean: x, dev: 0, n: 1, hours }, verdict: null, expected: x };
   }
   const global: Moments = [prev.mean, prev.dev, prev.n];
   const bucket = hour === undefined ? null : (prev.hours?.[hour] ?? null);
   let verdict: Verdict = null;
   let expected = prev.mean;
-  if (bucket && bucket[2] >= t.seasonalMinWindows) {
+  const seasonal = !!bucket && bucket[2] >= t.seasonalMinWindows;
+  if (bucket && seasonal) {
     verdict = judge(bucket, x, t, minRate);
     expected = bucket[0];
   } else if (prev.n >= t.baselineWarmupWindows) {
@@ -78,9 +87,12 @@ export function stepBaseline(
     const hours = prev.hours
       ? [...prev.hours]
       : Array.from({ length: 24 }, (): Moments | null => null);
+    // A spike the hour's own history calls one does not raise its peak: the next is
+    // judged against normal days. Before that history exists, the hour learns what it sees.
+    const clip = seasonal && verdict === 'spike';
     hours[hour] = bucket
-      ? update(bucket, x, t.seasonalAlpha / damp)
-      : [x, Math.abs(x - prev.mean), 1];
+      ? update(bucket, clip ? Math.min(x, bucket[3] ?? x) : x, t.seasonalAlpha / (clip ? 10 : 1))
+      : [x, Math.abs(x - prev.mean), 1, x];
     state.hours = hours;
   }
   return { state, verdict, expected };
