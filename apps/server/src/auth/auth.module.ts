@@ -17,6 +17,8 @@ import { LoginThrottlerGuard } from './login-throttler.guard';
 import { RouteDeclarationCheck } from './route-declaration.check';
 import { SessionsService } from './sessions.service';
 import { TotpService } from './totp.service';
+import { LdapAccess } from './ldap/ldap-access';
+import { LdapUsers } from './ldap/ldap-users.service';
 
 const settings = (c: ConfigurationService) => c.get('auth');
 
@@ -36,9 +38,19 @@ const settings = (c: ConfigurationService) => c.get('auth');
   providers: [
     { provide: AUTH_AUDIT, useExisting: AuditService },
     {
+      // Directory users (LDAP_URL set), else null.
+      provide: LdapUsers,
+      inject: [DataSource, ConfigurationService, AUTH_AUDIT],
+      useFactory: (ds: DataSource, c: ConfigurationService, a: AuthAudit) => {
+        const ldap = c.get('ldap');
+        return ldap ? new LdapUsers(ds, new LdapAccess(ldap), a) : null;
+      },
+    },
+    {
       provide: SessionsService,
-      inject: [DataSource, ConfigurationService],
-      useFactory: (ds: DataSource, c: ConfigurationService) => new SessionsService(ds, settings(c)),
+      inject: [DataSource, ConfigurationService, LdapUsers],
+      useFactory: (ds: DataSource, c: ConfigurationService, l: LdapUsers | null) =>
+        new SessionsService(ds, settings(c), l),
     },
     {
       provide: TotpService,
@@ -59,14 +71,22 @@ const settings = (c: ConfigurationService) => c.get('auth');
     },
     {
       provide: AuthService,
-      inject: [DataSource, ConfigurationService, AUTH_AUDIT, SessionsService, TotpService],
+      inject: [
+        DataSource,
+        ConfigurationService,
+        AUTH_AUDIT,
+        SessionsService,
+        TotpService,
+        LdapUsers,
+      ],
       useFactory: (
         ds: DataSource,
         c: ConfigurationService,
         a: AuthAudit,
         s: SessionsService,
         t: TotpService,
-      ) => new AuthService(ds, settings(c), a, s, t),
+        l: LdapUsers | null,
+      ) => new AuthService(ds, settings(c), a, s, t, l),
     },
     AccessGuard,
     LoginThrottlerGuard,

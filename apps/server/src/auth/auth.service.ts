@@ -3,6 +3,7 @@ import { DomainError } from '../common/domain-errors';
 import type { AuthSettings } from '../config/auth-environment';
 import { passwordExpired } from '../users/user';
 import type { AuthAudit } from './audit-port';
+import type { LdapUsers } from './ldap/ldap-users.service';
 import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from './password-hash';
 import type { Role } from './roles';
 import { SessionsService } from './sessions.service';
@@ -57,6 +58,7 @@ export class AuthService {
     private readonly audit: AuthAudit,
     private readonly sessions: SessionsService,
     private readonly totp: TotpService,
+    private readonly ldap: LdapUsers | null = null,
   ) {}
 
   private scrypt() {
@@ -75,8 +77,27 @@ export class AuthService {
          FROM users WHERE lower(username) = lower($1)`,
       [input.username],
     );
-    const u = rows[0];
-    if (!u || u.disabled || !u.password_hash || u.source !== 'local') {
+    let u = rows[0];
+    // Directory accounts (and names not known here) are checked against LDAP when it is on.
+    const ldap = this.ldap && (!u || u.source === 'ldap') && !u?.disabled ? this.ldap : null;
+    let ldapFailure: string | null = null;
+    if (ldap && !u?.locked_until) {
+      const r = await ldap.login(input.username, input.password);
+      if (r.user) u = r.user;
+      if (!r.ok) ldapFailure = r.reason;
+      if (!r.ok && !r.user) {
+        await this.audit.record({
+          ...base,
+          actor: input.username.slice(0, 64),
+          actorRole: null,
+          target: null,
+          outcome: 'failure',
+          reason: r.reason,
+        });
+        throw new BadCredentialsError(BAD);
+      }
+    }
+    if (!u || u.disabled || (!ldap && (!u.password_hash || u.source !== 'local'))) {
       await burnPasswordCheck(input.password, this.scrypt());
       await this.audit.record({
         ...base,
@@ -98,7 +119,9 @@ export class AuthService {
       });
       throw new AccountLockedError(u.locked_until);
     }
-    const passwordOk = await verifyPassword(input.password, u.password_hash);
+    const passwordOk = ldap
+      ? ldapFailure === null
+      : await verifyPassword(input.password, u.password_hash as string);
     const totpNeeded = this.settings.totpRoles.includes(u.role) && u.totp_enrolled_at !== null;
     // The code is only checked (and its step burnt) after the password matched.
     const totpOk = passwordOk && (!totpNeeded || (await this.totp.verify(u.id, input.totp)));
@@ -106,11 +129,15 @@ export class AuthService {
       await this.failure(
         u,
         who,
-        !passwordOk ? 'wrong password' : input.totp ? 'wrong or reused code' : 'code missing',
+        !passwordOk
+          ? (ldapFailure ?? 'wrong password')
+          : input.totp
+            ? 'wrong or reused code'
+            : 'code missing',
       );
       throw new BadCredentialsError(BAD);
     }
-    if (needsRehash(u.password_hash, this.scrypt())) {
+    if (u.password_hash && needsRehash(u.password_hash, this.scrypt())) {
       const hash = await hashPassword(input.password, this.scrypt());
       // Only when nobody changed it meanwhile.
       await this.ds.query(

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import type { AuthSettings } from '../config/auth-environment';
 import { hashSecret } from '../enrollment/secrets';
 import { passwordExpired } from '../users/user';
+import type { LdapUsers } from './ldap/ldap-users.service';
 import type { Principal } from './principal';
 import type { Role } from './roles';
 
@@ -17,6 +18,7 @@ export class SessionsService {
   constructor(
     private readonly ds: DataSource,
     private readonly settings: AuthSettings,
+    private readonly ldap: LdapUsers | null = null,
   ) {}
 
   async create(
@@ -61,6 +63,9 @@ export class SessionsService {
     );
     if (!rows.length) return null;
     const r = rows[0];
+    // A directory user's groups are read again once the last check is LDAP_RECHECK_SECONDS old.
+    if (r.source === 'ldap' && !(await this.ldap?.entitled(r.user_id, { source: null })))
+      return null;
     const pending =
       r.must_change_password ||
       passwordExpired(

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { AuditSettings, parseAuditSettings } from '../audit/audit-settings';
 import { AuthSettings, parseAuthSettings } from './auth-environment';
+import { LdapSettings, parseLdapSettings } from '../auth/ldap/ldap-settings';
 
 /** gRPC TLS: PEM file paths, checked readable at boot. */
 export interface GrpcTls {
@@ -70,6 +71,8 @@ export interface Environment {
   audit: AuditSettings;
   /** Sign-in: passwords, lockout, TOTP, sessions, API tokens (AUTH_*). */
   auth: AuthSettings;
+  /** LDAP / Active Directory sign-in (LDAP_*); null = off. */
+  ldap: LdapSettings | null;
 }
 
 export class EnvironmentError extends Error {
@@ -206,7 +209,10 @@ export function parseEnvironment(src: Source = process.env): Environment {
     dbPoolSize: int(src, 'DB_POOL_SIZE', 10, 1, 200),
     audit: parseAuditSettings(src),
     auth: parseAuthSettings(src, int),
+    ldap: null,
   };
+  // The re-check interval is bounded by the session idle time (parsed just above).
+  env.ldap = parseLdapSettings(src, env.auth.sessionIdleMinutes * 60);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(env.logLevel)) {
     throw new EnvironmentError(`LOG_LEVEL must be one of fatal|error|warn|info|debug|trace|silent`);
   }

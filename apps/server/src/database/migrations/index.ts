@@ -4,6 +4,7 @@ import { AuditTrail1795690000000 } from './1795690000000-audit-trail';
 import { UsersAndSignIn1795700000000 } from './1795700000000-users-and-sign-in';
 import { AgentReset1795710000000 } from './1795710000000-agent-reset';
 import { Anomalies1795720000000 } from './1795720000000-anomalies';
+import { LdapUsers1795730000000 } from './1795730000000-ldap-users';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and dist load the same set. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   UsersAndSignIn1795700000000,
   AgentReset1795710000000,
   Anomalies1795720000000,
+  LdapUsers1795730000000,
 ];
