@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
 import { ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import type { IncomingMessage } from 'node:http';
+import type { AuthenticatedRequest } from '../auth/access.guard';
 import { Roles } from '../auth/roles.decorator';
 import { InvalidInputError } from '../common/domain-errors';
 import { actorOf } from './actor';
@@ -44,7 +44,7 @@ export class AnomaliesController {
   putThresholds(
     @Param('scope') scope: string,
     @Body() body: Record<string, unknown>,
-    @Req() req: IncomingMessage,
+    @Req() req: AuthenticatedRequest,
   ) {
     return this.thresholds.set(scope, body, actorOf(req));
   }
@@ -61,7 +61,11 @@ export class AnomaliesController {
   @Roles('operator')
   @ApiOkResponse({ type: AnomalyView })
   @ApiConflictResponse({ description: 'Not open' })
-  acknowledge(@Param('id') id: string, @Body() body: AnomalyNoteDto, @Req() req: IncomingMessage) {
+  acknowledge(
+    @Param('id') id: string,
+    @Body() body: AnomalyNoteDto,
+    @Req() req: AuthenticatedRequest,
+  ) {
     return this.anomalies.acknowledge(anomalyId(id), actorOf(req), body.note);
   }
 
@@ -70,7 +74,7 @@ export class AnomaliesController {
   @Roles('operator')
   @ApiOkResponse({ type: AnomalyView })
   @ApiConflictResponse({ description: 'Already resolved' })
-  resolve(@Param('id') id: string, @Body() body: AnomalyNoteDto, @Req() req: IncomingMessage) {
+  resolve(@Param('id') id: string, @Body() body: AnomalyNoteDto, @Req() req: AuthenticatedRequest) {
     return this.anomalies.resolve(anomalyId(id), actorOf(req), body.note);
   }
 
@@ -79,7 +83,11 @@ export class AnomaliesController {
   @Roles('operator')
   @ApiOkResponse({ type: AnomalyView })
   @ApiConflictResponse({ description: 'Not open or acknowledged' })
-  suppress(@Param('id') id: string, @Body() body: SuppressAnomalyDto, @Req() req: IncomingMessage) {
+  suppress(
+    @Param('id') id: string,
+    @Body() body: SuppressAnomalyDto,
+    @Req() req: AuthenticatedRequest,
+  ) {
     const until = new Date(Date.now() + body.durationSeconds * 1000);
     return this.anomalies.suppress(anomalyId(id), actorOf(req), body.reason, until);
   }
