@@ -22,7 +22,11 @@ const PEOPLE = `ou=people,${SUFFIX}`;
 const GROUPS = `ou=groups,${SUFFIX}`;
 const dn = (uid: string) => `uid=${uid},${PEOPLE}`;
 const group = (cn: string) => `cn=${cn},${GROUPS}`;
-const PASSWORDS: Record<string, string> = { bob: 'bob-directory-pw', eve: 'eve-directory-pw' };
+const PASSWORDS: Record<string, string> = {
+  bob: 'bob-directory-pw',
+  eve: 'eve-directory-pw',
+  sam: 'sam-directory-pw',
+};
 const RECHECK_SECONDS = 600;
 
 let slapd: TestSlapd;
@@ -48,6 +52,8 @@ describeLdap('sign-in with a directory account', () => {
         `dn: ${GROUPS}\nobjectClass: organizationalUnit\nou: groups\n`,
         person('bob'),
         person('eve'),
+        person('sam'),
+        `dn: ${group('tw-secadmins')}\nobjectClass: groupOfNames\ncn: tw-secadmins\nmember: ${dn('sam')}\n`,
         `dn: ${group('tw-operators')}\nobjectClass: groupOfNames\ncn: tw-operators\nmember: ${dn('bob')}\nmember: ${dn('eve')}\n`,
         `dn: ${group('tw-viewers')}\nobjectClass: groupOfNames\ncn: tw-viewers\nmember: uid=placeholder,${PEOPLE}\n`,
       ].join('\n'),
@@ -55,7 +61,11 @@ describeLdap('sign-in with a directory account', () => {
     const roles = path.join(slapd.dir, 'roles.json');
     writeFileSync(
       roles,
-      JSON.stringify({ [group('tw-operators')]: 'operator', [group('tw-viewers')]: 'viewer' }),
+      JSON.stringify({
+        [group('tw-operators')]: 'operator',
+        [group('tw-viewers')]: 'viewer',
+        [group('tw-secadmins')]: 'secadmin',
+      }),
     );
     db = await createTestDatabase();
     server = await startTestServer(db.url, {
@@ -152,6 +162,22 @@ describeLdap('sign-in with a directory account', () => {
     expect(
       (await login(server.httpPort, { username: 'eve', password: PASSWORDS.eve })).status,
     ).toBe(401);
+  });
+
+  it('a directory administrator must enrol TOTP before anything else, like a local one', async () => {
+    const r = await login(server.httpPort, { username: 'sam', password: PASSWORDS.sam });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ user: { username: 'sam', role: 'secadmin' } });
+    const token = r.body.accessToken as string;
+    expect(await get('/api/v1/users', token)).toBe(403);
+    const [denied] = await db.query<{ reason: string }>(
+      `SELECT reason FROM audit_entries WHERE action = 'auth.forbidden' AND actor = 'sam'`,
+    );
+    expect(denied.reason).toBe('TOTP enrolment required for this role');
+    const me = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/auth/me`, {
+      headers: bearer(token),
+    });
+    expect(await me.json()).toMatchObject({ totpRequired: true, totpEnrolled: false });
   });
 
   it('a directory that does not answer signs nobody in (503)', async () => {

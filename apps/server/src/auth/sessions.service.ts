@@ -73,7 +73,8 @@ export class SessionsService {
         this.settings.passwordMaxAgeDays,
       )
         ? 'password'
-        : this.settings.totpRoles.includes(r.role) && !r.totp_enrolled_at && r.source === 'local'
+        : // Directory administrators too: the directory password is one factor, not two.
+          this.settings.totpRoles.includes(r.role) && !r.totp_enrolled_at
           ? 'totp'
           : null;
     return {
