@@ -10,6 +10,9 @@ import { runMigrations } from '../src/database/migrate';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { testEnv } from './support/server';
 
+// Real PostgreSQL on a loaded CI machine: seconds, not the default 5.
+jest.setTimeout(60_000);
+
 // The one write path against real PostgreSQL: two DataSources stand for two server
 // replicas writing at once. Ground truth: every record() call that resolved is one
 // entry, sequences are exactly 1..N, and each entry chains to the one before.

@@ -9,6 +9,9 @@ import { AgentStream, ingestClient } from './support/agent-client';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { startTestServer } from './support/server';
 
+// Real PostgreSQL on a loaded CI machine: seconds, not the default 5.
+jest.setTimeout(60_000);
+
 // The agent lifecycle on the trail, with a real server, real gRPC streams and
 // real PostgreSQL. Ground truth: what this test made the agent do, in order.
 
@@ -65,20 +68,18 @@ it('records enrolled, connected, config changed and applied, spool overflow, dis
   const welcome = await first.hello(hello(agentId, { enrollmentToken: token }));
   const credential = welcome.agentCredential;
 
-  await server.app
-    .get(AgentConfigService)
-    .update(
-      agentId,
-      {
-        windowSeconds: 5,
-        topN: 10,
-        portAllowlist: [22],
-        masking: 'none',
-        maxFlowsPerWindow: 0,
-        cpuBudgetPercent: 0,
-      },
-      { actor: 'ops-sys', actorRole: 'sysadmin', source: '198.18.0.20', requestId: 'req-1' },
-    );
+  await server.app.get(AgentConfigService).update(
+    agentId,
+    {
+      windowSeconds: 5,
+      topN: 10,
+      portAllowlist: [22],
+      masking: 'none',
+      maxFlowsPerWindow: 0,
+      cpuBudgetPercent: 0,
+    },
+    { actor: 'ops-sys', actorRole: 'sysadmin', source: '198.18.0.20', requestId: 'req-1' },
+  );
   first.call.write({ configApplied: { version: 2, ok: false, error: 'top_n 10: refused' } });
   await entries(agentId, 4);
   await first.close();

@@ -22,6 +22,9 @@ import { testAuditDir, testAuditEnv } from './support/audit';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { testEnv } from './support/server';
 
+// Real PostgreSQL on a loaded CI machine: seconds, not the default 5.
+jest.setTimeout(60_000);
+
 // Operating the trail against real PostgreSQL: the bank's lock-down (a role
 // that may only SELECT and INSERT), the CLI verify, the retention purge and
 // its tombstone, syslog delivery, and the settings refused at boot.

@@ -15,6 +15,9 @@ import { testAuditDir } from './support/audit';
 import { createTestDatabase, PG_ADMIN_URL, TestDatabase } from './support/database';
 import { testEnv } from './support/server';
 
+// Real PostgreSQL on a loaded CI machine: seconds, not the default 5.
+jest.setTimeout(60_000);
+
 // Tampering with real PostgreSQL, the way an attacker with the database's
 // superuser would (triggers disabled), against the verifier and the signed
 // checkpoints in a file the database never sees. Ground truth: the sequence

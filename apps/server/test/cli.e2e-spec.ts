@@ -141,7 +141,8 @@ it('runs, shows and reverts migrations', async () => {
   }
   expect((await cli(['migrate', 'show'])).stdout).toMatch(/^\[ \] Initial/);
   expect((await cli(['migrate', 'run'])).code).toBe(0);
-});
+  // Every migration down and up again, one connection per command: seconds on a loaded machine.
+}, 60_000);
 
 it('creates enrollment tokens (hash stored, token printed once), lists and revokes them', async () => {
   const r = await cli([
