@@ -263,8 +263,11 @@ it('walks the live feed: the handshake and each room, per role', async () => {
     return new Promise((resolve) => {
       ws.once('close', (code) => resolve(`closed ${code}`));
       ws.once('open', () => {
-        ws.once('message', (raw) => {
-          resolve((JSON.parse(raw.toString()) as { event: string }).event);
+        // A refused socket may answer the subscription with an error before the handshake
+        // check closes it: only 'subscribed' or the close decide.
+        ws.on('message', (raw) => {
+          if ((JSON.parse(raw.toString()) as { event: string }).event !== 'subscribed') return;
+          resolve('subscribed');
           ws.close();
         });
         ws.send(JSON.stringify({ event: 'subscribe', data: { room } }));

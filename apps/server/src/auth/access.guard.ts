@@ -9,6 +9,9 @@ import {
 import { Reflector } from '@nestjs/core';
 import { WsException } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
+import { DataSource } from 'typeorm';
+import { ConfigurationService } from '../config/configuration.service';
+import { hashSecret } from '../enrollment/secrets';
 import { ALLOW_PENDING } from './allow-pending.decorator';
 import { ApiTokensService } from './api-tokens.service';
 import { AUTH_AUDIT, AuthAudit } from './audit-port';
@@ -36,6 +39,8 @@ export class AccessGuard implements CanActivate {
     private readonly sessions: SessionsService,
     private readonly tokens: ApiTokensService,
     @Inject(AUTH_AUDIT) private readonly audit: AuthAudit,
+    private readonly ds: DataSource,
+    private readonly config: ConfigurationService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -100,6 +105,32 @@ export class AccessGuard implements CanActivate {
       return false;
     }
     return true;
+  }
+
+  /**
+   * For an open live-feed socket: is its session (or API token) still live and
+   * admitted? Read-only — an open socket is not activity, so it does not hold a
+   * session past its idle timeout. Sockets that fail are closed (live.gateway.ts).
+   */
+  async stillAdmitted(req: IncomingMessage | undefined): Promise<boolean> {
+    const credential = credentialOf(req);
+    if (!credential) return false;
+    const hash = hashSecret(credential);
+    let rows: { role: Role }[] = [];
+    if (credential.startsWith('tws_')) {
+      rows = await this.ds.query(
+        `SELECT u.role FROM sessions s JOIN users u ON u.id = s.user_id
+          WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+            AND s.last_seen_at > now() - make_interval(mins => $2) AND u.disabled_at IS NULL`,
+        [hash, this.config.get('auth').sessionIdleMinutes],
+      );
+    } else if (credential.startsWith('twt_')) {
+      rows = await this.ds.query(
+        `SELECT role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()`,
+        [hash],
+      );
+    }
+    return rows.length === 1 && LIVE_ROLES.includes(rows[0].role);
   }
 
   async authenticate(req: IncomingMessage | undefined): Promise<Principal | null> {

@@ -24,6 +24,8 @@ export interface AuthSettings {
   sessionIdleMinutes: number;
   sessionAbsoluteHours: number;
   apiTokenDays: number;
+  /** How often open live-feed sockets are checked against their session (ended: closed 1008). */
+  liveRecheckSeconds: number;
 }
 
 type Source = Record<string, string | undefined>;
@@ -80,5 +82,6 @@ export function parseAuthSettings(src: Source, int: IntReader): AuthSettings {
     sessionIdleMinutes: int(src, 'AUTH_SESSION_IDLE_MINUTES', 15, 1, 1_440),
     sessionAbsoluteHours: int(src, 'AUTH_SESSION_ABSOLUTE_HOURS', 8, 1, 168),
     apiTokenDays: int(src, 'AUTH_API_TOKEN_DAYS', 90, 1, 730),
+    liveRecheckSeconds: int(src, 'AUTH_LIVE_RECHECK_SECONDS', 30, 1, 3_600),
   };
 }

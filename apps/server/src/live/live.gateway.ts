@@ -48,12 +48,22 @@ export class LiveGateway
     private readonly config: ConfigurationService,
   ) {}
 
+  private recheck: NodeJS.Timeout | null = null;
+
   onModuleInit(): void {
+    // A socket outlives the request that opened it: sessions that ended (logout, idle, disabled
+    // user, new role) lose their sockets at the next sweep.
+    this.recheck = setInterval(
+      () => void this.sweep(),
+      this.config.get('auth').liveRecheckSeconds * 1000,
+    );
+    this.recheck.unref();
     this.listener.on('batch', this.onBatch);
     this.listener.on('anomaly', this.onAnomaly);
   }
 
   onModuleDestroy(): void {
+    if (this.recheck) clearInterval(this.recheck);
     this.listener.off('batch', this.onBatch);
     this.listener.off('anomaly', this.onAnomaly);
   }
@@ -76,6 +86,24 @@ export class LiveGateway
     if (client.readyState !== client.OPEN) return;
     this.rooms.set(client, new Set());
     this.metrics.liveSubscribers.set(this.rooms.size);
+  }
+
+  private async sweep(): Promise<void> {
+    for (const client of [...this.rooms.keys()]) {
+      const request = (client as WebSocket & { upgradeRequest?: IncomingMessage }).upgradeRequest;
+      let ok = true;
+      try {
+        ok = await this.guard.stillAdmitted(request);
+      } catch (err) {
+        // The database is away: keep the sockets; the next sweep decides.
+        this.logger.warn(`live session re-check failed: ${(err as Error).message}`);
+      }
+      if (!ok) {
+        this.rooms.delete(client);
+        this.metrics.liveSubscribers.set(this.rooms.size);
+        client.close(1008, 'session ended');
+      }
+    }
   }
 
   handleDisconnect(client: WebSocket): void {
