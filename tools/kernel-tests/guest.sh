@@ -1,0 +1,31 @@
+#!/bin/bash
+# Runs inside an old-kernel guest (run.js boots it with ../shared/kernels/run-VERSION.sh):
+# the tests that prove the collector on that kernel, from this checkout, as root,
+# CI=true (a test that cannot run fails). The counts leave the guest as one
+# "tw-kt-result" console line (guest-reporter.js). Exit 0 only when all passed.
+#   guest.sh 4.19|5.10
+set -u
+cd "$(dirname "$0")/../.."
+version=${1:?usage: guest.sh 4.19|5.10}
+export CI=true TW_GUEST_KERNEL=$version
+# The kernel tests run the object the agent picks here (the probe's choice,
+# checked by objects.spec.ts and doctor.e2e-spec.ts): legacy on 4.19 (no ring
+# buffer), modern on 5.10. objects.spec.ts and doctor.e2e-spec.ts load the
+# legacy object on 5.10 too (the fallback), and check 4.19 refuses the modern one.
+case $version in
+  4.19) export TW_TEST_OBJECTS=legacy ;;
+  *) export TW_TEST_OBJECTS=modern ;;
+esac
+echo "tw-kt-guest Linux $(uname -r), JIT $(cat /proc/sys/net/core/bpf_jit_enable), objects $TW_TEST_OBJECTS"
+
+# libs/bpf: the verifier (every program), exact counters for every class over
+# IPv4/IPv6, TCP lifecycle, flows and a full table, detach, the interpreter
+# (JIT off). lifecycle.spec.ts: its detach tests and the probe only (its
+# 100-cycle and non-root tests run on the host).
+# apps/agent: doctor's truth on this kernel; standalone with /metrics exact.
+exec node node_modules/jest/bin/jest.js --config tools/kernel-tests/jest.guest.config.js \
+  --runInBand --ci \
+  -t '^(?!attach, detach and clean-up )|^attach, detach and clean-up (detach removes|close\(\) removes|probes this kernel|reports)' \
+  libs/bpf/test/objects.spec.ts libs/bpf/test/traffic.spec.ts libs/bpf/test/tcp.spec.ts \
+  libs/bpf/test/flows.spec.ts libs/bpf/test/lifecycle.spec.ts libs/bpf/test/interpreter.spec.ts \
+  apps/agent/test/doctor.e2e-spec.ts apps/agent/test/standalone.e2e-spec.ts
