@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import type { Batch } from '@tidewatch/proto';
+import { EnrollmentService } from '../src/enrollment/enrollment.service';
+import type { RunningServer } from '../src/server';
+import { AgentStream, ingestClient } from './support/agent-client';
+import { bearer, tokenFor } from './support/auth';
+import { createTestDatabase, TestDatabase } from './support/database';
+import { startTestServer } from './support/server';
+
+// The detectors that need history or silence, through the real ingest stream
+// and REST: thresholds set per fleet and per label, a retransmit surge
+// against a learned baseline (one incident over several windows), and an
+// agent gone silent told apart from one that keeps sending empty windows.
+
+jest.setTimeout(90_000);
+
+let db: TestDatabase;
+let server: RunningServer;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startTestServer(db.url);
+});
+
+afterAll(async () => {
+  await server?.close();
+  await db?.drop();
+});
+
+interface Anomaly {
+  id: string;
+  agentId: string;
+  type: string;
+  windows: number;
+  evidence: { figures: Record<string, unknown>; threshold: Record<string, number> };
+}
+
+async function call(method: string, path: string, token: string, body?: unknown) {
+  const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/${path}`, {
+    method,
+    headers: { ...bearer(token), 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function anomaliesOf(agentId: string, type: string): Promise<Anomaly[]> {
+  const r = await call(
+    'GET',
+    `anomalies?agentId=${agentId}&type=${type}`,
+    await tokenFor(server, 'viewer'),
+  );
+  expect(r.status).toBe(200);
+  return r.body.items as Anomaly[];
+}
+
+async function until(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** An empty window (zero traffic) with the given retransmits. */
+function window(sequence: number, startMs: number, retransmits = 0): Batch {
+  return {
+    sequence,
+    windowStartMs: startMs,
+    windowEndMs: startMs + 10_000,
+    connections: { retransmits },
+  };
+}
+
+async function agent(
+  labels: Record<string, string> = {},
+): Promise<{ id: string; stream: AgentStream }> {
+  const { token } = await server.app.get(EnrollmentService).create('anomalies', 60_000, null);
+  const id = randomUUID();
+  const stream = new AgentStream(ingestClient(server.grpcPort));
+  await stream.hello({
+    agentId: id,
+    hostname: `an-${id.slice(0, 8)}`,
+    enrollmentToken: token,
+    labels,
+  });
+  return { id, stream };
+}
+
+it('thresholds: secadmin sets them per fleet and per label (audited); an operator may not', async () => {
+  const sec = await tokenFor(server, 'secadmin');
+  const op = await tokenFor(server, 'operator');
+  expect(
+    (await call('PUT', 'anomalies/thresholds/fleet', op, { silentAfterSeconds: 3 })).status,
+  ).toBe(403);
+  expect(
+    (await call('PUT', 'anomalies/thresholds/fleet', sec, { silentAfterSecs: 3 })).status,
+  ).toBe(400);
+  expect(
+    (await call('PUT', 'anomalies/thresholds/fleet', sec, { silentAfterSeconds: 3 })).status,
+  ).toBe(200);
+  const r = await call('PUT', 'anomalies/thresholds/label:role=quiet', sec, {
+    silentAfterSeconds: 3600,
+  });
+  expect(r.body).toMatchObject({
+    defaults: { silentAfterSeconds: 90, portScanFailedPorts: 15 },
+    scopes: { fleet: { silentAfterSeconds: 3 }, 'label:role=quiet': { silentAfterSeconds: 3600 } },
+  });
+  const audit = await call('GET', 'audit?limit=50', await tokenFor(server, 'auditadmin'));
+  const actions = (audit.body.items as { action: string; target: string }[]).map(
+    (e) => `${e.action} ${e.target}`,
+  );
+  expect(actions).toEqual(
+    expect.arrayContaining([
+      'anomaly.thresholds_changed thresholds:fleet',
+      'anomaly.thresholds_changed thresholds:label:role=quiet',
+    ]),
+  );
+});
+
+it('a retransmit surge over a learned baseline is raised once and extended while it lasts', async () => {
+  const { id, stream } = await agent();
+  const base = Math.floor(Date.now() / 10_000) * 10_000 - 3_600_000;
+  // 30 windows of warm-up at 2 retransmits, then 3 windows at 600.
+  const quiet = Array.from({ length: 30 }, (_, i) => window(i + 1, base + i * 10_000, 2));
+  await stream.sendAndAwaitAck(quiet);
+  expect(await anomaliesOf(id, 'retransmit_surge')).toEqual([]);
+  const surge = [31, 32, 33].map((q) => window(q, base + (q - 1) * 10_000, 600));
+  await stream.sendAndAwaitAck(surge);
+  await until(
+    async () => (await anomaliesOf(id, 'retransmit_surge'))[0]?.windows === 3,
+    10_000,
+    'the surge, 3 windows',
+  );
+  const [a] = await anomaliesOf(id, 'retransmit_surge');
+  expect(a.evidence.figures).toMatchObject({ total: 600, perSecond: 60 });
+  expect(a.evidence.threshold).toEqual({ surgeFactor: 5, retransmitMin: 100 });
+  await stream.close();
+});
+
+it('an agent gone silent is raised; one that keeps sending empty windows is not, nor one whose label allows longer', async () => {
+  const silent = await agent();
+  const quiet = await agent({ role: 'quiet' });
+  const talking = await agent();
+  const base = Math.floor(Date.now() / 10_000) * 10_000 - 1_800_000;
+  await silent.stream.sendAndAwaitAck([window(1, base)]);
+  await quiet.stream.sendAndAwaitAck([window(1, base)]);
+  await silent.stream.close();
+  await quiet.stream.close();
+  let seq = 1;
+  const keepTalking = setInterval(
+    () => talking.stream.send(window(++seq, base + seq * 10_000)),
+    500,
+  );
+  try {
+    await talking.stream.sendAndAwaitAck([window(1, base)]);
+    await until(
+      async () => (await anomaliesOf(silent.id, 'agent_silent')).length === 1,
+      20_000,
+      'agent_silent',
+    );
+    const [a] = await anomaliesOf(silent.id, 'agent_silent');
+    expect(Number(a.evidence.figures.silentSeconds)).toBeGreaterThanOrEqual(3);
+    expect(a.evidence.threshold).toEqual({ silentAfterSeconds: 3 });
+    // The check that raised it looked at the other two as well.
+    expect(await anomaliesOf(quiet.id, 'agent_silent')).toEqual([]);
+    expect(await anomaliesOf(talking.id, 'agent_silent')).toEqual([]);
+  } finally {
+    clearInterval(keepTalking);
+    await talking.stream.close();
+  }
+});
