@@ -170,3 +170,54 @@ it('an agent gone silent is raised; one that keeps sending empty windows is not,
     await talking.stream.close();
   }
 });
+
+it('a source failing on one port across 25 hosts, once each, is one fleet-wide host_sweep', async () => {
+  const base = Math.floor(Date.now() / 10_000) * 10_000 - 600_000;
+  const probe = (q: number): Batch => ({
+    ...window(q, base),
+    scan: {
+      sources: [
+        {
+          src: '203.0.113.0/24',
+          protocol: 'PROTOCOL_TCP',
+          pairs: 1,
+          destinations: 1,
+          ports: 1,
+          unanswered: 1,
+          topDestination: '198.18.0.0/24',
+          topDestinationPorts: 1,
+          topDestinationRefused: 1,
+          topPort: 445,
+          topPortDestinations: 1,
+          topPortFailed: 1,
+        },
+      ],
+      sourcesTotal: 1,
+    },
+  });
+  const hosts: { id: string; stream: AgentStream }[] = [];
+  for (let i = 0; i < 25; i++) hosts.push(await agent());
+  for (const h of hosts.slice(0, 24)) await h.stream.sendAndAwaitAck([probe(1)]);
+  // 24 hosts: below the threshold, fleet-wide as well as on each host.
+  const all = async () => {
+    const r = await call(
+      'GET',
+      'anomalies?type=host_sweep&limit=500',
+      await tokenFor(server, 'viewer'),
+    );
+    return r.body.items as Anomaly[];
+  };
+  await hosts[23].stream.sendAndAwaitAck([window(2, base + 10_000)]);
+  expect(await all()).toEqual([]);
+  await hosts[24].stream.sendAndAwaitAck([probe(1)]);
+  await until(async () => (await all()).length === 1, 10_000, 'the fleet-wide sweep');
+  const [a] = await all();
+  expect(a.agentId).toBe(hosts[24].id);
+  expect(a.evidence.figures).toMatchObject({
+    fleetWide: true,
+    source: '203.0.113.0/24',
+    port: 445,
+    hosts: 25,
+  });
+  for (const h of hosts) await h.stream.close();
+});

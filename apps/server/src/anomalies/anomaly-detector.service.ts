@@ -5,6 +5,7 @@ import type { StoredBatch } from '../storage/batch-store';
 import { AnomaliesService } from './anomalies.service';
 import type { BaselineState } from './baseline';
 import { detectWindow, type DetectorState } from './detectors';
+import { FleetSweepTracker } from './fleet-sweep';
 import { ThresholdsService } from './thresholds.service';
 
 /**
@@ -17,6 +18,7 @@ import { ThresholdsService } from './thresholds.service';
 export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('anomalies');
   private readonly chains = new Map<string, Promise<void>>();
+  private readonly fleet = new FleetSweepTracker();
   private readonly onStored = (items: StoredBatch[]) => this.enqueue(items);
 
   constructor(
@@ -61,17 +63,14 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
       const state = await this.loadState(em, agentId);
       const { findings, state: next } = detectWindow(batch, state, t);
       await this.saveState(em, agentId, state, next, batch.windowEnd);
-      if (findings.length > 0) {
-        await this.anomalies.raise(
-          em,
-          agentId,
-          {
-            start: batch.windowStart.toISOString(),
-            end: batch.windowEnd.toISOString(),
-            sequence: batch.sequence,
-          },
-          findings,
-        );
+      const window = {
+        start: batch.windowStart.toISOString(),
+        end: batch.windowEnd.toISOString(),
+        sequence: batch.sequence,
+      };
+      if (findings.length > 0) await this.anomalies.raise(em, agentId, window, findings);
+      for (const f of this.fleet.observe(agentId, batch.windowEnd, batch.scan, t)) {
+        await this.anomalies.raise(em, f.agentId, window, [f.finding]);
       }
     });
   }
