@@ -176,7 +176,7 @@ async function withTidewatch(bpf, object, fn) {
         object,
         kernelSeconds: runTimeNs / 1e9,
         runCount,
-        nsPerPacket: runCount ? runTimeNs / runCount : 0,
+        nsPerPacket: runCount ? runTimeNs / runCount : NaN,
         egressPackets: counted(countsAfter, 'egress') - counted(countsBefore, 'egress'),
         ingressPackets: counted(countsAfter, 'ingress') - counted(countsBefore, 'ingress'),
       },
@@ -252,7 +252,7 @@ async function withFloor(floor, fn) {
       floor: {
         kernelSeconds: runTimeNs / 1e9,
         runCount,
-        nsPerPacket: runCount ? runTimeNs / runCount : 0,
+        nsPerPacket: runCount ? runTimeNs / runCount : NaN,
         egressPackets: after.packets.egress - before.packets.egress,
         ingressPackets: after.packets.ingress - before.packets.ingress,
       },
@@ -318,11 +318,14 @@ async function main() {
   await new Promise((r) => setTimeout(r, 500));
   try {
     const run = (kind) => () => measured(async () => iperf(kind));
+    // bpf_stats_enabled is one switch for the whole host: set it again before
+    // each program run; a run it was off for counts no runs and reports NaN.
+    const stats = () => sh('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
     const runMode = {
       baseline: (kind) => run(kind)(),
-      floor: (kind) => withFloor(floor, run(kind)),
-      legacy: (kind) => withTidewatch(bpf, 'legacy', run(kind)),
-      modern: (kind) => withTidewatch(bpf, 'modern', run(kind)),
+      floor: (kind) => (stats(), withFloor(floor, run(kind))),
+      legacy: (kind) => (stats(), withTidewatch(bpf, 'legacy', run(kind))),
+      modern: (kind) => (stats(), withTidewatch(bpf, 'modern', run(kind))),
       tcpdump: (kind) => withTcpdump(run(kind)),
     };
     // Modes interleaved, REPEAT rounds; each mode reports its median-throughput
