@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Hello } from '@tidewatch/proto';
 import { AgentConfigService } from '../src/agent-config/agent-config.service';
 import { AuditCheckpointService } from '../src/audit/audit-checkpoint.service';
@@ -6,6 +7,7 @@ import { AuditUnavailableError } from '../src/audit/audit.errors';
 import { EnrollmentService } from '../src/enrollment/enrollment.service';
 import type { RunningServer } from '../src/server';
 import { AgentStream, ingestClient } from './support/agent-client';
+import { testAuditEnv } from './support/audit';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { startTestServer } from './support/server';
 
@@ -152,4 +154,41 @@ it('fails closed: a configuration change the trail cannot record is not made', a
   }
   expect(await configs.state(agentId)).toEqual(before);
   expect((await trailFor(agentId)).map((r) => r.action)).not.toContain('agent.config_changed');
+});
+
+it('writes a heartbeat and a timed checkpoint on its own, and server.started/stopped', async () => {
+  const file = testAuditEnv(db.url).AUDIT_CHECKPOINT_FILE;
+  const replica = await startTestServer(db.url, {
+    AUDIT_HEARTBEAT_SECONDS: '1',
+    AUDIT_CHECKPOINT_INTERVAL_SECONDS: '1',
+  });
+  let closed = false;
+  try {
+    // The events themselves: a heartbeat entry, then a checkpoint that covers it.
+    const deadline = Date.now() + 30_000;
+    let beat: { seq: string } | undefined;
+    let covered = false;
+    while ((!beat || !covered) && Date.now() < deadline) {
+      [beat] = await db.query<{ seq: string }>(
+        `SELECT sequence::text AS seq FROM audit_entries WHERE action = 'audit.heartbeat' ORDER BY sequence LIMIT 1`,
+      );
+      const lines = readFileSync(file, 'utf8').trim().split('\n');
+      covered =
+        !!beat &&
+        lines.some(
+          (l) => BigInt((JSON.parse(l) as { sequence: string }).sequence) >= BigInt(beat!.seq),
+        );
+      if (!covered) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(beat).toBeDefined();
+    expect(covered).toBe(true);
+    await replica.close();
+    closed = true;
+    const [last] = await db.query<{ action: string }>(
+      `SELECT action FROM audit_entries WHERE action LIKE 'server.%' ORDER BY sequence DESC LIMIT 1`,
+    );
+    expect(last.action).toBe('server.stopped');
+  } finally {
+    if (!closed) await replica.close();
+  }
 });
