@@ -58,6 +58,9 @@ function withRates(b: Batch__Output, bytes: number): Batch__Output {
   return b;
 }
 
+// Real sockets on a loaded 2-core CI machine: the waits inside bound failures, not jest's 5 s default.
+jest.setTimeout(60_000);
+
 describe('StreamClient against a real gRPC server on 127.0.0.1', () => {
   let dir: string;
   let server: TestIngestServer;
