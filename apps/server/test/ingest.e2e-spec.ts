@@ -72,7 +72,9 @@ beforeAll(async () => {
     GRPC_MAX_MESSAGE_BYTES: '262144',
   });
   token = (await server.app.get(EnrollmentService).create('e2e', 3_600_000, null)).token;
-});
+  // Signed in once here (scrypt takes seconds on a loaded machine), reused by the host lookup.
+  await tokenFor(server, 'viewer');
+}, 60_000);
 
 afterAll(async () => {
   await server?.close();

@@ -96,6 +96,8 @@ beforeAll(async () => {
       await stream.close();
     }),
   );
+  // Signed in once here (scrypt takes seconds on a loaded machine), reused by every api() call.
+  await tokenFor(server, 'operator');
 }, 120_000);
 
 afterAll(async () => {
