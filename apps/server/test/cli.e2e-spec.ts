@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { buildProgram } from '../src/cli/program';
 import { CliContext, defaultContext } from '../src/cli/context';
 import { parseEnvironment } from '../src/config/environment';
@@ -190,6 +191,10 @@ it('revokes agents by id and explains mistakes', async () => {
     [id],
   );
   expect(h).toEqual({ revoked: true, credential_hash: null });
+  // On the audit trail, with the operator at the terminal as the actor.
+  expect(
+    await db.query(`SELECT actor, action, outcome FROM audit_entries WHERE target = $1`, [id]),
+  ).toEqual([{ actor: `cli:${userInfo().username}`, action: 'agent.revoked', outcome: 'success' }]);
   expect((await cli(['agents', 'revoke', id])).stderr).toMatch(/no live agent/);
   expect((await cli(['agents', 'revoke', 'db-1'])).stderr).toMatch(/agent id must be a UUID/);
 });

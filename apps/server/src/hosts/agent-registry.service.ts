@@ -247,12 +247,24 @@ export class AgentRegistryService {
   }
 
   /** Revokes an agent: its credential is erased and its streams end at their next batch. */
-  async revoke(agentId: string): Promise<void> {
-    const res: [unknown[], number] = await this.ds.query(
-      `UPDATE hosts SET revoked_at = now(), credential_hash = NULL
-        WHERE agent_id = $1::uuid AND revoked_at IS NULL`,
-      [agentId],
-    );
-    if (res[1] === 0) throw new NotFoundError(`no live agent with id ${agentId}`);
+  async revoke(
+    agentId: string,
+    actor: AuditActor = { actor: 'server', source: null },
+  ): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      const res: [unknown[], number] = await em.query(
+        `UPDATE hosts SET revoked_at = now(), credential_hash = NULL
+          WHERE agent_id = $1::uuid AND revoked_at IS NULL`,
+        [agentId],
+      );
+      if (res[1] === 0) throw new NotFoundError(`no live agent with id ${agentId}`);
+      // In the same transaction: no revocation without its audit entry (fail closed).
+      await this.audit.recordIn(em, {
+        ...actor,
+        action: 'agent.revoked',
+        target: agentId,
+        outcome: 'success',
+      });
+    });
   }
 }

@@ -38,7 +38,7 @@ export function registerAgents(program: Command, ctx: CliContext): void {
     .argument('<agent-id>', 'the agent UUID', uuid)
     .action((agentId: string) =>
       ctx.withDatabase(async (ds) => {
-        await registry(ds, ctx).revoke(agentId);
+        await registry(ds, ctx).revoke(agentId, cliActor());
         ctx.out(`revoked agent ${agentId}`);
       }),
     );
