@@ -101,12 +101,6 @@ describeKernel(`doctor on Linux ${KERNEL}`, () => {
     }
     const advice = report.checks.map((c) => c.fix).join('\n');
     if (!atLeast(5, 1)) expect(advice).not.toContain('bpf_stats_enabled');
-
-    const text = await runCli(['doctor'], SLOW);
-    expect(text.code).toBe(0);
-    expect(text.stdout).toContain(`BPF object for this kernel: ${PICKED}`);
-    expect(text.stdout).toMatch(/verifier\s+ok\s+required\s/);
-    expect(text.stdout).toContain('The agent can run on this host.');
   });
 
   if (atLeast(5, 8)) {
