@@ -14,6 +14,8 @@ import { ThresholdsService } from './thresholds.service';
  * detector state (baselines, known listeners) lives in PostgreSQL and changes
  * in the same transaction as the anomalies it raises.
  */
+const MAX_PENDING = 20_000;
+
 @Injectable()
 export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('anomalies');
@@ -37,8 +39,19 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
     await Promise.all([...this.chains.values()]);
   }
 
+  /** Windows waiting for detection; beyond MAX_PENDING new ones are skipped and counted. */
+  private pending = 0;
+  skipped = 0;
+
   private enqueue(items: StoredBatch[]): void {
     for (const item of items) {
+      if (this.pending >= MAX_PENDING) {
+        // Ingest must not wait on detection, nor memory grow without bound behind it.
+        if (this.skipped++ % 1000 === 0)
+          this.logger.warn(`detection is behind: ${this.skipped} window(s) skipped so far`);
+        continue;
+      }
+      this.pending++;
       const prev = this.chains.get(item.agentId) ?? Promise.resolve();
       const next = prev
         .then(() => this.detect(item))
@@ -46,6 +59,7 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
           this.logger.error(`detection failed for ${item.agentId}: ${err.message}`),
         )
         .finally(() => {
+          this.pending--;
           if (this.chains.get(item.agentId) === next) this.chains.delete(item.agentId);
         });
       this.chains.set(item.agentId, next);
