@@ -159,22 +159,24 @@ describeKernel('the full agent process over mutual TLS, driven by ConfigUpdate',
       const batches = [...server.stored.values()].sort((x, y) => x.sequence - y.sequence);
       expect(batches.map((b) => b.sequence)).toEqual(batches.map((_, i) => i + 1));
       // Windows: 1 s until the update, then 2 s (wall-clock aligned). Told by
-      // the windows themselves, not by when the test saw ConfigApplied: the one
-      // open when the update came keeps its 1 s end, the next ends on a 2 s
-      // boundary (1 or 2 s long), every later one is a whole aligned 2 s. The
-      // first window starts with the agent, the last is flushed at stop: both partial.
+      // the windows themselves, not by when the test saw ConfigApplied. A
+      // sample delayed past a boundary on a loaded machine makes one window
+      // span whole extra periods (never a partial one), so: the run of
+      // windows at the end all start on a 2 s boundary and last whole 2 s
+      // periods; every one before it ends on a whole second and lasts whole
+      // seconds, most of them exactly 1 s. The first window starts with the
+      // agent, the last is flushed at stop: both partial.
       const full = batches.slice(1, -1);
-      const firstLong = full.findIndex(twoSecond);
-      expect(firstLong).toBeGreaterThan(0);
-      expect(full.slice(0, firstLong).map((b) => b.windowEndMs - b.windowStartMs)).toEqual(
-        full.slice(0, firstLong).map(() => 1000),
-      );
-      const after = full.slice(firstLong);
+      const len = (b: Batch__Output) => b.windowEndMs - b.windowStartMs;
+      let k = full.length;
+      while (k > 0 && full[k - 1].windowStartMs % 2000 === 0 && len(full[k - 1]) % 2000 === 0) k--;
+      const oneSecond = full.slice(0, k);
+      const after = full.slice(k);
       expect(after.length).toBeGreaterThanOrEqual(2);
-      for (const b of after) {
-        expect(b.windowEndMs - b.windowStartMs).toBe(2000);
-        expect(b.windowStartMs % 2000).toBe(0);
-      }
+      expect(oneSecond.filter((b) => b.windowEndMs % 1000 !== 0 || len(b) % 1000 !== 0)).toEqual(
+        [],
+      );
+      expect(oneSecond.filter((b) => len(b) === 1000).length).toBeGreaterThan(oneSecond.length / 2);
       // The server's version is what the agent says it runs from then on.
       expect(server.configApplied.map((c) => c.version)).toEqual([5, 6]);
       // The allowlist followed the update.

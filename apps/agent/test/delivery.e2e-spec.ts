@@ -329,7 +329,10 @@ describeKernel('delivery end to end: the real agent, a real gRPC server, a real 
       .flatMap((b) => b.health?.recordsDropped ?? [])
       .filter((d) => d.reason === 'spool_full')
       .reduce((s, d) => s + d.count, 0);
-    expect(reported).toBe(server.lost.length); // the gap is exactly what the agent reported dropped
+    // Every window lost was reported dropped. Not always equal: a window the
+    // spool drops after sending it (still unacknowledged, while the replay
+    // catches up) is counted spool_full although the server stored it.
+    expect(reported).toBeGreaterThanOrEqual(server.lost.length);
   });
 
   it('disk full: a clear error in the log, and the agent keeps running', async () => {

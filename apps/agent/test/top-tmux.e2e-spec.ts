@@ -185,7 +185,7 @@ describeKernel('top in a real terminal (tmux)', () => {
         '--format',
         'json',
         '--duration',
-        '4s',
+        '120s',
         '-o',
         out,
       ]);
@@ -194,6 +194,14 @@ describeKernel('top in a real terminal (tmux)', () => {
         'export to connect',
       );
       expect(await ping(link.b, link.a, { family: 4, count: 20 })).toBe(20);
+      // The window holding the last ping is closed by the sample after it: a
+      // quiet frame, then one more, and export (stopped early) has it.
+      await until(() => rates(pane()).icmp === 0, 'a quiet frame after the pings');
+      const stamp = () => /tidewatch top — (\S+) UTC/.exec(pane())?.[1];
+      const quietAt = stamp();
+      await until(() => stamp() !== quietAt, 'the frame after it');
+      await until(() => exporter.stderr.includes('export: reading'), 'export still reading');
+      exporter.child.kill('SIGINT');
       expect(await exporter.exited(30_000)).toBe(0);
       expect(exporter.stderr).toMatch(/export: wrote \d+ windows/);
       const doc = JSON.parse(readFileSync(out, 'utf8')) as JsonExport;
