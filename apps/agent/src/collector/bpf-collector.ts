@@ -1,3 +1,5 @@
+// This adapter is itself the lazily loaded module (open.ts requires it on demand).
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import {
   Collector as BpfLibCollector,
   ERROR_KEYS,
