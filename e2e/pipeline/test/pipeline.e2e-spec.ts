@@ -279,7 +279,7 @@ describePipeline('pipeline: agent → gRPC → server → PostgreSQL → REST', 
     peer = await net.namespace('peer');
     link = await net.link(net.host, peer);
     await waitQuiet([link.a, link.b]);
-  }, 60_000);
+  }, 120_000); // a server start, CLI runs and a scrypt sign-in on a loaded machine
 
   it('stores exactly what crossed the interface, per direction × protocol, and the host is online', async () => {
     const iface = link.a.ifname;
