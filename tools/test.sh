@@ -9,6 +9,14 @@ status=0
 npx nx run-many -t lint --outputStyle=stream || status=1
 npm run --silent format:check || status=1
 npx nx run-many -t test --parallel=1 --outputStyle=stream || status=1
+# The kernels banks run (4.19, 5.10), each booted under qemu, side by side
+# (their lines carry [4.19]/[5.10]): tools/kernel-tests.
+npm run --silent test:kernel-4.19 &
+k419=$!
+npm run --silent test:kernel-5.10 &
+k510=$!
+wait "$k419" || status=1
+wait "$k510" || status=1
 node -e '
 const fs = require("fs");
 let p = 0, f = 0, s = 0;
