@@ -174,6 +174,22 @@ it('creates enrollment tokens (hash stored, token printed once), lists and revok
   const again = await cli(['enroll', 'revoke', 'dc1-rollout']);
   expect(again.code).toBe(1);
   expect(again.stderr).toMatch(/no live enrollment token/);
+  // Both on the audit trail with the operator at the terminal; the refused revoke wrote nothing,
+  // and no entry holds the token itself.
+  const [{ id: tokenId }] = await db.query<{ id: string }>(`SELECT id FROM enrollment_tokens`);
+  const entries = await db.query<{ actor: string; action: string; target: string; t: string }>(
+    `SELECT actor, action, target, row_to_json(a)::text AS t FROM audit_entries a
+      WHERE action LIKE 'enrollment.%' ORDER BY sequence`,
+  );
+  expect(entries.map(({ actor, action, target }) => ({ actor, action, target }))).toEqual([
+    { actor: `cli:${userInfo().username}`, action: 'enrollment.token_created', target: tokenId },
+    {
+      actor: `cli:${userInfo().username}`,
+      action: 'enrollment.token_revoked',
+      target: 'dc1-rollout',
+    },
+  ]);
+  for (const e of entries) expect(e.t).not.toContain(r.stdout.slice(4));
   const bad = await cli(['enroll', 'create', '--name', 'x', '--expires', '5 weeks']);
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toMatch(/duration must look like/);

@@ -17,9 +17,16 @@ export interface CreatedToken {
 export class EnrollmentService {
   constructor(private readonly ds: DataSource) {}
 
-  async create(name: string, ttlMs: number | null, maxUses: number | null): Promise<CreatedToken> {
+  /** Creates a token; `em` puts the insert in the caller's transaction (with its audit entry). */
+  async create(
+    name: string,
+    ttlMs: number | null,
+    maxUses: number | null,
+    em: EntityManager = this.ds.manager,
+  ): Promise<CreatedToken> {
     const token = newSecret('twe');
-    const row = this.ds.getRepository(EnrollmentTokenEntity).create({
+    const repo = em.getRepository(EnrollmentTokenEntity);
+    const row = repo.create({
       id: randomUUID(),
       name,
       tokenHash: hashSecret(token),
@@ -29,7 +36,7 @@ export class EnrollmentService {
       uses: 0,
       revokedAt: null,
     });
-    await this.ds.getRepository(EnrollmentTokenEntity).insert(row);
+    await repo.insert(row);
     return { id: row.id, name, token, expiresAt: row.expiresAt, maxUses };
   }
 
@@ -38,9 +45,9 @@ export class EnrollmentService {
   }
 
   /** Revokes by id or by name (every live token with that name). */
-  async revoke(idOrName: string): Promise<number> {
+  async revoke(idOrName: string, em: EntityManager = this.ds.manager): Promise<number> {
     const isUuid = /^[0-9a-f-]{36}$/i.test(idOrName);
-    const res: [unknown[], number] = await this.ds.query(
+    const res: [unknown[], number] = await em.query(
       `UPDATE enrollment_tokens SET revoked_at = now()
         WHERE revoked_at IS NULL AND (${isUuid ? 'id = $1::uuid' : 'name = $1'})`,
       [idOrName],

@@ -20,7 +20,7 @@ function registry(ds: DataSource, ctx: CliContext): AgentRegistryService {
 }
 
 /** The operator at the terminal, as the audit trail names them. */
-function cliActor(): { actor: string; source: string } {
+export function cliActor(): { actor: string; source: string } {
   let user = 'unknown';
   try {
     user = userInfo().username;

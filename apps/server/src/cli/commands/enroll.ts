@@ -1,7 +1,10 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { AuditService } from '../../audit/audit.service';
+import { ConfigurationService } from '../../config/configuration.service';
 import { EnrollmentService } from '../../enrollment/enrollment.service';
 import { parseDuration } from '../../enrollment/secrets';
 import { CliContext } from '../context';
+import { cliActor } from './agents';
 
 function duration(v: string): number {
   try {
@@ -33,11 +36,28 @@ export function registerEnroll(program: Command, ctx: CliContext): void {
     )
     .action((opts: { name: string; expires: number; uses?: number }) =>
       ctx.withDatabase(async (ds) => {
-        const t = await new EnrollmentService(ds).create(
-          opts.name,
-          opts.expires,
-          opts.uses ?? null,
-        );
+        const audit = new AuditService(ds, new ConfigurationService(ctx.env()));
+        // In one transaction: no token without its audit entry (fail closed).
+        const t = await ds.transaction(async (em) => {
+          const created = await new EnrollmentService(ds).create(
+            opts.name,
+            opts.expires,
+            opts.uses ?? null,
+            em,
+          );
+          await audit.recordIn(em, {
+            ...cliActor(),
+            action: 'enrollment.token_created',
+            target: created.id,
+            outcome: 'success',
+            details: {
+              name: created.name,
+              expiresAt: created.expiresAt?.toISOString() ?? null,
+              maxUses: created.maxUses,
+            },
+          });
+          return created;
+        });
         ctx.err(
           `enrollment token ${t.id} "${t.name}" expires ${t.expiresAt?.toISOString() ?? 'never'}` +
             (t.maxUses ? `, ${t.maxUses} use(s)` : '') +
@@ -52,7 +72,18 @@ export function registerEnroll(program: Command, ctx: CliContext): void {
     .argument('<id-or-name>')
     .action((idOrName: string) =>
       ctx.withDatabase(async (ds) => {
-        const n = await new EnrollmentService(ds).revoke(idOrName);
+        const audit = new AuditService(ds, new ConfigurationService(ctx.env()));
+        const n = await ds.transaction(async (em) => {
+          const revoked = await new EnrollmentService(ds).revoke(idOrName, em);
+          await audit.recordIn(em, {
+            ...cliActor(),
+            action: 'enrollment.token_revoked',
+            target: idOrName,
+            outcome: 'success',
+            details: { tokens: revoked },
+          });
+          return revoked;
+        });
         ctx.out(`revoked ${n} token(s)`);
       }),
     );
