@@ -9,7 +9,7 @@ PACKAGES=(
   clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool clang-format
   iproute2 ethtool iperf3 tcpdump netcat-openbsd procps iputils-ping nftables
   make g++ python3 pkg-config valgrind prometheus tmux qemu-system-x86 slapd ldap-utils
-  chromium fonts-wqy-microhei
+  chromium fonts-wqy-microhei poppler-utils
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
