@@ -108,6 +108,42 @@ describe('HTTP binds to 127.0.0.1 unless HTTP_HOST says otherwise', () => {
   });
 });
 
+/** Whether a TCP connection to host:port is accepted (false: refused). */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host, port });
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'ECONNREFUSED' ? resolve(false) : reject(err),
+    );
+  });
+}
+
+describe('gRPC binds to 127.0.0.1 unless GRPC_HOST says otherwise', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startTestServer(db.url, { GRPC_HOST: '' });
+  });
+  afterAll(() => server?.close());
+
+  it('is the default: loopback accepts, the non-loopback address refuses', async () => {
+    expect(parseEnvironment({ DATABASE_URL: db.url }).grpcHost).toBe('127.0.0.1');
+    expect(server.grpcPort).toBeGreaterThan(0);
+    expect(await accepts('127.0.0.1', server.grpcPort)).toBe(true);
+    const ext = externalIPv4();
+    if (ext) expect(await accepts(ext, server.grpcPort)).toBe(false);
+  });
+
+  it('GRPC_HOST=0.0.0.0 is an explicit choice that is honoured', () => {
+    expect(parseEnvironment({ DATABASE_URL: db.url, GRPC_HOST: '0.0.0.0' }).grpcHost).toBe(
+      '0.0.0.0',
+    );
+  });
+});
+
 describe('HTTPS from HTTP_TLS_CERT / HTTP_TLS_KEY', () => {
   let server: RunningServer;
   beforeAll(async () => {

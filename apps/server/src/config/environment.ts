@@ -180,7 +180,8 @@ export function parseEnvironment(src: Source = process.env): Environment {
     liveMaxPayloadBytes: int(src, 'LIVE_MAX_PAYLOAD_BYTES', 4096, 256, 1024 * 1024),
     liveMaxConnections: int(src, 'LIVE_MAX_CONNECTIONS', 1000, 1, 100_000),
     liveMaxRoomsPerSocket: int(src, 'LIVE_MAX_ROOMS_PER_SOCKET', 64, 1, 10_000),
-    grpcHost: str(src, 'GRPC_HOST', '0.0.0.0'),
+    // Loopback unless configured, as HTTP: agents on other hosts need GRPC_HOST set explicitly.
+    grpcHost: str(src, 'GRPC_HOST', '127.0.0.1'),
     grpcPort: int(src, 'GRPC_PORT', 50051, 0, 65535),
     grpcTls: parseGrpcTls(src),
     migrateOnStart: bool(src, 'MIGRATE_ON_START', true),
