@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -29,6 +29,20 @@ import {
 import { createTestDatabase, type TestDatabase } from './fixtures/database';
 import { describePipeline } from './fixtures/gate';
 import { authHeaders, getJson, metricValue, signIn } from './fixtures/rest';
+import { spooled, tokenFile } from './fixtures/agent-state';
+import {
+  DIRECTIONS,
+  directionTotal,
+  echoFrame,
+  emptyTable,
+  PROTOCOLS,
+  tableOf,
+  udpFrame,
+  type Cell,
+  type Direction,
+  type SummaryView,
+  type Table,
+} from './fixtures/traffic-table';
 
 // The whole pipeline as a user runs it: the built server and agent as
 // processes, real eBPF on a real veth, real PostgreSQL, answers read over
@@ -38,17 +52,7 @@ import { authHeaders, getJson, metricValue, signIn } from './fixtures/rest';
 jest.setTimeout(60_000);
 
 const WINDOW_SECONDS = 1;
-const PROTOCOLS = ['tcp', 'udp', 'icmp', 'icmpv6', 'other'] as const;
-const DIRECTIONS = ['ingress', 'egress'] as const;
-type Protocol = (typeof PROTOCOLS)[number];
-type Direction = (typeof DIRECTIONS)[number];
-type Cell = { packets: bigint; bytes: bigint };
-type Table = Record<Direction, Record<Protocol, Cell>>;
 
-interface SummaryView {
-  items: { protocol: string; direction: string; packets: string; bytes: string }[];
-  total: { packets: string; bytes: string };
-}
 interface SeriesView {
   resolution: string;
   points: { t: string; key: string; packets: string; bytes: string }[];
@@ -63,22 +67,6 @@ interface HostView {
 interface HostDetail extends HostView {
   highestSequence: number;
 }
-
-function emptyTable(): Table {
-  const row = () =>
-    Object.fromEntries(PROTOCOLS.map((p) => [p, { packets: 0n, bytes: 0n }])) as Record<
-      Protocol,
-      Cell
-    >;
-  return { ingress: row(), egress: row() };
-}
-
-// Frame sizes at the TC hook (skb->len includes the Ethernet header).
-const ETH = 14n;
-const udp4Frame = (payload: number) => ETH + 20n + 8n + BigInt(payload);
-const udp6Frame = (payload: number) => ETH + 40n + 8n + BigInt(payload);
-const ICMP4_ECHO = ETH + 20n + 8n + 56n;
-const ICMP6_ECHO = ETH + 40n + 8n + 56n;
 
 const DOSE = {
   udp4In: { count: 40, size: 200 }, // peer → host
@@ -113,32 +101,21 @@ function expectedTable(iface: InterfaceStats, mib: Record<string, number>): Tabl
   const t = emptyTable();
   t.ingress.udp = {
     packets: BigInt(DOSE.udp4In.count),
-    bytes: BigInt(DOSE.udp4In.count) * udp4Frame(DOSE.udp4In.size),
+    bytes: BigInt(DOSE.udp4In.count) * udpFrame(4, DOSE.udp4In.size),
   };
   t.egress.udp = {
     packets: BigInt(DOSE.udp6Out.count),
-    bytes: BigInt(DOSE.udp6Out.count) * udp6Frame(DOSE.udp6Out.size),
+    bytes: BigInt(DOSE.udp6Out.count) * udpFrame(6, DOSE.udp6Out.size),
   };
   for (const d of DIRECTIONS) {
-    t[d].icmp = { packets: BigInt(DOSE.ping4In), bytes: BigInt(DOSE.ping4In) * ICMP4_ECHO };
-    t[d].icmpv6 = { packets: BigInt(DOSE.ping6Out), bytes: BigInt(DOSE.ping6Out) * ICMP6_ECHO };
+    t[d].icmp = { packets: BigInt(DOSE.ping4In), bytes: BigInt(DOSE.ping4In) * echoFrame(4) };
+    t[d].icmpv6 = { packets: BigInt(DOSE.ping6Out), bytes: BigInt(DOSE.ping6Out) * echoFrame(6) };
   }
   t.ingress.tcp.packets = BigInt(mib.OutSegs + mib.RetransSegs);
   t.egress.tcp.packets = BigInt(mib.InSegs);
   const rest = (d: Direction) => t[d].udp.bytes + t[d].icmp.bytes + t[d].icmpv6.bytes;
   t.ingress.tcp.bytes = iface.rxBytes - rest('ingress');
   t.egress.tcp.bytes = iface.txBytes - rest('egress');
-  return t;
-}
-
-function tableOf(summary: SummaryView): Table {
-  const t = emptyTable();
-  for (const it of summary.items) {
-    const cell = t[it.direction as Direction]?.[it.protocol as Protocol];
-    if (!cell) throw new Error(`unexpected summary item ${JSON.stringify(it)}`);
-    cell.packets += BigInt(it.packets);
-    cell.bytes += BigInt(it.bytes);
-  }
   return t;
 }
 
@@ -159,25 +136,6 @@ function rawAddressPatterns(eps: Endpoint[]): RegExp[] {
     new RegExp(`(?<![\\d.])${esc(e.ipv4)}(?![\\d])`),
     new RegExp(`(?<![0-9a-fA-F:])${esc(e.ipv6)}(?![0-9a-fA-F:])`, 'i'),
   ]);
-}
-
-/** Sequence numbers of the windows the agent still keeps in its spool (not acked yet). */
-function spooled(stateDir: string): number[] {
-  try {
-    return readdirSync(join(stateDir, 'spool'))
-      .map((f) => /^(\d+)\.json$/.exec(f))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => Number(m[1]));
-  } catch {
-    return [];
-  }
-}
-
-/** The token by file: a secret on argv is readable by every local user. */
-function tokenFile(dir: string, token: string): string {
-  const file = join(dir, 'enrollment-token');
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return file;
 }
 
 describePipeline('pipeline: agent → gRPC → server → PostgreSQL → REST', () => {
@@ -340,16 +298,11 @@ describePipeline('pipeline: agent → gRPC → server → PostgreSQL → REST', 
       packets: String(truth.rxPackets + truth.txPackets),
       bytes: String(truth.rxBytes + truth.txBytes),
     });
-    const byDirection = (t: Table, d: Direction) =>
-      Object.values(t[d]).reduce(
-        (s, c) => ({ packets: s.packets + c.packets, bytes: s.bytes + c.bytes }),
-        { packets: 0n, bytes: 0n },
-      );
-    expect(byDirection(tableOf(stored), 'ingress')).toEqual({
+    expect(directionTotal(tableOf(stored), 'ingress')).toEqual({
       packets: truth.rxPackets,
       bytes: truth.rxBytes,
     });
-    expect(byDirection(tableOf(stored), 'egress')).toEqual({
+    expect(directionTotal(tableOf(stored), 'egress')).toEqual({
       packets: truth.txPackets,
       bytes: truth.txBytes,
     });

@@ -11,7 +11,7 @@ export { exec, background, Background } from './exec';
 export type { ExecOptions, ExecResult } from './exec';
 export { readInterfaceStats, statsDelta, waitQuiet } from './stats';
 export type { InterfaceStats } from './stats';
-export { sendUdp, ping, tcpConnections, connect, tcpBulk, sendArp } from './traffic';
+export { sendUdp, ping, tcpConnections, connect, tcpBulk, sendArp, scanPorts } from './traffic';
 export type {
   IpFamily,
   UdpOptions,

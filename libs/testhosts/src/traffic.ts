@@ -292,3 +292,37 @@ export async function sendArp(from: Endpoint, to: Endpoint, count: number): Prom
     String(count),
   ]);
 }
+
+// Scanner: one connection attempt to every port at once; prints "ok N failed M" once all settled.
+const PORT_SCAN = `
+const net = require('net');
+const [addr, list] = process.argv.slice(1);
+const ports = JSON.parse(list);
+let left = ports.length, ok = 0, failed = 0;
+for (const port of ports) {
+  const c = net.connect({ host: addr, port });
+  c.setTimeout(3000);
+  const done = (good) => { good ? ok++ : failed++; c.destroy(); if (--left === 0) console.log('ok ' + ok + ' failed ' + failed); };
+  c.on('connect', () => done(true));
+  c.on('error', () => done(false));
+  c.on('timeout', () => done(false));
+}
+`;
+
+/**
+ * A vertical port scan: one TCP connection attempt from `from` to each of
+ * `ports` on `to`, all at once. Resolves with how many were accepted and how
+ * many failed (refused, or no answer within 3 s).
+ */
+export async function scanPorts(
+  from: Endpoint,
+  to: Endpoint,
+  o: { family: IpFamily; ports: number[] },
+): Promise<{ ok: number; failed: number }> {
+  const res = await from.netns.node(PORT_SCAN, [addressOf(to, o.family), JSON.stringify(o.ports)], {
+    timeoutMs: 30_000,
+  });
+  const m = /ok (\d+) failed (\d+)/.exec(res.stdout);
+  if (!m) throw new Error(`port scan printed ${res.stdout} ${res.stderr}`);
+  return { ok: Number(m[1]), failed: Number(m[2]) };
+}
