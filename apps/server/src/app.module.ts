@@ -14,6 +14,7 @@ import { HealthModule } from './health/health.module';
 import { HostsModule } from './hosts/hosts.module';
 import { IngestModule } from './ingest/ingest.module';
 import { LiveModule } from './live/live.module';
+import { ReportsModule } from './reports/reports.module';
 import { StorageModule } from './storage/storage.module';
 import { TrafficModule } from './traffic/traffic.module';
 
@@ -38,6 +39,7 @@ export class AppModule {
         TrafficModule,
         LiveModule,
         AnomaliesModule,
+        ReportsModule,
         HealthModule,
       ],
       // Every HTTP route passes this guard: authentication and @Roles (see auth/access.guard.ts).

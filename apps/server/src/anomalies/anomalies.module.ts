@@ -11,5 +11,6 @@ import { ThresholdsService } from './thresholds.service';
   imports: [AuditModule, IngestModule],
   controllers: [AnomaliesController],
   providers: [AnomaliesService, ThresholdsService, AnomalyDetectorService, SilentAgentsService],
+  exports: [AnomaliesService],
 })
 export class AnomaliesModule {}

@@ -192,6 +192,45 @@ export class AnomaliesService {
     return { items: rows.map(view), total, limit: q.limit, offset: q.offset };
   }
 
+  /** Listening ports among `ports` that hosts in scope (null: all) had reported before `before`. */
+  async listeningPorts(
+    agentIds: string[] | null,
+    ports: number[],
+    before: Date,
+  ): Promise<
+    {
+      agentId: string;
+      hostname: string | null;
+      protocol: number;
+      port: number;
+      loopbackOnly: boolean;
+      firstSeen: Date;
+    }[]
+  > {
+    const rows: {
+      agent_id: string;
+      hostname: string | null;
+      protocol: number;
+      port: number;
+      loopback_only: boolean;
+      first_seen: Date;
+    }[] = await this.ds.query(
+      `SELECT l.agent_id, h.hostname, l.protocol, l.port, l.loopback_only, l.first_seen
+         FROM listening_ports l LEFT JOIN hosts h ON h.agent_id = l.agent_id
+        WHERE l.port = ANY($1::int[]) AND l.first_seen < $2 ${agentIds ? 'AND l.agent_id = ANY($3::uuid[])' : ''}
+        ORDER BY h.hostname, l.agent_id, l.port, l.protocol`,
+      agentIds ? [ports, before, agentIds] : [ports, before],
+    );
+    return rows.map((r) => ({
+      agentId: r.agent_id,
+      hostname: r.hostname,
+      protocol: Number(r.protocol),
+      port: Number(r.port),
+      loopbackOnly: r.loopback_only,
+      firstSeen: r.first_seen,
+    }));
+  }
+
   async get(id: string): Promise<AnomalyView> {
     const rows = (await this.ds.query(`${SELECT} WHERE a.id = $1`, [id])) as Row[];
     if (!rows[0]) throw new NotFoundError(`no anomaly ${id}`);

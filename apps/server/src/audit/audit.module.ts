@@ -12,6 +12,6 @@ import { AuditService } from './audit.service';
 @Module({
   controllers: [AuditController],
   providers: [AuditService, AuditQueryService, AuditCheckpointService],
-  exports: [AuditService],
+  exports: [AuditService, AuditQueryService, AuditCheckpointService],
 })
 export class AuditModule {}

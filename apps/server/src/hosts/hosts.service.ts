@@ -36,6 +36,18 @@ interface HostRow {
   status: HostStatus;
 }
 
+/** A host as a report's coverage section needs it. */
+export interface ScopedHost {
+  agentId: string;
+  hostname: string;
+  labels: Record<string, string>;
+  masking: string;
+  status: HostStatus;
+  enrolledAt: Date;
+  lastSeenAt: Date | null;
+  revokedAt: Date | null;
+}
+
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 @Injectable()
@@ -120,6 +132,50 @@ export class HostsService {
       [JSON.stringify(parseLabelSelector(selector))],
     );
     return rows.map((r) => r.agent_id);
+  }
+
+  /** The hosts of a report's scope (null: the whole fleet), by hostname. */
+  async inScope(agentIds: string[] | null): Promise<ScopedHost[]> {
+    const rows: HostRow[] = await this.ds.query(
+      `SELECT *, ${this.statusSql()} AS status FROM hosts
+        ${agentIds ? 'WHERE agent_id = ANY($1::uuid[])' : ''} ORDER BY hostname, agent_id`,
+      agentIds ? [agentIds] : [],
+    );
+    return rows.map((r) => ({
+      agentId: r.agent_id,
+      hostname: r.hostname,
+      labels: r.labels,
+      masking: r.masking,
+      status: r.status,
+      enrolledAt: r.enrolled_at,
+      lastSeenAt: r.last_seen_at,
+      revokedAt: r.revoked_at,
+    }));
+  }
+
+  /** Batches agents declared lost (their spool overflowed), recorded in [from, to). */
+  async sequenceGaps(
+    agentIds: string[] | null,
+    from: Date,
+    to: Date,
+  ): Promise<{ agentId: string; firstSequence: string; lastSequence: string; recordedAt: Date }[]> {
+    const rows: {
+      agent_id: string;
+      first_sequence: string;
+      last_sequence: string;
+      recorded_at: Date;
+    }[] = await this.ds.query(
+      `SELECT agent_id, first_sequence::text, last_sequence::text, recorded_at FROM sequence_gaps
+        WHERE recorded_at >= $1 AND recorded_at < $2 ${agentIds ? 'AND agent_id = ANY($3::uuid[])' : ''}
+        ORDER BY recorded_at, agent_id`,
+      agentIds ? [from, to, agentIds] : [from, to],
+    );
+    return rows.map((r) => ({
+      agentId: r.agent_id,
+      firstSequence: r.first_sequence,
+      lastSequence: r.last_sequence,
+      recordedAt: r.recorded_at,
+    }));
   }
 
   async exists(agentId: string): Promise<boolean> {

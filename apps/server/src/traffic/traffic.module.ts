@@ -8,5 +8,6 @@ import { TrafficService } from './traffic.service';
   imports: [HostsModule, MetricsModule],
   controllers: [TrafficController],
   providers: [TrafficService],
+  exports: [TrafficService],
 })
 export class TrafficModule {}

@@ -346,6 +346,36 @@ export class TrafficService {
     };
   }
 
+  /** Windows and milliseconds each host covered in the range (a report's coverage). */
+  async coverage(q: TrafficScopeQuery) {
+    const s = await this.resolveScope(q);
+    const segments = totalsPlan(s.from, s.to, q.resolution);
+    const rows = await this.run('coverage', {
+      series: seriesByName('windows'),
+      segments,
+      groupBy: ['agent_id'],
+      metrics: [
+        { name: 'windows', raw: 'count(*)', rollup: 'sum(windows)', outer: 'sum' },
+        {
+          name: 'milliseconds',
+          raw: 'sum((extract(epoch FROM window_end - window_start) * 1000)::bigint)',
+          rollup: 'sum(milliseconds)',
+          outer: 'sum',
+        },
+      ],
+      agentIds: s.agentIds,
+      filters: {},
+    });
+    return {
+      ...this.header(s, segments),
+      items: rows.map((r) => ({
+        agentId: String(r.agent_id),
+        windows: str(r.windows),
+        milliseconds: str(r.milliseconds),
+      })),
+    };
+  }
+
   async drops(q: TrafficScopeQuery) {
     const s = await this.resolveScope(q);
     const segments = totalsPlan(s.from, s.to, q.resolution);
