@@ -218,6 +218,38 @@ it('after `agents reset`, one token enrollment claims the id again, keeping its 
   await own.close();
 });
 
+it('`agents reset` ends the stream open on the erased credential at once, not at its next batch or reconnect', async () => {
+  const { agentId, credential } = await enrolledWith(2);
+  const open = new AgentStream(ingestClient(server.grpcPort));
+  expect((await open.hello(hello(agentId, { agentCredential: credential }))).highestSequence).toBe(
+    2,
+  );
+  // An unrelated agent's stream is left alone.
+  const other = await enrolledWith(1);
+  const bystander = new AgentStream(ingestClient(server.grpcPort));
+  await bystander.hello(hello(other.agentId, { agentCredential: other.credential }));
+
+  // The CLI is another database session: the server hears of it through NOTIFY.
+  expect((await cli(['agents', 'reset', agentId])).code).toBe(0);
+  // No batch sent: the stream is ended by the server itself.
+  expect(await open.ended).toMatchObject({
+    code: grpc.status.PERMISSION_DENIED,
+    details: expect.stringMatching(/credential was reset or revoked/),
+  });
+  expect(open.acks).toEqual([]);
+
+  // The re-enrolled stream, admitted after the reset, is not ended by it.
+  const again = new AgentStream(ingestClient(server.grpcPort));
+  const w = await again.hello(hello(agentId, { enrollmentToken: token }, 'db-01-reinstalled'));
+  await again.sendAndAwaitAck([makeBatch(3, 3, start(3))]);
+  expect(again.acks[again.acks.length - 1]).toBe(3);
+  expect(w.agentCredential).toMatch(/^twa_/);
+  await bystander.sendAndAwaitAck([makeBatch(3, 2, start(2))]);
+  expect(bystander.acks[bystander.acks.length - 1]).toBe(2);
+  expect((await again.close()).code).toBe(grpc.status.OK);
+  expect((await bystander.close()).code).toBe(grpc.status.OK);
+});
+
 it('a revoked agent stays out until it is reset; the reset lifts the revocation', async () => {
   const { agentId } = await enrolledWith(1);
   await server.app.get(AgentRegistryService).revoke(agentId);

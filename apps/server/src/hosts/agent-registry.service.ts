@@ -20,8 +20,13 @@ export interface AuditActor {
   source: string | null;
 }
 
+/** NOTIFY channel: payload = an agent id whose credential was reset or revoked. */
+export const AGENT_ACCESS_CHANNEL = 'tidewatch_agent_access';
+
 export interface AdmittedAgent {
   agentId: string;
+  /** The database's time of the admission (compared with a later reset or revocation). */
+  admittedAt: Date;
   highestSequence: number;
   /** Set only when the agent was (re-)enrolled in this Hello. */
   newCredential: string | null;
@@ -145,7 +150,7 @@ export class AgentRegistryService {
         newCredential ? hashSecret(newCredential) : null,
         tokenId,
       ];
-      const out: { highest_sequence: string }[] = await em.query(
+      const out: { highest_sequence: string; admitted_at: Date }[] = await em.query(
         `INSERT INTO hosts (agent_id, hostname, agent_version, kernel_release, capabilities, interfaces,
                             labels, masking, config_version, started_at, credential_hash,
                             enrollment_token_id, enrolled_at, last_seen_at)
@@ -160,7 +165,7 @@ export class AgentRegistryService {
            reenroll_allowed_at = CASE WHEN EXCLUDED.enrollment_token_id IS NULL
                                       THEN hosts.reenroll_allowed_at END,
            last_seen_at = now()
-         RETURNING highest_sequence`,
+         RETURNING highest_sequence, now() AS admitted_at`,
         params,
       );
       let highestSequence = Number(out[0].highest_sequence);
@@ -218,7 +223,12 @@ export class AgentRegistryService {
                 : 'credential',
         },
       });
-      return { agentId: hello.agentId, highestSequence, newCredential };
+      return {
+        agentId: hello.agentId,
+        admittedAt: out[0].admitted_at,
+        highestSequence,
+        newCredential,
+      };
     });
   }
 
@@ -229,13 +239,18 @@ export class AgentRegistryService {
    * renumbers its windows after them). The next token enrollment claims it.
    */
   async reset(agentId: string, actor: AuditActor): Promise<void> {
+    // The open streams, admitted on the credential this erases, end at commit (see accessEnded).
+    // Before: a stream on a reset credential kept streaming until it reconnected.
     await this.ds.transaction(async (em) => {
       const res: [unknown[], number] = await em.query(
-        `UPDATE hosts SET credential_hash = NULL, revoked_at = NULL, reenroll_allowed_at = now()
+        // clock_timestamp(): after the row lock, so later than a stream admitted meanwhile.
+        `UPDATE hosts SET credential_hash = NULL, revoked_at = NULL, reenroll_allowed_at = clock_timestamp()
           WHERE agent_id = $1::uuid`,
         [agentId],
       );
       if (res[1] === 0) throw new NotFoundError(`no agent with id ${agentId}`);
+      // Every replica ends the streams admitted on the erased credential (at commit).
+      await em.query('SELECT pg_notify($1, $2)', [AGENT_ACCESS_CHANNEL, agentId]);
       // In the same transaction: no reset without its audit entry (fail closed).
       await this.audit.recordIn(em, {
         ...actor,
@@ -246,7 +261,10 @@ export class AgentRegistryService {
     });
   }
 
-  /** Revokes an agent: its credential is erased and its streams end at their next batch. */
+  /**
+   * Revokes an agent: its credential is erased and its open streams end at once
+   * (NOTIFY; the next batch is refused in any case).
+   */
   async revoke(
     agentId: string,
     actor: AuditActor = { actor: 'server', source: null },
@@ -258,6 +276,7 @@ export class AgentRegistryService {
         [agentId],
       );
       if (res[1] === 0) throw new NotFoundError(`no live agent with id ${agentId}`);
+      await em.query('SELECT pg_notify($1, $2)', [AGENT_ACCESS_CHANNEL, agentId]);
       // In the same transaction: no revocation without its audit entry (fail closed).
       await this.audit.recordIn(em, {
         ...actor,
@@ -266,5 +285,21 @@ export class AgentRegistryService {
         outcome: 'success',
       });
     });
+  }
+
+  /**
+   * Of the given agent ids, which were reset or revoked after `admittedAt` of
+   * their stream: the streams of those end (PERMISSION_DENIED). The database's
+   * clock on both sides, so a stream admitted after the reset is left alone.
+   */
+  async accessEnded(streams: { agentId: string; admittedAt: Date }[]): Promise<Set<number>> {
+    if (!streams.length) return new Set();
+    const rows: { i: number }[] = await this.ds.query(
+      `SELECT s.i FROM unnest($1::uuid[], $2::timestamptz[]) WITH ORDINALITY AS s(agent_id, admitted_at, i)
+         JOIN hosts h ON h.agent_id = s.agent_id
+        WHERE h.revoked_at IS NOT NULL OR h.reenroll_allowed_at > s.admitted_at`,
+      [streams.map((s) => s.agentId), streams.map((s) => s.admittedAt.toISOString())],
+    );
+    return new Set(rows.map((r) => Number(r.i) - 1));
   }
 }

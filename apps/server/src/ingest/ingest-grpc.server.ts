@@ -3,11 +3,11 @@ import * as grpc from '@grpc/grpc-js';
 import { AgentMessage__Output, loadTidewatchV1, ServerMessage } from '@tidewatch/proto';
 import { AgentConfigService, CONFIG_CHANNEL } from '../agent-config/agent-config.service';
 import { AuditService } from '../audit/audit.service';
-import { StoreUnavailableError } from '../common/domain-errors';
+import { AgentRevokedError, StoreUnavailableError } from '../common/domain-errors';
 import { toGrpcStatus } from '../common/grpc-status';
 import { ConfigurationService } from '../config/configuration.service';
 import { MetricsService } from '../health/metrics.service';
-import { AgentRegistryService } from '../hosts/agent-registry.service';
+import { AGENT_ACCESS_CHANNEL, AgentRegistryService } from '../hosts/agent-registry.service';
 import { PgListenerService } from '../notify/pg-listener.service';
 import { BatchWriterService } from './batch-writer.service';
 import { IngestSession, SessionDeps } from './ingest-session';
@@ -40,7 +40,10 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
     // Notifications sent while the listener was reconnecting are lost: resend what changed.
     listener.on('reconnected', () => {
       for (const id of this.sessions.keys()) this.pushConfig(id);
+      this.endRevoked(null);
     });
+    // `agents reset` / revoke (any process): streams admitted on the old credential end now.
+    listener.listen(AGENT_ACCESS_CHANNEL, (agentId) => this.endRevoked(agentId));
   }
 
   /** The port actually bound (useful with GRPC_PORT=0). */
@@ -100,6 +103,28 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
       .then((config) => session.pushConfig(config))
       .catch((err: Error) =>
         this.logger.warn(`config for agent ${agentId} not pushed: ${err.message}`),
+      );
+  }
+
+  /** Ends the open streams of `agentId` (null: of every agent) that a reset or revocation ended. */
+  private endRevoked(agentId: string | null): void {
+    const streams = [...this.open].filter(
+      (s) =>
+        s.agentId !== null && s.admittedAt !== null && (agentId === null || s.agentId === agentId),
+    );
+    this.registry
+      .accessEnded(streams.map((s) => ({ agentId: s.agentId!, admittedAt: s.admittedAt! })))
+      .then((ended) => {
+        for (const i of ended) {
+          streams[i].fail(
+            new AgentRevokedError(
+              `agent ${streams[i].agentId}: its credential was reset or revoked by an administrator; enroll again`,
+            ),
+          );
+        }
+      })
+      .catch((err: Error) =>
+        this.logger.error(`streams of reset/revoked agents not checked: ${err.message}`),
       );
   }
 

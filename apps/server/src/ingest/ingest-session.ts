@@ -40,6 +40,8 @@ type Call = ServerDuplexStream<AgentMessage__Output, ServerMessage>;
  */
 export class IngestSession {
   agentId: string | null = null;
+  /** When the database admitted this stream (set with agentId). */
+  admittedAt: Date | null = null;
   private state: 'await-hello' | 'admitting' | 'ready' | 'closed' = 'await-hello';
   /** Highest sequence accepted into the pipeline (stored or queued). */
   private lastSequence = 0;
@@ -143,6 +145,7 @@ export class IngestSession {
       .then(({ admitted, config }) => {
         if (this.state === 'closed') return;
         this.agentId = admitted.agentId;
+        this.admittedAt = admitted.admittedAt;
         this.configVersion = Number(config.version);
         this.lastSequence = admitted.highestSequence;
         this.state = 'ready';
