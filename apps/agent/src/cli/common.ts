@@ -26,6 +26,10 @@ export function addConfigOptions(cmd: Command): Command {
       '--port-allowlist <ports>',
       'comma-separated server ports that are normal; others are flagged abnormal',
     )
+    .option(
+      '--cpu-budget <percent>',
+      'agent CPU (% of one core) above which flow records are sampled; counters stay exact (default 5)',
+    )
     .option('--state-dir <dir>', 'state directory: spool, credential (default /var/lib/tidewatch)')
     .option('--bpf-object <kind>', 'BPF object: auto (the probe picks) | legacy (4.19) | modern')
     .option('--log-level <level>', 'trace | debug | info | warn | error | silent');
@@ -40,6 +44,7 @@ export interface CommonFlags {
   window?: string;
   topN?: string;
   portAllowlist?: string;
+  cpuBudget?: string;
   stateDir?: string;
   bpfObject?: string;
   logLevel?: string;
@@ -77,6 +82,7 @@ export function flagsToConfig(f: CommonFlags): Record<string, unknown> {
       f.window === undefined ? undefined : (parseDurationSeconds(f.window) ?? f.window),
     topN: num(f.topN),
     portAllowlist: list(f.portAllowlist)?.map((p) => num(p)),
+    'guard.cpuBudgetPercent': num(f.cpuBudget),
     stateDir: f.stateDir,
     'bpf.object': f.bpfObject,
     logLevel: f.logLevel,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from './load';
 import { ConfigError } from './errors';
+import { flagsToConfig } from '../cli/common';
 
 const made: string[] = [];
 afterAll(() => made.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -67,6 +68,22 @@ describe('loadConfig', () => {
   ])('rejects %j with a message naming the key', (text, message) => {
     expect(() => loadConfig({ file: yamlFile(text) })).toThrow(ConfigError);
     expect(() => loadConfig({ file: yamlFile(text) })).toThrow(message);
+  });
+
+  it('takes the flow-sampling CPU budget from the environment or a flag, bounded to one core', () => {
+    expect(loadConfig().guard.cpuBudgetPercent).toBe(5);
+    expect(loadConfig({ env: { TIDEWATCH_CPU_BUDGET_PERCENT: '20' } }).guard.cpuBudgetPercent).toBe(
+      20,
+    );
+    expect(
+      loadConfig({
+        env: { TIDEWATCH_CPU_BUDGET_PERCENT: '20' },
+        flags: flagsToConfig({ cpuBudget: '100' }),
+      }).guard,
+    ).toEqual({ maxFlowsPerWindow: 20000, cpuBudgetPercent: 100 });
+    expect(() => loadConfig({ flags: flagsToConfig({ cpuBudget: '150' }) })).toThrow(
+      /config key guard\.cpuBudgetPercent: .*\(from command line\)/,
+    );
   });
 
   it('names the environment variable a bad value came from, and rejects unknown ones', () => {

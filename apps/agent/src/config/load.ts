@@ -24,6 +24,7 @@ export const ENVIRONMENT: Record<string, { key: string; kind: 'string' | 'number
   TIDEWATCH_MASKING: { key: 'masking.mode', kind: 'string' },
   TIDEWATCH_MASKING_KEY_FILE: { key: 'masking.keyFile', kind: 'string' },
   TIDEWATCH_SPOOL_MAX_BYTES: { key: 'spool.maxBytes', kind: 'string' },
+  TIDEWATCH_CPU_BUDGET_PERCENT: { key: 'guard.cpuBudgetPercent', kind: 'number' },
   TIDEWATCH_LOG_LEVEL: { key: 'logLevel', kind: 'string' },
 };
 
