@@ -23,6 +23,7 @@ import {
   freeTcpPort,
   NodeProcess,
   runCli,
+  runCliAsync,
   SERVER_BIN,
   waitFor,
 } from './fixtures/binaries';
@@ -299,16 +300,50 @@ describePipeline('fleet: three hosts, their own agents, one server, every role',
     const env = { DATABASE_URL: db.url, LOG_LEVEL: 'warn', AUTH_TOTP_ROLES: '' };
     runCli(SERVER_BIN, ['migrate', 'run'], env);
     const auditKey = join(dir, 'audit-signing-key.pem');
-    runCli(SERVER_BIN, ['audit', 'keygen', '--out', auditKey], env);
-    for (const role of ROLES) {
-      const file = join(dir, `${role}-password`);
-      writeFileSync(file, `${role}-of-the-fleet-passphrase\n`, { mode: 0o600 });
-      runCli(
-        SERVER_BIN,
-        ['users', 'create', '--username', `fleet-${role}`, '--role', role, '--password-file', file],
-        env,
-      );
-    }
+    // The rest at once: a key, a user per role, an enrollment token per host.
+    const [, , enrollTokens] = await Promise.all([
+      runCliAsync(SERVER_BIN, ['audit', 'keygen', '--out', auditKey], env),
+      Promise.all(
+        ROLES.map((role) => {
+          const file = join(dir, `${role}-password`);
+          writeFileSync(file, `${role}-of-the-fleet-passphrase\n`, { mode: 0o600 });
+          return runCliAsync(
+            SERVER_BIN,
+            [
+              'users',
+              'create',
+              '--username',
+              `fleet-${role}`,
+              '--role',
+              role,
+              '--password-file',
+              file,
+            ],
+            env,
+          );
+        }),
+      ),
+      Promise.all(
+        ['h1', 'h2', 'h3'].map(async (label) =>
+          (
+            await runCliAsync(
+              SERVER_BIN,
+              [
+                'enroll',
+                'create',
+                '--name',
+                `e2e-fleet-${label}`,
+                '--expires',
+                '1h',
+                '--uses',
+                '1',
+              ],
+              env,
+            )
+          ).stdout.trim(),
+        ),
+      ),
+    ]);
 
     // Three hosts joined pairwise; each with an uplink to this namespace for gRPC only.
     for (const label of ['h1', 'h2', 'h3']) {
@@ -358,12 +393,8 @@ describePipeline('fleet: three hosts, their own agents, one server, every role',
       }),
     );
 
-    for (const h of hosts) {
-      const token = runCli(
-        SERVER_BIN,
-        ['enroll', 'create', '--name', `e2e-fleet-${h.label}`, '--expires', '1h', '--uses', '1'],
-        env,
-      ).stdout.trim();
+    for (const [i, h] of hosts.entries()) {
+      const token = enrollTokens[i];
       // Reconnects within a second of the server's return (the default backs off to 30 s).
       const config = join(dir, `${h.label}-agent.yaml`);
       writeFileSync(
