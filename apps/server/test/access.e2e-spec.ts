@@ -77,6 +77,21 @@ const ISSUE_TABLE: Record<string, readonly Role[]> = {
   'POST auth/password': ROLES,
   'POST auth/totp/enroll': ROLES,
   'POST auth/totp/confirm': ROLES,
+  'GET auth/policy': ['secadmin'],
+  'PUT auth/policy': ['secadmin'],
+  'GET auth/ldap/group-roles': ['secadmin'],
+  'PUT auth/ldap/group-roles': ['secadmin'],
+};
+
+/** The environment's sign-in policy (AUTH_* defaults): PUT back unchanged by the walk. */
+const POLICY = {
+  passwordMinLength: 12,
+  passwordHistory: 5,
+  passwordMaxAgeDays: 90,
+  lockoutThreshold: 5,
+  lockoutWindowMinutes: 15,
+  lockoutMinutes: 30,
+  totpRoles: ['sysadmin', 'secadmin', 'auditadmin'],
 };
 
 interface Sample {
@@ -124,6 +139,11 @@ const SAMPLES: Record<string, Sample> = {
     body: () => ({ formats: ['json'], lang: 'en' }),
   },
   'DELETE reports/schedules/:name': { path: () => 'reports/schedules/walk' },
+  'GET auth/policy': {},
+  'PUT auth/policy': { body: () => POLICY },
+  'GET auth/ldap/group-roles': {},
+  // LDAP is off here: the mapping is stored for when it is turned on.
+  'PUT auth/ldap/group-roles': { body: () => ({ mappings: [] }) },
   'POST auth/logout': {},
   'GET auth/me': {},
   // The current password is wrong on purpose (a right one would end the walk's sessions): admitted = 400.

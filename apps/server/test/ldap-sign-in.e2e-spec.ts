@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { RunningServer } from '../src/server';
-import { bearer, login } from './support/auth';
+import { bearer, login, tokenFor } from './support/auth';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { startTestServer } from './support/server';
 import { slapdMissing, SUFFIX, TestSlapd } from './support/slapd';
@@ -178,6 +178,83 @@ describeLdap('sign-in with a directory account', () => {
       headers: bearer(token),
     });
     expect(await me.json()).toMatchObject({ totpRequired: true, totpEnrolled: false });
+  });
+
+  it("the security administrator's group mapping: audited, and in force at the next request", async () => {
+    const secadmin = await tokenFor(server, 'secadmin');
+    const put = (body: unknown, token = secadmin) =>
+      fetch(`http://127.0.0.1:${server.httpPort}/api/v1/auth/ldap/group-roles`, {
+        method: 'PUT',
+        headers: { ...bearer(token), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const before = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/auth/ldap/group-roles`, {
+      headers: bearer(secadmin),
+    });
+    const env = [
+      { group: group('tw-operators'), role: 'operator' },
+      { group: group('tw-secadmins'), role: 'secadmin' },
+      { group: group('tw-viewers'), role: 'viewer' },
+    ];
+    expect(await before.json()).toEqual({
+      ldapEnabled: true,
+      mappings: env,
+      source: 'environment',
+      updatedAt: null,
+      updatedBy: null,
+    });
+    const bobIn = await login(server.httpPort, { username: 'bob', password: PASSWORDS.bob });
+    expect(bobIn.status).toBe(200);
+    const bob = bobIn.body.accessToken as string;
+    expect(await get('/api/v1/hosts', bob)).toBe(200);
+
+    // Not a DN, one group twice with two roles, an unknown role, an operator: refused.
+    expect((await put({ mappings: [{ group: 'tw-operators', role: 'viewer' }] })).status).toBe(400);
+    expect(
+      (
+        await put({
+          mappings: [
+            { group: group('tw-operators'), role: 'viewer' },
+            { group: group('TW-Operators').toUpperCase(), role: 'operator' },
+          ],
+        })
+      ).status,
+    ).toBe(400);
+    expect((await put({ mappings: [{ group: group('x'), role: 'root' }] })).status).toBe(400);
+    expect((await put({ mappings: [] }, await tokenFor(server, 'sysadmin'))).status).toBe(403);
+
+    // The operators' group now gives viewer.
+    const next = [
+      { group: group('tw-operators'), role: 'viewer' },
+      { group: group('tw-secadmins'), role: 'secadmin' },
+    ];
+    const changed = await put({ mappings: next });
+    expect(changed.status).toBe(200);
+    expect(await changed.json()).toMatchObject({ source: 'stored', mappings: next });
+    const audit = await db.query<{ outcome: string; details: string | object }>(
+      `SELECT outcome, details FROM audit_entries WHERE action = 'auth.ldap_group_roles_changed'`,
+    );
+    expect(audit.length).toBe(1);
+    const details = audit[0].details;
+    expect(typeof details === 'string' ? JSON.parse(details) : details).toEqual({
+      from: env,
+      to: next,
+      directoryUsersRechecked: 3,
+    });
+    // Bob's next request asks the directory again (no waiting for the interval): the role changed.
+    expect(await get('/api/v1/hosts', bob)).toBe(401);
+    const [recheck] = await db.query<{ reason: string }>(
+      `SELECT reason FROM audit_entries WHERE action = 'auth.ldap.recheck' AND actor = 'bob'`,
+    );
+    expect(recheck.reason).toBe('the directory groups now give role viewer, not operator');
+    const again = await login(server.httpPort, { username: 'bob', password: PASSWORDS.bob });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ user: { username: 'bob', role: 'viewer' } });
+    expect(await get('/api/v1/users', again.body.accessToken as string)).toBe(403);
+    const [stored] = await db.query<{ value: unknown }>(
+      `SELECT value FROM security_settings WHERE name = 'ldap_group_roles'`,
+    );
+    expect(stored.value).toEqual(next);
   });
 
   it('a directory that does not answer signs nobody in (503)', async () => {

@@ -17,7 +17,6 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ConfigurationService } from '../config/configuration.service';
 import { UsersService } from '../users/users.service';
 import { AllowPending } from './allow-pending.decorator';
 import type { AuthenticatedRequest } from './access.guard';
@@ -32,6 +31,7 @@ import {
   TotpEnrolView,
 } from './dto/auth.dto';
 import { LoginThrottlerGuard } from './login-throttler.guard';
+import { SignInPolicyService } from './policy/sign-in-policy.service';
 import type { Principal } from './principal';
 import { Public } from './public.decorator';
 import { requestIdOf, sourceOf } from './request-credentials';
@@ -67,7 +67,7 @@ export class AuthController {
     private readonly sessions: SessionsService,
     private readonly users: UsersService,
     private readonly totp: TotpService,
-    private readonly config: ConfigurationService,
+    private readonly policy: SignInPolicyService,
     @Inject(AUTH_AUDIT) private readonly audit: AuthAudit,
   ) {}
 
@@ -142,7 +142,7 @@ export class AuthController {
   @ApiOkResponse({ type: MeView })
   async me(@Req() req: AuthenticatedRequest): Promise<MeView> {
     const p = principalOf(req);
-    const totpRequired = this.config.get('auth').totpRoles.includes(p.role);
+    const totpRequired = this.policy.current.totpRoles.includes(p.role);
     let totpEnrolled = false;
     let mustChangePassword = false;
     if (p.userId) {

@@ -19,6 +19,12 @@ import { SessionsService } from './sessions.service';
 import { TotpService } from './totp.service';
 import { LdapAccess } from './ldap/ldap-access';
 import { LdapUsers } from './ldap/ldap-users.service';
+import { LdapGroupRolesService } from './policy/ldap-group-roles.service';
+import { SECURITY_SETTINGS_CHANNEL } from './policy/security-settings-store';
+import { SecuritySettingsController } from './policy/security-settings.controller';
+import { SignInPolicyService } from './policy/sign-in-policy.service';
+import { NotifyModule } from '../notify/notify.module';
+import { PgListenerService } from '../notify/pg-listener.service';
 
 const settings = (c: ConfigurationService) => c.get('auth');
 
@@ -27,6 +33,7 @@ const settings = (c: ConfigurationService) => c.get('auth');
   imports: [
     AuditModule,
     DiscoveryModule,
+    NotifyModule,
     ThrottlerModule.forRootAsync({
       inject: [ConfigurationService],
       useFactory: (c: ConfigurationService) => ({
@@ -34,23 +41,71 @@ const settings = (c: ConfigurationService) => c.get('auth');
       }),
     }),
   ],
-  controllers: [AuthController, UsersController, ApiTokensController],
+  controllers: [AuthController, UsersController, ApiTokensController, SecuritySettingsController],
   providers: [
     { provide: AUTH_AUDIT, useExisting: AuditService },
     {
+      // The directory (LDAP_URL set), else null.
+      provide: LdapAccess,
+      inject: [ConfigurationService],
+      useFactory: (c: ConfigurationService) => {
+        const ldap = c.get('ldap');
+        return ldap ? new LdapAccess(ldap) : null;
+      },
+    },
+    {
       // Directory users (LDAP_URL set), else null.
       provide: LdapUsers,
-      inject: [DataSource, ConfigurationService, AUTH_AUDIT],
-      useFactory: (ds: DataSource, c: ConfigurationService, a: AuthAudit) => {
-        const ldap = c.get('ldap');
-        return ldap ? new LdapUsers(ds, new LdapAccess(ldap), a) : null;
+      inject: [DataSource, LdapAccess, AUTH_AUDIT],
+      useFactory: (ds: DataSource, l: LdapAccess | null, a: AuthAudit) =>
+        l ? new LdapUsers(ds, l, a) : null,
+    },
+    {
+      // The stored policy (or the environment's) before the first request; reloaded on change.
+      provide: SignInPolicyService,
+      inject: [DataSource, ConfigurationService, AUTH_AUDIT, PgListenerService],
+      useFactory: async (
+        ds: DataSource,
+        c: ConfigurationService,
+        a: AuthAudit,
+        listener: PgListenerService,
+      ) => {
+        const p = new SignInPolicyService(ds, settings(c), a);
+        await p.load();
+        listener.listen(SECURITY_SETTINGS_CHANNEL, (name) => {
+          if (name === 'sign_in_policy') p.reload();
+        });
+        listener.on('reconnected', () => p.reload());
+        return p;
+      },
+    },
+    {
+      provide: LdapGroupRolesService,
+      inject: [DataSource, LdapAccess, AUTH_AUDIT, PgListenerService],
+      useFactory: async (
+        ds: DataSource,
+        l: LdapAccess | null,
+        a: AuthAudit,
+        listener: PgListenerService,
+      ) => {
+        const g = new LdapGroupRolesService(ds, l, a);
+        await g.load();
+        listener.listen(SECURITY_SETTINGS_CHANNEL, (name) => {
+          if (name === 'ldap_group_roles') g.reload();
+        });
+        listener.on('reconnected', () => g.reload());
+        return g;
       },
     },
     {
       provide: SessionsService,
-      inject: [DataSource, ConfigurationService, LdapUsers],
-      useFactory: (ds: DataSource, c: ConfigurationService, l: LdapUsers | null) =>
-        new SessionsService(ds, settings(c), l),
+      inject: [DataSource, ConfigurationService, SignInPolicyService, LdapUsers],
+      useFactory: (
+        ds: DataSource,
+        c: ConfigurationService,
+        p: SignInPolicyService,
+        l: LdapUsers | null,
+      ) => new SessionsService(ds, settings(c), p, l),
     },
     {
       provide: TotpService,
@@ -65,15 +120,16 @@ const settings = (c: ConfigurationService) => c.get('auth');
     },
     {
       provide: UsersService,
-      inject: [DataSource, ConfigurationService, AUTH_AUDIT],
-      useFactory: (ds: DataSource, c: ConfigurationService, a: AuthAudit) =>
-        new UsersService(ds, settings(c), a),
+      inject: [DataSource, ConfigurationService, SignInPolicyService, AUTH_AUDIT],
+      useFactory: (ds: DataSource, c: ConfigurationService, p: SignInPolicyService, a: AuthAudit) =>
+        new UsersService(ds, settings(c), p, a),
     },
     {
       provide: AuthService,
       inject: [
         DataSource,
         ConfigurationService,
+        SignInPolicyService,
         AUTH_AUDIT,
         SessionsService,
         TotpService,
@@ -82,16 +138,25 @@ const settings = (c: ConfigurationService) => c.get('auth');
       useFactory: (
         ds: DataSource,
         c: ConfigurationService,
+        p: SignInPolicyService,
         a: AuthAudit,
         s: SessionsService,
         t: TotpService,
         l: LdapUsers | null,
-      ) => new AuthService(ds, settings(c), a, s, t, l),
+      ) => new AuthService(ds, settings(c), p, a, s, t, l),
     },
     AccessGuard,
     LoginThrottlerGuard,
     RouteDeclarationCheck,
   ],
-  exports: [AccessGuard, AUTH_AUDIT, SessionsService, ApiTokensService, UsersService, AuthService],
+  exports: [
+    AccessGuard,
+    AUTH_AUDIT,
+    SessionsService,
+    ApiTokensService,
+    UsersService,
+    AuthService,
+    SignInPolicyService,
+  ],
 })
 export class AuthModule {}

@@ -4,6 +4,7 @@ import type { AuthSettings } from '../config/auth-environment';
 import { passwordExpired } from '../users/user';
 import type { AuthAudit } from './audit-port';
 import type { LdapUsers } from './ldap/ldap-users.service';
+import type { PolicySource } from './policy/sign-in-policy';
 import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from './password-hash';
 import type { Role } from './roles';
 import { SessionsService } from './sessions.service';
@@ -55,6 +56,7 @@ export class AuthService {
   constructor(
     private readonly ds: DataSource,
     private readonly settings: AuthSettings,
+    private readonly policy: PolicySource,
     private readonly audit: AuthAudit,
     private readonly sessions: SessionsService,
     private readonly totp: TotpService,
@@ -122,7 +124,8 @@ export class AuthService {
     const passwordOk = ldap
       ? ldapFailure === null
       : await verifyPassword(input.password, u.password_hash as string);
-    const totpNeeded = this.settings.totpRoles.includes(u.role) && u.totp_enrolled_at !== null;
+    const totpNeeded =
+      this.policy.current.totpRoles.includes(u.role) && u.totp_enrolled_at !== null;
     // The code is only checked (and its step burnt) after the password matched.
     const totpOk = passwordOk && (!totpNeeded || (await this.totp.verify(u.id, input.totp)));
     if (!passwordOk || !totpOk) {
@@ -154,9 +157,9 @@ export class AuthService {
       u.must_change_password ||
       passwordExpired(
         { passwordChangedAt: u.password_changed_at, source: u.source },
-        this.settings.passwordMaxAgeDays,
+        this.policy.current.passwordMaxAgeDays,
       );
-    const totpEnrolmentDue = this.settings.totpRoles.includes(u.role) && !u.totp_enrolled_at;
+    const totpEnrolmentDue = this.policy.current.totpRoles.includes(u.role) && !u.totp_enrolled_at;
     try {
       await this.audit.record({
         ...who,
@@ -194,7 +197,7 @@ export class AuthService {
     },
     reason: string,
   ): Promise<void> {
-    const s = this.settings;
+    const s = this.policy.current;
     const [rows]: [{ failed_attempts: number; locked_until: Date | null }[], number] =
       await this.ds.query(
         `UPDATE users SET

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidInputError } from '../common/domain-errors';
-import type { AuthSettings } from '../config/auth-environment';
+import type { SignInPolicy } from './policy/sign-in-policy';
 
 export class WeakPasswordError extends InvalidInputError {
   override name = 'WeakPasswordError';
 }
 
-/** Length (AUTH_PASSWORD_MIN_LENGTH), not the username, not only one kind of character. */
+/** Length (the policy's passwordMinLength), not the username, not only one kind of character. */
 export function checkPasswordPolicy(
   password: string,
   username: string,
-  settings: Pick<AuthSettings, 'passwordMinLength'>,
+  settings: Pick<SignInPolicy, 'passwordMinLength'>,
 ): void {
   if ([...password].length < settings.passwordMinLength) {
     throw new WeakPasswordError(

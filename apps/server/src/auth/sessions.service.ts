@@ -4,6 +4,7 @@ import type { AuthSettings } from '../config/auth-environment';
 import { hashSecret } from '../enrollment/secrets';
 import { passwordExpired } from '../users/user';
 import type { LdapUsers } from './ldap/ldap-users.service';
+import type { PolicySource } from './policy/sign-in-policy';
 import type { Principal } from './principal';
 import type { Role } from './roles';
 
@@ -18,6 +19,7 @@ export class SessionsService {
   constructor(
     private readonly ds: DataSource,
     private readonly settings: AuthSettings,
+    private readonly policy: PolicySource,
     private readonly ldap: LdapUsers | null = null,
   ) {}
 
@@ -70,11 +72,11 @@ export class SessionsService {
       r.must_change_password ||
       passwordExpired(
         { passwordChangedAt: r.password_changed_at, source: r.source },
-        this.settings.passwordMaxAgeDays,
+        this.policy.current.passwordMaxAgeDays,
       )
         ? 'password'
         : // Directory administrators too: the directory password is one factor, not two.
-          this.settings.totpRoles.includes(r.role) && !r.totp_enrolled_at
+          this.policy.current.totpRoles.includes(r.role) && !r.totp_enrolled_at
           ? 'totp'
           : null;
     return {

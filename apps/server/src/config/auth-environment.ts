@@ -1,6 +1,7 @@
 // Sign-in settings (AUTH_*), parsed with the rest of the environment (environment.ts).
 
 import { readFileSync } from 'node:fs';
+import { POLICY_BOUNDS } from '../auth/policy/sign-in-policy';
 import { isRole, Role } from '../auth/roles';
 import { EnvironmentError } from './environment';
 
@@ -66,18 +67,29 @@ export function readKeyFile(key: string, file: string): Buffer {
   );
 }
 
+/** A sign-in policy number from the environment, within the bounds the REST policy has too. */
+function policyInt(
+  src: Source,
+  int: IntReader,
+  key: keyof typeof POLICY_BOUNDS,
+  def: number,
+): number {
+  const b = POLICY_BOUNDS[key];
+  return int(src, b.env, def, b.min, b.max);
+}
+
 export function parseAuthSettings(src: Source, int: IntReader): AuthSettings {
   const keyFile = src.AUTH_TOTP_KEY_FILE;
   return {
     totpRoles: totpRoles(src),
     totpKey: keyFile ? readKeyFile('AUTH_TOTP_KEY_FILE', keyFile) : null,
-    passwordMinLength: int(src, 'AUTH_PASSWORD_MIN_LENGTH', 12, 8, 256),
-    passwordHistory: int(src, 'AUTH_PASSWORD_HISTORY', 5, 0, 50),
-    passwordMaxAgeDays: int(src, 'AUTH_PASSWORD_MAX_AGE_DAYS', 90, 0, 3_650),
+    passwordMinLength: policyInt(src, int, 'passwordMinLength', 12),
+    passwordHistory: policyInt(src, int, 'passwordHistory', 5),
+    passwordMaxAgeDays: policyInt(src, int, 'passwordMaxAgeDays', 90),
     scryptLogN: int(src, 'AUTH_SCRYPT_LOG_N', 17, 14, 20),
-    lockoutThreshold: int(src, 'AUTH_LOCKOUT_THRESHOLD', 5, 1, 100),
-    lockoutWindowMinutes: int(src, 'AUTH_LOCKOUT_WINDOW_MINUTES', 15, 1, 1_440),
-    lockoutMinutes: int(src, 'AUTH_LOCKOUT_MINUTES', 30, 1, 10_080),
+    lockoutThreshold: policyInt(src, int, 'lockoutThreshold', 5),
+    lockoutWindowMinutes: policyInt(src, int, 'lockoutWindowMinutes', 15),
+    lockoutMinutes: policyInt(src, int, 'lockoutMinutes', 30),
     loginRatePerMinute: int(src, 'AUTH_LOGIN_RATE_PER_MINUTE', 20, 1, 10_000),
     sessionIdleMinutes: int(src, 'AUTH_SESSION_IDLE_MINUTES', 15, 1, 1_440),
     sessionAbsoluteHours: int(src, 'AUTH_SESSION_ABSOLUTE_HOURS', 8, 1, 168),

@@ -5,6 +5,7 @@ import { hashPassword, verifyPassword } from '../auth/password-hash';
 import { checkPasswordPolicy, generatePassword, WeakPasswordError } from '../auth/password-policy';
 import { isAdminRole, isRole, Role } from '../auth/roles';
 import { DomainError, InvalidInputError, NotFoundError } from '../common/domain-errors';
+import type { PolicySource } from '../auth/policy/sign-in-policy';
 import type { AuthSettings } from '../config/auth-environment';
 import { fromRow, User, USER_COLUMNS, UserRow } from './user';
 
@@ -40,6 +41,7 @@ export class UsersService {
   constructor(
     private readonly ds: DataSource,
     private readonly settings: AuthSettings,
+    private readonly policy: PolicySource,
     private readonly audit: AuthAudit,
   ) {}
 
@@ -74,7 +76,7 @@ export class UsersService {
     }
     const generated = input.password ? null : generatePassword();
     const password = input.password ?? generated!;
-    if (input.password) checkPasswordPolicy(input.password, username, this.settings);
+    if (input.password) checkPasswordPolicy(input.password, username, this.policy.current);
     const hash = await hashPassword(password, this.scrypt());
     const id = randomUUID();
     return this.ds.transaction(async (m) => {
@@ -273,7 +275,7 @@ export class UsersService {
 
   /**
    * The user's own change: the current password proves it is them; the new one
-   * follows the policy and repeats none of the last AUTH_PASSWORD_HISTORY.
+   * follows the policy and repeats none of the policy's last passwordHistory.
    * Every session of the user ends (they sign in again with the new password).
    */
   async changePassword(actor: Actor, userId: string, current: string, next: string): Promise<void> {
@@ -301,21 +303,21 @@ export class UsersService {
       return fail('wrong current password', new InvalidInputError('current password is wrong'));
     }
     try {
-      checkPasswordPolicy(next, username, this.settings);
+      checkPasswordPolicy(next, username, this.policy.current);
     } catch (err) {
       return fail((err as Error).message, err as Error);
     }
     const history: { password_hash: string }[] = await this.ds.query(
       `SELECT password_hash FROM password_history WHERE user_id = $1
         ORDER BY created_at DESC LIMIT $2`,
-      [userId, Math.max(1, this.settings.passwordHistory)],
+      [userId, Math.max(1, this.policy.current.passwordHistory)],
     );
     for (const h of [stored, ...history.map((x) => x.password_hash)]) {
       if (await verifyPassword(next, h)) {
         return fail(
           'reused password',
           new WeakPasswordError(
-            `the new password must differ from the last ${Math.max(1, this.settings.passwordHistory)} password(s)`,
+            `the new password must differ from the last ${Math.max(1, this.policy.current.passwordHistory)} password(s)`,
           ),
         );
       }
@@ -331,11 +333,11 @@ export class UsersService {
         userId,
         hash,
       ]);
-      // Only the last N stay (N = AUTH_PASSWORD_HISTORY, at least the current one).
+      // Only the last N stay (N = the policy's passwordHistory, at least the current one).
       await m.query(
         `DELETE FROM password_history WHERE user_id = $1 AND ctid NOT IN (
            SELECT ctid FROM password_history WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2)`,
-        [userId, Math.max(1, this.settings.passwordHistory)],
+        [userId, Math.max(1, this.policy.current.passwordHistory)],
       );
       await this.revokeSessions(m, userId, 'password changed');
       await this.audit.recordIn(

@@ -3,7 +3,7 @@ import { authenticator } from 'otplib';
 import type { Role } from '../../src/auth/roles';
 import { SessionsService } from '../../src/auth/sessions.service';
 import { TotpService } from '../../src/auth/totp.service';
-import { ConfigurationService } from '../../src/config/configuration.service';
+import { SignInPolicyService } from '../../src/auth/policy/sign-in-policy.service';
 import type { RunningServer } from '../../src/server';
 import { UsersService } from '../../src/users/users.service';
 
@@ -25,7 +25,7 @@ export function nextTotp(secret: string, offsetSteps = 1): string {
 
 /**
  * A user with the role, through the real services: created with a password
- * (no forced change) and, for AUTH_TOTP_ROLES, TOTP enrolled and confirmed.
+ * (no forced change) and, for the policy's totpRoles, TOTP enrolled and confirmed.
  */
 export async function createTestUser(
   server: RunningServer,
@@ -39,7 +39,7 @@ export async function createTestUser(
     password,
   });
   let totpSecret: string | null = null;
-  if (server.app.get(ConfigurationService).get('auth').totpRoles.includes(role)) {
+  if (server.app.get(SignInPolicyService).current.totpRoles.includes(role)) {
     const totp = server.app.get(TotpService);
     totpSecret = (await totp.begin(user.id, username)).secret;
     if (!(await totp.confirm(user.id, authenticator.generate(totpSecret)))) {

@@ -20,10 +20,24 @@ export type LdapRecheck =
  * loses access at their next request after at most that long.
  */
 export class LdapAccess {
+  /** Group DN (normalized) -> role: LDAP_GROUP_ROLES until the security administrator sets it. */
+  private groupRoles: Map<string, Role>;
+
   constructor(
     private readonly settings: LdapSettings,
     private readonly directory = new LdapDirectory(settings),
-  ) {}
+  ) {
+    this.groupRoles = new Map(settings.groupRoles);
+  }
+
+  /** The mapping in force (see LdapGroupRolesService); applies from the next sign-in or re-check. */
+  setGroupRoles(map: Map<string, Role>): void {
+    this.groupRoles = new Map(map);
+  }
+
+  get mapping(): ReadonlyMap<string, Role> {
+    return this.groupRoles;
+  }
 
   get recheckSeconds(): number {
     return this.settings.recheckSeconds;
@@ -31,7 +45,7 @@ export class LdapAccess {
 
   async signIn(username: string, password: string): Promise<LdapSignIn> {
     const identity = await this.directory.authenticate(username, password);
-    const r = resolveRole(identity.groups, this.settings.groupRoles);
+    const r = resolveRole(identity.groups, this.groupRoles);
     if (!r.ok) throw new LdapNoRoleError(`${identity.username}: ${r.reason}`);
     return { identity, role: r.role, group: r.group };
   }
@@ -50,7 +64,7 @@ export class LdapAccess {
   async recheck(dn: string, role: Role): Promise<LdapRecheck> {
     const identity = await this.directory.lookup(dn);
     if (!identity) return { ok: false, reason: 'the directory entry is gone' };
-    const r = resolveRole(identity.groups, this.settings.groupRoles);
+    const r = resolveRole(identity.groups, this.groupRoles);
     if (!r.ok) return { ok: false, reason: r.reason };
     if (r.role !== role) {
       return { ok: false, reason: `the directory groups now give role ${r.role}, not ${role}` };

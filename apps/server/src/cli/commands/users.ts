@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
+import { SignInPolicyService } from '../../auth/policy/sign-in-policy.service';
 import { isRole, ROLES } from '../../auth/roles';
 import { ConfigurationService } from '../../config/configuration.service';
 import { Actor, UsersService } from '../../users/users.service';
@@ -32,9 +33,13 @@ function readPasswordFile(file: string): string {
 }
 
 export function registerUsers(program: Command, ctx: CliContext): void {
-  const service = (ds: DataSource) => {
+  // The sign-in policy in force (stored by the security administrator, else AUTH_*).
+  const service = async (ds: DataSource) => {
     const config = new ConfigurationService(ctx.env());
-    return new UsersService(ds, ctx.env().auth, new AuditService(ds, config));
+    const audit = new AuditService(ds, config);
+    const policy = new SignInPolicyService(ds, ctx.env().auth, audit);
+    await policy.load();
+    return new UsersService(ds, ctx.env().auth, policy, audit);
   };
   const users = program
     .command('users')
@@ -50,7 +55,9 @@ export function registerUsers(program: Command, ctx: CliContext): void {
     .action((opts: { username: string; role: string; passwordFile?: string }) =>
       ctx.withDatabase(async (ds) => {
         const password = opts.passwordFile ? readPasswordFile(opts.passwordFile) : null;
-        const { user, generatedPassword } = await service(ds).create(cliActor(), {
+        const { user, generatedPassword } = await (
+          await service(ds)
+        ).create(cliActor(), {
           username: opts.username,
           role: opts.role,
           password,
@@ -70,7 +77,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
     .description('list users (never their secrets)')
     .action(() =>
       ctx.withDatabase(async (ds) => {
-        for (const u of await service(ds).list()) {
+        for (const u of await (await service(ds)).list()) {
           const state = u.disabledAt ? 'disabled' : u.lockedUntil ? 'locked' : 'active';
           ctx.out(
             `${u.username.padEnd(20)} ${u.role.padEnd(10)} ${state.padEnd(8)} ` +
@@ -86,7 +93,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
     .argument('<username>')
     .action((username: string) =>
       ctx.withDatabase(async (ds) => {
-        await service(ds).setDisabled(cliActor(), username, true);
+        await (await service(ds)).setDisabled(cliActor(), username, true);
         ctx.out(`disabled "${username}"`);
       }),
     );
@@ -96,7 +103,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
     .argument('<username>')
     .action((username: string) =>
       ctx.withDatabase(async (ds) => {
-        await service(ds).setDisabled(cliActor(), username, false);
+        await (await service(ds)).setDisabled(cliActor(), username, false);
         ctx.out(`enabled "${username}"`);
       }),
     );
@@ -109,7 +116,9 @@ export function registerUsers(program: Command, ctx: CliContext): void {
     .option('--totp', 'also remove the TOTP enrolment (the user enrols again at next sign-in)')
     .action((username: string, opts: { totp?: boolean }) =>
       ctx.withDatabase(async (ds) => {
-        const { password } = await service(ds).reset(cliActor(), username, { totp: opts.totp });
+        const { password } = await (
+          await service(ds)
+        ).reset(cliActor(), username, { totp: opts.totp });
         ctx.err(`reset "${username}"; the new password is shown once:`);
         ctx.out(password);
       }),
@@ -120,7 +129,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
     .argument('<username>')
     .action((username: string) =>
       ctx.withDatabase(async (ds) => {
-        await service(ds).unlock(cliActor(), username);
+        await (await service(ds)).unlock(cliActor(), username);
         ctx.out(`unlocked "${username}"`);
       }),
     );
@@ -131,7 +140,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
     .argument('<role>', ROLES.join(' | '), role)
     .action((username: string, newRole: string) =>
       ctx.withDatabase(async (ds) => {
-        const u = await service(ds).setRole(cliActor(), username, newRole);
+        const u = await (await service(ds)).setRole(cliActor(), username, newRole);
         ctx.out(`"${u.username}" is now ${u.role}`);
       }),
     );

@@ -5,6 +5,7 @@ import { UsersAndSignIn1795700000000 } from './1795700000000-users-and-sign-in';
 import { AgentReset1795710000000 } from './1795710000000-agent-reset';
 import { Anomalies1795720000000 } from './1795720000000-anomalies';
 import { LdapUsers1795730000000 } from './1795730000000-ldap-users';
+import { SecuritySettings1795740000000 } from './1795740000000-security-settings';
 import { Reports1795745000000 } from './1795745000000-reports';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and dist load the same set. */
@@ -16,5 +17,6 @@ export const MIGRATIONS = [
   AgentReset1795710000000,
   Anomalies1795720000000,
   LdapUsers1795730000000,
+  SecuritySettings1795740000000,
   Reports1795745000000,
 ];
