@@ -1,12 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { ENTRY_COLUMNS, EntryRow, fromRow } from '../src/audit/audit-chain';
 import { AuditCheckpointService } from '../src/audit/audit-checkpoint.service';
 import { entryHash } from '../src/audit/audit-entry';
+import {
+  generateSigningKeyPem,
+  keyId,
+  loadVerifyKey,
+  signCheckpoint,
+} from '../src/audit/checkpoint-signing';
 import { AuditService } from '../src/audit/audit.service';
 import { ConfigurationService } from '../src/config/configuration.service';
 import { createDataSource } from '../src/database/data-source';
@@ -203,5 +209,95 @@ it('refuses a checkpoint file with a forged line', async () => {
   expect(await t.checkpoints.verify('full')).toMatchObject({
     ok: false,
     reason: `checkpoint file ${t.checkpointFile}, line 2: signature does not verify`,
+  });
+});
+
+it("catches a removed head of the trail from the checkpoint's count, also from the last checkpoint", async () => {
+  const t = await trail();
+  // Entries 1..5 deleted by a superuser, nothing else touched: the chain from 6 on is intact.
+  await asSuperuser(t.db, ['DELETE FROM audit_entries WHERE sequence <= 5']);
+  const reason = new RegExp(
+    `^entries 1–5 are missing: the checkpoint signed at \\S+ counted ${CHECKPOINT_AT} entries up to ${CHECKPOINT_AT}, ${CHECKPOINT_AT - 5} are left`,
+  );
+  for (const mode of ['incremental', 'full'] as const) {
+    const r = await t.checkpoints.verify(mode);
+    expect({ mode, ok: r.ok, brokenAt: r.brokenAt }).toEqual({ mode, ok: false, brokenAt: '1' });
+    expect(r.reason).toMatch(reason);
+  }
+});
+
+it('catches entries put in front of what a checkpoint counted', async () => {
+  const t = await trail();
+  // The checkpoint at 30 counted 30 entries; one claiming 25 would say 1..5 were not there yet.
+  const signer = (
+    t.checkpoints as unknown as {
+      signer: {
+        privateKey: import('node:crypto').KeyObject;
+        publicKey: import('node:crypto').KeyObject;
+      };
+    }
+  ).signer;
+  const [head] = await t.db.query<{ hash: Buffer }>(
+    `SELECT hash FROM audit_entries WHERE sequence = ${CHECKPOINT_AT + 5}`,
+  );
+  const c = signCheckpoint(
+    { sequence: BigInt(CHECKPOINT_AT + 5), hash: head.hash, count: BigInt(CHECKPOINT_AT) },
+    signer.privateKey,
+    signer.publicKey,
+  );
+  appendFileSync(t.checkpointFile, `${JSON.stringify(c)}\n`);
+  const r = await t.checkpoints.verify('incremental');
+  expect(r).toMatchObject({ ok: false, brokenAt: '1' });
+  expect(r.reason).toMatch(/^entries 1–5 were not in the trail when the checkpoint signed at/);
+});
+
+describe('signing key rotation', () => {
+  it('verifies across a rotation with the retired public key kept; refuses without it, and a late line of the old key', async () => {
+    const t = await trail();
+    // The rotation, as the README describes it: a new key, the old one's public half kept.
+    const dir = testAuditDir();
+    const id = randomBytes(4).toString('hex');
+    const oldPublic = path.join(dir, `retired-${id}.pub.pem`);
+    const oldKey = loadVerifyKey(path.join(dir, 'signing-key.pem'));
+    writeFileSync(oldPublic, oldKey.export({ type: 'spki', format: 'pem' }).toString());
+    const newKey = path.join(dir, `signing-key-${id}.pem`);
+    writeFileSync(newKey, generateSigningKeyPem().privatePem, { mode: 0o600 });
+    const rotated = (extra: Record<string, string> = {}) =>
+      new ConfigurationService(
+        testEnv(t.db.url, {
+          AUDIT_CHECKPOINT_FILE: t.checkpointFile,
+          AUDIT_SIGNING_KEY_FILE: newKey,
+          ...extra,
+        }),
+      );
+    const config = rotated({ AUDIT_RETIRED_PUBLIC_KEYS: oldPublic });
+    const audit = new AuditService(t.ds, config);
+    const svc = new AuditCheckpointService(t.ds, audit, config);
+    for (let i = 0; i < 5; i++)
+      await audit.record({ actor: 'after', action: 'test.after', outcome: 'success' });
+    expect((await svc.checkpoint())?.sequence).toBe(String(N + 5));
+    const lines = readFileSync(t.checkpointFile, 'utf8').trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { keyId: string }).keyId)).toEqual([
+      keyId(oldKey),
+      keyId(loadVerifyKey(newKey)),
+    ]);
+
+    const full = await svc.verify('full');
+    expect(full).toMatchObject({ ok: true, checked: N + 5, checkpointsChecked: 2 });
+    expect(await svc.verify('incremental')).toMatchObject({ ok: true, from: String(N + 5) });
+
+    // Without the retired key the old line is not trusted: named, not skipped.
+    const without = rotated();
+    const blind = new AuditCheckpointService(t.ds, new AuditService(t.ds, without), without);
+    expect(await blind.verify('full')).toMatchObject({
+      ok: false,
+      reason: `checkpoint file ${t.checkpointFile}, line 1: signed by another key (${keyId(oldKey)})`,
+    });
+
+    // The old key (say it leaked) signs one more checkpoint after the rotation: refused.
+    await t.checkpoints.checkpoint();
+    expect((await svc.verify('full')).reason).toBe(
+      `checkpoint file ${t.checkpointFile}, line 3: signed by the retired key ${keyId(oldKey)} after the current key ${keyId(loadVerifyKey(newKey))} took over`,
+    );
   });
 });

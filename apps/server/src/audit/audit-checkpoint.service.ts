@@ -18,6 +18,7 @@ import {
   Checkpoint,
   keyId,
   loadSigningKey,
+  loadVerifyKey,
   signCheckpoint,
 } from './checkpoint-signing';
 import { SyslogSink } from './syslog';
@@ -40,7 +41,8 @@ export function openSigner(s: AuditSettings): CheckpointSigner | null {
     );
   }
   const { privateKey, publicKey } = loadSigningKey(s.signingKeyFile);
-  return { privateKey, publicKey, log: new CheckpointLog(s.checkpointFile, publicKey) };
+  const retired = s.retiredPublicKeyFiles.map((f) => loadVerifyKey(f));
+  return { privateKey, publicKey, log: new CheckpointLog(s.checkpointFile, publicKey, retired) };
 }
 
 /**

@@ -19,6 +19,11 @@ export interface AuditSettings {
   hashAlgorithm: HashAlgorithm;
   /** Ed25519 private key (PEM, PKCS#8) that signs checkpoints; null only with checkpoints off. */
   signingKeyFile: string | null;
+  /**
+   * Public keys (PEM files) of signing keys rotated out: their checkpoints,
+   * written before the current key took over, still verify (AUDIT_RETIRED_PUBLIC_KEYS).
+   */
+  retiredPublicKeyFiles: string[];
   /** Append-only file of signed checkpoints (JSON lines), outside the database. */
   checkpointFile: string | null;
   /** false only when an operator wrote AUDIT_CHECKPOINTS=off: no signed checkpoints (loudly). */
@@ -65,6 +70,10 @@ export function parseAuditSettings(src: Source): AuditSettings {
   return {
     hashAlgorithm: alg as HashAlgorithm,
     signingKeyFile: keyFile,
+    retiredPublicKeyFiles: (src.AUDIT_RETIRED_PUBLIC_KEYS ?? '')
+      .split(',')
+      .map((f) => f.trim())
+      .filter((f) => f !== ''),
     checkpointFile:
       src.AUDIT_CHECKPOINT_FILE ||
       (keyFile ? path.join(path.dirname(keyFile), 'audit-checkpoints.jsonl') : null),

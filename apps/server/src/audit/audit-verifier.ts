@@ -190,6 +190,7 @@ export async function verifyTrail(
       }
       if (rows.length < BATCH) break;
     }
+    await checkCounts(query, checkpoints);
     if (start === null && first && first.sequence !== 1n) {
       // The oldest entries were purged: a tombstone must name exactly the last purged one.
       const t = tombstones.find((x) => BigInt(x.lastPurgedSequence) === first!.sequence - 1n);
@@ -215,6 +216,62 @@ export async function verifyTrail(
     throw err;
   }
   return result;
+}
+
+/**
+ * Each checkpoint signed how many entries were present up to its sequence: the
+ * oldest present one was then `sequence - count + 1`. Entries before it that
+ * are there now were inserted since; entries from it that are gone now must be
+ * named by a purge tombstone recorded after the checkpoint. The chain's
+ * contiguity from the oldest entry is the walk's (full mode); here the oldest
+ * entry is read with one index lookup, so the incremental mode catches a
+ * removed head of the trail too.
+ */
+async function checkCounts(query: Query, checkpoints: Checkpoint[]): Promise<void> {
+  if (!checkpoints.length) return;
+  const [{ first }] = await query<{ first: string | null }>(
+    'SELECT min(sequence)::text AS first FROM audit_entries',
+  );
+  if (first === null) return;
+  const oldest = BigInt(first);
+  let purges: { seq: bigint; t: TombstoneDetails }[] | null = null;
+  for (const c of checkpoints) {
+    const seq = BigInt(c.sequence);
+    const count = BigInt(c.count);
+    if (seq < oldest) continue; // all purged since; the walk checks the tombstone
+    const oldestThen = seq - count + 1n;
+    if (oldestThen < 1n) {
+      throw new Broken(
+        seq,
+        `the checkpoint signed at ${c.time} counts ${count} entries up to ${seq}`,
+      );
+    }
+    if (oldest < oldestThen) {
+      throw new Broken(
+        oldest,
+        `entries ${range(oldest, oldestThen - 1n)} were not in the trail when the checkpoint signed at ${c.time} counted ${count} entries up to ${seq}: inserted since`,
+      );
+    }
+    if (oldest === oldestThen) continue;
+    purges ??= (
+      await query<{ seq: string; details: string }>(
+        `SELECT sequence::text AS seq, details FROM audit_entries WHERE action = 'audit.purged' ORDER BY sequence`,
+      )
+    ).map((r) => ({ seq: BigInt(r.seq), t: tombstone(r.details) }));
+    // The purges recorded after the checkpoint must cover oldestThen .. oldest - 1 without a hole.
+    const ranges = purges
+      .filter((p) => p.seq > seq)
+      .map((p) => [BigInt(p.t.firstPurgedSequence), BigInt(p.t.lastPurgedSequence)] as const)
+      .sort((a, b) => cmp(a[0], b[0]));
+    let covered = oldestThen - 1n;
+    for (const [a, b] of ranges) if (a <= covered + 1n && b > covered) covered = b;
+    if (covered < oldest - 1n) {
+      throw new Broken(
+        covered + 1n,
+        `entries ${range(covered + 1n, oldest - 1n)} are missing: the checkpoint signed at ${c.time} counted ${count} entries up to ${seq}, ${seq - oldest + 1n} are left, and no purge tombstone recorded since names them`,
+      );
+    }
+  }
 }
 
 function tombstone(details: string): TombstoneDetails {

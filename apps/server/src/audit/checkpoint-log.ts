@@ -4,7 +4,7 @@
 import type { KeyObject } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Checkpoint, checkpointProblem } from './checkpoint-signing';
+import { Checkpoint, checkpointProblem, keyId } from './checkpoint-signing';
 
 export interface CheckpointFileProblem {
   line: number;
@@ -17,11 +17,24 @@ export class CheckpointLog {
   private pending = '';
   private readonly checkpoints: Checkpoint[] = [];
   private readonly problems: CheckpointFileProblem[] = [];
+  private readonly currentId: string;
+  private readonly retired = new Map<string, KeyObject>();
+  /** A line signed by the current key was read: retired keys sign nothing after it. */
+  private currentSeen = false;
 
+  /**
+   * `retired`: public keys of signing keys rotated out. Their lines verify
+   * when they come before the first line of the current key in the file; one
+   * after it (an old key, perhaps leaked, signing a new checkpoint) is refused.
+   */
   constructor(
     readonly file: string,
     private readonly publicKey: KeyObject,
-  ) {}
+    retired: KeyObject[] = [],
+  ) {
+    this.currentId = keyId(publicKey);
+    for (const k of retired) if (keyId(k) !== this.currentId) this.retired.set(keyId(k), k);
+  }
 
   /** Appends and flushes one checkpoint (O_APPEND: concurrent writers never interleave a line). */
   async append(c: Checkpoint): Promise<void> {
@@ -82,9 +95,19 @@ export class CheckpointLog {
         this.problems.push({ line: this.lines, reason: 'not JSON' });
         continue;
       }
-      const why = checkpointProblem(parsed, this.publicKey);
+      const id = (parsed as { keyId?: unknown } | null)?.keyId;
+      const old = typeof id === 'string' ? this.retired.get(id) : undefined;
+      const why = checkpointProblem(parsed, old ?? this.publicKey);
       if (why) this.problems.push({ line: this.lines, reason: why });
-      else this.checkpoints.push(parsed as Checkpoint);
+      else if (old && this.currentSeen) {
+        this.problems.push({
+          line: this.lines,
+          reason: `signed by the retired key ${id as string} after the current key ${this.currentId} took over`,
+        });
+      } else {
+        if (!old) this.currentSeen = true;
+        this.checkpoints.push(parsed as Checkpoint);
+      }
     }
   }
 

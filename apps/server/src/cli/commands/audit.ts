@@ -31,27 +31,41 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       '--public-key <file>',
       'Ed25519 public (or private) key PEM that signed the checkpoints (default: AUDIT_SIGNING_KEY_FILE)',
     )
+    .option(
+      '--retired-public-key <file>',
+      'public key of a signing key rotated out (repeatable; default: AUDIT_RETIRED_PUBLIC_KEYS)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--checkpoints <file>', 'checkpoint file (default: AUDIT_CHECKPOINT_FILE)')
-    .action((opts: { full?: boolean; publicKey?: string; checkpoints?: string }) =>
-      ctx.withDatabase(async (ds) => {
-        const s = ctx.env().audit;
-        const keyFile = opts.publicKey ?? s.signingKeyFile;
-        const cpFile = opts.checkpoints ?? s.checkpointFile;
-        let log: CheckpointLog | null = null;
-        if (keyFile && cpFile) log = new CheckpointLog(cpFile, loadVerifyKey(keyFile));
-        else if (s.checkpointsEnabled) {
-          throw new Error(
-            'no checkpoint key: set AUDIT_SIGNING_KEY_FILE or pass --public-key (and --checkpoints)',
+    .action(
+      (opts: {
+        full?: boolean;
+        publicKey?: string;
+        retiredPublicKey?: string[];
+        checkpoints?: string;
+      }) =>
+        ctx.withDatabase(async (ds) => {
+          const s = ctx.env().audit;
+          const keyFile = opts.publicKey ?? s.signingKeyFile;
+          const cpFile = opts.checkpoints ?? s.checkpointFile;
+          const retired = (opts.retiredPublicKey ?? s.retiredPublicKeyFiles).map((f) =>
+            loadVerifyKey(f),
           );
-        }
-        const result = await verifyWithDataSource(ds, log, opts.full ? 'full' : 'incremental');
-        ctx.out(JSON.stringify(result, null, 2));
-        if (!result.ok) {
-          throw new AuditVerifyFailed(
-            `audit trail broken${result.brokenAt ? ` at sequence ${result.brokenAt}` : ''}: ${result.reason}`,
-          );
-        }
-      }),
+          let log: CheckpointLog | null = null;
+          if (keyFile && cpFile) log = new CheckpointLog(cpFile, loadVerifyKey(keyFile), retired);
+          else if (s.checkpointsEnabled) {
+            throw new Error(
+              'no checkpoint key: set AUDIT_SIGNING_KEY_FILE or pass --public-key (and --checkpoints)',
+            );
+          }
+          const result = await verifyWithDataSource(ds, log, opts.full ? 'full' : 'incremental');
+          ctx.out(JSON.stringify(result, null, 2));
+          if (!result.ok) {
+            throw new AuditVerifyFailed(
+              `audit trail broken${result.brokenAt ? ` at sequence ${result.brokenAt}` : ''}: ${result.reason}`,
+            );
+          }
+        }),
     );
   audit
     .command('keygen')
