@@ -12,6 +12,11 @@
  *   4. Ctrl-C stops the agent first (it flushes its last window, waits for the ack and detaches
  *      its programs), then the server.
  *
+ * `npm start -- --demo` also makes a demo fleet (tools/demo/fleet.js): three network namespaces
+ * with their own hostnames, agents and generated traffic (TCP, UDP, ICMP, IPv4 and IPv6, a port
+ * scan now and then, tools/demo/traffic.js), so that a quiet machine shows a live fleet with
+ * anomalies within a minute. Ctrl-C stops them too and deletes the namespaces.
+ *
  * Both listen on 127.0.0.1 unless HTTP_HOST / GRPC_HOST say otherwise. Every REST route but
  * health and metrics needs a signed-in user: on a database without users, the first
  * administrator (secadmin, who then creates the others) is made here with
@@ -40,7 +45,8 @@ const HTTP_HOST = process.env.HTTP_HOST || '127.0.0.1';
 const HTTP_PORT = Number(process.env.HTTP_PORT || 8080);
 const GRPC_HOST = process.env.GRPC_HOST || '127.0.0.1';
 const GRPC_PORT = Number(process.env.GRPC_PORT || 50051);
-const METRICS = { host: '127.0.0.1', port: 9464 };
+const METRICS = { host: '127.0.0.1', port: Number(process.env.AGENT_METRICS_PORT || 9464) };
+const DEMO = process.argv.slice(2).includes('--demo');
 const STATE_DIR = path.join(
   process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'),
   'tidewatch',
@@ -188,12 +194,20 @@ async function localAgentId() {
   }
 }
 
-/** A child in its own process group (Ctrl-C reaches only us; we stop them in order). */
-function startChild(name, bin, args, env) {
+/**
+ * A child in its own process group (Ctrl-C reaches only us; we stop them in order). `wrap`: an
+ * argv prefix that ends in exec (`ip netns exec NS …`), so the pid stays the node process's.
+ */
+function startChild(name, bin, args, env, wrap = []) {
   const log = path.join(LOG_DIR, `${name}.log`);
   const out = fs.openSync(log, 'a');
-  const child = spawn(process.execPath, [bin, ...args], {
-    env: { ...process.env, ...env },
+  const argv = [...wrap, process.execPath, bin, ...args];
+  // npm start's own settings stay here: the agent refuses TIDEWATCH_* variables it does not know.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('TIDEWATCH_ADMIN_')),
+  );
+  const child = spawn(argv[0], argv.slice(1), {
+    env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', out],
     detached: true,
   });
@@ -303,6 +317,7 @@ async function main() {
     AUTH_TOTP_KEY_FILE: totpKeyFile(),
   });
   const children = [server];
+  let demo = null;
   let stopping = false;
   const stop = async (code) => {
     if (stopping) return;
@@ -316,6 +331,10 @@ async function main() {
       clearTimeout(timer);
       console.log(`${path.basename(child.log, '.log')} stopped (${how})`);
     }
+    if (demo) {
+      await demoFleet().teardown(demo);
+      console.log('demo fleet removed (namespaces, links, relays)');
+    }
     process.exit(code);
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -324,7 +343,10 @@ async function main() {
       stop(0);
     });
   }
-  process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGTERM')));
+  process.on('exit', () => {
+    children.forEach((c) => c.exitCode === null && c.kill('SIGTERM'));
+    if (demo) demoFleet().teardownSync();
+  });
 
   try {
     await waitUntil(
@@ -373,6 +395,10 @@ async function main() {
       'agent connected to the server',
       agent,
     );
+    if (DEMO) {
+      demo = await demoFleet().create({ grpcPort: GRPC_PORT, grpcHost: GRPC_HOST });
+      children.push(...startDemo(demo, created));
+    }
     const api = `http://${HTTP_HOST === '0.0.0.0' ? '127.0.0.1' : HTTP_HOST}:${HTTP_PORT}`;
     const consoleChild = startConsole(api);
     children.push(consoleChild);
@@ -404,7 +430,7 @@ Tidewatch is running.
   console       ${consoleUrl}/zh-CN/fleet   (English: ${consoleUrl}/en/fleet)
   logs          ${server.log}, ${agent.log}, ${consoleChild.log}
   agent state   ${AGENT_STATE}
-
+${demo ? demoText(demo) : ''}
 ${signInText(admin, api)}
 Traffic of the last hour, once the first 10 s window is in (as an operator or viewer the
 security administrator created):
@@ -423,6 +449,77 @@ Ctrl-C stops the console, the agent (flushes its last window, detaches its eBPF 
     }
     await stop(1);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// DEMO (--demo): the fleet of tools/demo/fleet.js, each host with its agent and its traffic.
+// ---------------------------------------------------------------------------------------------
+function demoFleet() {
+  return require('./demo/fleet');
+}
+
+/** Per demo host: its agent (enrolled on first contact, token by file) and its traffic. */
+function startDemo(fleet, databaseCreated) {
+  const mod = demoFleet();
+  const started = [];
+  for (const host of fleet.hosts) {
+    const state = path.join(STATE_DIR, 'demo', host.name);
+    if (databaseCreated) fs.rmSync(state, { recursive: true, force: true });
+    fs.mkdirSync(state, { recursive: true, mode: 0o700 });
+    const config = path.join(state, 'agent.json');
+    fs.writeFileSync(config, JSON.stringify(mod.agentConfig(host), null, 2));
+    const args = [
+      'run',
+      '--config',
+      config,
+      '--interfaces',
+      host.interfaces.join(','),
+      '--state-dir',
+      state,
+    ];
+    if (!fs.existsSync(path.join(state, 'credential'))) {
+      const token = serverCli([
+        'enroll',
+        'create',
+        '--name',
+        `npm-start-${host.hostname}-${Date.now()}`,
+        '--expires',
+        '1h',
+        '--uses',
+        '1',
+      ]);
+      const tokenFile = path.join(state, 'enrollment-token');
+      fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+      args.push('--enrollment-token-file', tokenFile);
+    }
+    // Its own id: the default (from /etc/machine-id) is the same in every namespace.
+    const idFile = path.join(state, 'agent-id');
+    if (!fs.existsSync(idFile))
+      fs.writeFileSync(idFile, `${require('node:crypto').randomUUID()}\n`);
+    const id = { TIDEWATCH_AGENT_ID: fs.readFileSync(idFile, 'utf8').trim() };
+    started.push(startChild(`${host.hostname}-agent`, AGENT_BIN, args, id, mod.wrap(host)));
+    started.push(
+      startChild(
+        `${host.hostname}-traffic`,
+        mod.TRAFFIC,
+        [mod.trafficPlan(fleet, host)],
+        {},
+        mod.wrap(host),
+      ),
+    );
+  }
+  return started;
+}
+
+function demoText(fleet) {
+  const rows = fleet.hosts.map(
+    (h) =>
+      `                ${h.hostname.padEnd(9)} namespace ${h.ns}, watching ${h.interfaces.join(', ')}`,
+  );
+  return `  demo fleet    three hosts with generated traffic (TCP, UDP, ICMP, IPv6; \`app\` scans a peer now and then):
+${rows.join('\n')}
+                their logs: ${path.join(LOG_DIR, 'demo-*.log')}
+`;
 }
 
 /** How the first administrator signs in (README: "Users, roles and sign-in"). */
