@@ -133,15 +133,27 @@ function drawTable(doc: Doc, d: ReportDocument, table: Table): void {
   const kinds = isKeyValue(table) ? table.kinds : null;
   const width = usableWidth(doc);
   const n = table.columns.length;
-  // Text columns get twice the room of figures.
-  const weights = table.columns.map((c) => (c.kind === 'text' ? 2 : 1.2));
-  const sum = weights.reduce((a, b) => a + b, 0);
-  const widths = weights.map((w) => (w / sum) * width);
+  const header = table.columns.map((c) => c.title);
+  const body = table.rows.map((r, ri) =>
+    r.map((v, i) =>
+      kinds && i === 1 ? cellText(d, kinds[ri], v) : cellText(d, table.columns[i].kind, v),
+    ),
+  );
+  // Each column as wide as its widest cell (capped), then scaled to the page's width.
+  doc.fontSize(FONT_SIZE);
+  const natural = header.map((h, i) =>
+    Math.min(
+      220,
+      Math.max(doc.widthOfString(h), ...body.map((r) => doc.widthOfString(r[i] ?? ''))) + 8,
+    ),
+  );
+  const total = natural.reduce((a, b) => a + b, 0);
+  const widths = natural.map((w) => (w / total) * width);
   const xs = widths.map((_, i) => MARGIN + widths.slice(0, i).reduce((a, b) => a + b, 0));
-  const row = (cells: string[], header: boolean, rightAlign: boolean[]) => {
+  const row = (cells: string[], isHeader: boolean, rightAlign: boolean[]) => {
     ensureSpace(doc, ROW_H);
     const y = doc.y;
-    if (header) doc.rect(MARGIN, y, width, ROW_H).fill(HEAD_BG);
+    if (isHeader) doc.rect(MARGIN, y, width, ROW_H).fill(HEAD_BG);
     doc
       .moveTo(MARGIN, y + ROW_H)
       .lineTo(MARGIN + width, y + ROW_H)
@@ -162,20 +174,9 @@ function drawTable(doc: Doc, d: ReportDocument, table: Table): void {
     doc.y = y + ROW_H;
   };
   const numeric = table.columns.map((c) => c.kind === 'count' || c.kind === 'number');
-  row(
-    table.columns.map((c) => c.title),
-    true,
-    numeric,
-  );
-  if (table.rows.length === 0) {
-    row([catalog(d.lang).k.none], false, []);
-  }
-  table.rows.forEach((r, ri) => {
-    const text = r.map((v, i) =>
-      kinds && i === 1 ? cellText(d, kinds[ri], v) : cellText(d, table.columns[i].kind, v),
-    );
-    row(text, false, kinds ? [] : numeric);
-  });
+  row(header, true, kinds ? [] : numeric);
+  if (body.length === 0) row([catalog(d.lang).k.none], false, []);
+  for (const r of body) row(r, false, kinds ? [] : numeric);
   doc.moveDown(0.6);
 }
 
