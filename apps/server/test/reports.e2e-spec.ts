@@ -513,3 +513,32 @@ it('the scheduled daily report is made once at its hour, kept, downloaded (audit
     outcome: 'failure',
   });
 });
+
+it('fails closed: when the trail cannot record it, no report is sent, kept or downloaded (503)', async () => {
+  const viewer = await tokenFor(server, 'viewer');
+  const sys = await tokenFor(server, 'sysadmin');
+  expect(
+    (await send('PUT', 'reports/schedules/blocked', sys, { formats: ['csv'], hour: 0 })).status,
+  ).toBe(200);
+  const [kept] = await db.query<{ id: string }>(`SELECT id::text FROM reports ORDER BY id LIMIT 1`);
+  expect(kept).toBeDefined();
+  await db.query(
+    `ALTER TABLE audit_entries ADD CONSTRAINT test_unwritable
+       CHECK (action NOT IN ('report.generated', 'report.downloaded')) NOT VALID`,
+  );
+  try {
+    const r = await get(q('&format=pdf'), viewer);
+    expect(r.status).toBe(503);
+    expect(r.type).toMatch(/^application\/json/);
+    expect(JSON.parse(r.body.toString('utf8'))).toMatchObject({ error: 'AuditUnavailableError' });
+    expect((await get(`reports/stored/${kept.id}`, viewer)).status).toBe(503);
+    const scheduler = server.app.get(ReportSchedulerService);
+    expect(await scheduler.tick(new Date(TODAY + 90 * 60_000))).toEqual([]);
+    expect(await db.query(`SELECT id FROM reports WHERE schedule_name = 'blocked'`)).toEqual([]);
+  } finally {
+    await db.query('ALTER TABLE audit_entries DROP CONSTRAINT test_unwritable');
+  }
+  // Once the trail is writable again the next tick makes it.
+  const made = await server.app.get(ReportSchedulerService).tick(new Date(TODAY + 91 * 60_000));
+  expect(made.map((m) => [m.scheduleName, m.format])).toEqual([['blocked', 'csv']]);
+});
