@@ -34,7 +34,8 @@ const CONFIG = {
   windowSeconds: 10,
   topN: 20,
   portAllowlist: [22, 443],
-  masking: 'none',
+  // The current masking: changing it is the security administrator's (PUT hosts/:agentId/masking).
+  masking: 'unspecified',
   maxFlowsPerWindow: 10_000,
   cpuBudgetPercent: 2,
 };
@@ -45,6 +46,7 @@ const ISSUE_TABLE: Record<string, readonly Role[]> = {
   'GET hosts/:agentId': ['sysadmin', 'operator', 'viewer'],
   'GET hosts/:agentId/config': ['sysadmin', 'secadmin'],
   'PUT hosts/:agentId/config': ['sysadmin'],
+  'PUT hosts/:agentId/masking': ['secadmin'],
   'GET traffic/summary': ['operator', 'viewer'],
   'GET traffic/series': ['operator', 'viewer'],
   'GET traffic/rates': ['operator', 'viewer'],
@@ -108,6 +110,11 @@ const SAMPLES: Record<string, Sample> = {
   'GET hosts/:agentId': { path: () => `hosts/${agentId}` },
   'GET hosts/:agentId/config': { path: () => `hosts/${agentId}/config` },
   'PUT hosts/:agentId/config': { path: () => `hosts/${agentId}/config`, body: () => CONFIG },
+  // The same mode again (a no-op), so that the walk's order does not matter.
+  'PUT hosts/:agentId/masking': {
+    path: () => `hosts/${agentId}/masking`,
+    body: () => ({ masking: 'unspecified' }),
+  },
   'GET traffic/summary': {},
   'GET traffic/series': {},
   'GET traffic/rates': {},

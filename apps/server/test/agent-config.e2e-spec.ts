@@ -23,7 +23,8 @@ const CONFIG = {
   windowSeconds: 5,
   topN: 50,
   portAllowlist: [5432, 22, 443],
-  masking: 'pseudonymize',
+  // The current masking: changing it is the security administrator's (see below).
+  masking: 'unspecified',
   maxFlowsPerWindow: 20_000,
   cpuBudgetPercent: 1.5,
 };
@@ -75,7 +76,7 @@ it('pushes a config PUT on replica B to the agent streaming to replica A within 
     windowSeconds: 5,
     topN: 50,
     portAllowlist: [22, 443, 5432],
-    masking: 'MASKING_PSEUDONYMIZE',
+    masking: 'MASKING_UNSPECIFIED',
     maxFlowsPerWindow: 20_000,
     cpuBudgetPercent: 1.5,
   });
@@ -134,9 +135,68 @@ it('pushes a config PUT on replica B to the agent streaming to replica A within 
   await stream.close();
   const again = new AgentStream(ingestClient(b.grpcPort));
   const w2 = await again.hello(hello(agentId, { agentCredential: credential, configVersion: 2 }));
-  expect(w2.config).toMatchObject({ version: 3, topN: 7, masking: 'MASKING_PSEUDONYMIZE' });
+  expect(w2.config).toMatchObject({ version: 3, topN: 7, masking: 'MASKING_UNSPECIFIED' });
   await again.close();
 }, 30_000);
+
+it("masking is the security administrator's: pushed, audited old/new, and refused to the system administrator", async () => {
+  const secadmin = await tokenFor(a, 'secadmin');
+  const agentId = randomUUID();
+  const stream = new AgentStream(ingestClient(a.grpcPort));
+  await stream.hello(hello(agentId, { enrollmentToken: token }));
+  const putMasking = async (bearer: string, masking: string) => {
+    const res = await fetch(`http://127.0.0.1:${b.httpPort}/api/v1/hosts/${agentId}/masking`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
+      body: JSON.stringify({ masking }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  // The system administrator may not set it, on either route.
+  expect((await putMasking(sysadmin, 'none')).status).toBe(403);
+  const refused = await put(b.httpPort, agentId, { ...CONFIG, masking: 'none' });
+  expect(refused.status).toBe(403);
+  expect(String(refused.body.message)).toMatch(/security administrator/);
+  // The security administrator does (replica B), and the agent on A gets it at once.
+  const set = await putMasking(secadmin, 'pseudonymize');
+  expect(set.status).toBe(200);
+  expect(set.body).toMatchObject({
+    version: 2,
+    masking: 'pseudonymize',
+    windowSeconds: 10,
+    topN: 20,
+  });
+  await stream.until(() => stream.messages.some((m) => m.configUpdate), 5_000, 'ConfigUpdate');
+  expect(stream.messages.find((m) => m.configUpdate)?.configUpdate?.config).toMatchObject({
+    version: 2,
+    masking: 'MASKING_PSEUDONYMIZE',
+  });
+  // The same mode again changes nothing; the system administrator keeps it with the rest.
+  expect((await putMasking(secadmin, 'pseudonymize')).body).toMatchObject({ version: 2 });
+  const kept = await put(b.httpPort, agentId, { ...CONFIG, masking: 'pseudonymize' });
+  expect(kept.body).toMatchObject({ version: 3, masking: 'pseudonymize', topN: 50 });
+  const trail = await db.query<{
+    action: string;
+    outcome: string;
+    actor_role: string;
+    details: string | null;
+  }>(
+    `SELECT action, outcome, actor_role, details FROM audit_entries
+      WHERE target = $1 AND action IN ('agent.masking_changed', 'agent.config_changed') ORDER BY sequence`,
+    [agentId],
+  );
+  expect(trail.map((r) => [r.action, r.outcome, r.actor_role])).toEqual([
+    ['agent.masking_changed', 'denied', 'sysadmin'],
+    ['agent.masking_changed', 'success', 'secadmin'],
+    ['agent.config_changed', 'success', 'sysadmin'],
+  ]);
+  expect(JSON.parse(trail[1].details ?? '{}')).toEqual({
+    version: 2,
+    from: 'unspecified',
+    to: 'pseudonymize',
+  });
+  await stream.close();
+});
 
 describe('a bad config gets a 400 naming the field', () => {
   let agentId: string;

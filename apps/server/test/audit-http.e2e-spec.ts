@@ -180,7 +180,7 @@ it('fails closed over HTTP: 503 and no configuration change when the trail canno
         windowSeconds: 5,
         topN: 5,
         portAllowlist: [],
-        masking: 'none',
+        masking: 'unspecified',
         maxFlowsPerWindow: 0,
         cpuBudgetPercent: 0,
       }),

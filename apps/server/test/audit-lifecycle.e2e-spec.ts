@@ -76,32 +76,37 @@ it('records enrolled, connected, config changed and applied, spool overflow, dis
       windowSeconds: 5,
       topN: 10,
       portAllowlist: [22],
-      masking: 'none',
+      masking: 'unspecified',
       maxFlowsPerWindow: 0,
       cpuBudgetPercent: 0,
     },
     { actor: 'ops-sys', actorRole: 'sysadmin', source: '198.18.0.20', requestId: 'req-1' },
   );
+  // The masking policy is the security administrator's: its own call and entry.
+  await server.app
+    .get(AgentConfigService)
+    .setMasking(agentId, 'none', { actor: 'sec-1', actorRole: 'secadmin', source: '198.18.0.21' });
   first.call.write({ configApplied: { version: 2, ok: false, error: 'top_n 10: refused' } });
-  await entries(agentId, 4);
-  await first.close();
   await entries(agentId, 5);
+  await first.close();
+  await entries(agentId, 6);
 
   // Reconnect with the credential, declaring that the spool dropped batches 1–4.
   const second = new AgentStream(ingestClient(server.grpcPort));
   await second.hello(hello(agentId, { agentCredential: credential, oldestSequence: 5 }));
   await second.close();
-  await entries(agentId, 8);
+  await entries(agentId, 9);
   // A wrong credential is refused, and that is on the trail too.
   const bad = new AgentStream(ingestClient(server.grpcPort));
   bad.call.write({ hello: hello(agentId, { agentCredential: `${credential}x` }) });
   await bad.ended;
 
-  const rows = await entries(agentId, 9);
+  const rows = await entries(agentId, 10);
   expect(rows.map((r) => [r.action, r.outcome])).toEqual([
     ['agent.enrolled', 'success'],
     ['agent.connected', 'success'],
     ['agent.config_changed', 'success'],
+    ['agent.masking_changed', 'success'],
     ['agent.config_applied', 'failure'],
     ['agent.disconnected', 'success'],
     ['agent.spool_overflow', 'failure'],
@@ -113,13 +118,22 @@ it('records enrolled, connected, config changed and applied, spool overflow, dis
   expect(JSON.parse(rows[2].details ?? '{}')).toMatchObject({
     version: 2,
     config: { windowSeconds: 5, topN: 10 },
+    // What it replaced: the defaults (version 1).
+    previous: { version: 1, masking: 'unspecified', portAllowlist: [] },
   });
-  expect(rows[3]).toMatchObject({ actor: `agent:${agentId}`, reason: 'top_n 10: refused' });
-  expect(JSON.parse(rows[5].details ?? '{}')).toEqual({
+  // The masking policy change, old and new, on its own entry.
+  expect(rows[3]).toMatchObject({ actor: 'sec-1' });
+  expect(JSON.parse(rows[3].details ?? '{}')).toEqual({
+    version: 3,
+    from: 'unspecified',
+    to: 'none',
+  });
+  expect(rows[4]).toMatchObject({ actor: `agent:${agentId}`, reason: 'top_n 10: refused' });
+  expect(JSON.parse(rows[6].details ?? '{}')).toEqual({
     firstLostSequence: 1,
     lastLostSequence: 4,
   });
-  expect(JSON.parse(rows[6].details ?? '{}')).toMatchObject({ authenticatedBy: 'credential' });
+  expect(JSON.parse(rows[7].details ?? '{}')).toMatchObject({ authenticatedBy: 'credential' });
   expect(await server.app.get(AuditCheckpointService).verify('full')).toMatchObject({ ok: true });
 });
 
@@ -142,12 +156,23 @@ it('fails closed: a configuration change the trail cannot record is not made', a
           windowSeconds: 7,
           topN: 3,
           portAllowlist: [],
-          masking: 'none',
+          masking: 'unspecified',
           maxFlowsPerWindow: 0,
           cpuBudgetPercent: 0,
         },
         { actor: 'ops-sys', actorRole: 'sysadmin' },
       ),
+    ).rejects.toBeInstanceOf(AuditUnavailableError);
+  } finally {
+    await db.query('ALTER TABLE audit_entries DROP CONSTRAINT test_unwritable');
+  }
+  // The masking policy likewise.
+  await db.query(
+    `ALTER TABLE audit_entries ADD CONSTRAINT test_unwritable CHECK (action <> 'agent.masking_changed') NOT VALID`,
+  );
+  try {
+    await expect(
+      configs.setMasking(agentId, 'truncate', { actor: 'sec-1', actorRole: 'secadmin' }),
     ).rejects.toBeInstanceOf(AuditUnavailableError);
   } finally {
     await db.query('ALTER TABLE audit_entries DROP CONSTRAINT test_unwritable');

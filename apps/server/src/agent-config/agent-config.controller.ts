@@ -5,7 +5,7 @@ import { actorOfRequest, AuditedRequest } from '../audit/request-actor';
 import { uuidParam } from '../common/params';
 import { AgentConfigService } from './agent-config.service';
 import { AgentConfigStateView, AgentConfigView } from './dto/agent-config.view';
-import { UpdateAgentConfigDto } from './dto/update-agent-config.dto';
+import { UpdateAgentConfigDto, UpdateMaskingDto } from './dto/update-agent-config.dto';
 
 @ApiTags('hosts')
 @Controller('hosts')
@@ -20,7 +20,10 @@ export class AgentConfigController {
     return this.configs.state(agentId);
   }
 
-  /** Replaces the agent's configuration (new version), pushed at once on its open stream. */
+  /**
+   * Replaces the agent's configuration (new version), pushed at once on its open stream.
+   * The masking must stay what it is (403 otherwise): it is the security administrator's.
+   */
   @Put(':agentId/config')
   @Roles('sysadmin')
   @ApiOkResponse({ type: AgentConfigView, description: 'The new configuration and its version' })
@@ -31,5 +34,17 @@ export class AgentConfigController {
     @Req() req: AuditedRequest,
   ): Promise<AgentConfigView> {
     return this.configs.update(agentId, body, actorOfRequest(req));
+  }
+
+  /** The masking policy (new version, pushed like any change); audited with old and new. */
+  @Put(':agentId/masking')
+  @Roles('secadmin')
+  @ApiOkResponse({ type: AgentConfigView, description: 'The new configuration and its version' })
+  putMasking(
+    @Param('agentId', uuidParam('agentId')) agentId: string,
+    @Body() body: UpdateMaskingDto,
+    @Req() req: AuditedRequest,
+  ): Promise<AgentConfigView> {
+    return this.configs.setMasking(agentId, body.masking, actorOfRequest(req));
   }
 }

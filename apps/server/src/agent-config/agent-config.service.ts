@@ -1,13 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import type { AgentConfig } from '@tidewatch/proto';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { AuditActor } from '../audit/request-actor';
-import { NotFoundError } from '../common/domain-errors';
+import { DomainError, NotFoundError } from '../common/domain-errors';
 import { ConfigurationService } from '../config/configuration.service';
 import { AgentConfigStateView, AgentConfigView, ConfigAppliedView } from './dto/agent-config.view';
 import type { UpdateAgentConfigDto } from './dto/update-agent-config.dto';
-import { toApiMasking, toWireMasking, WireMasking } from './masking';
+import { ApiMasking, toApiMasking, toWireMasking, WireMasking } from './masking';
+
+/** The system administrator tried to change the masking policy (the security administrator's). */
+export class MaskingOwnedError extends DomainError {
+  override name = 'MaskingOwnedError';
+  readonly kind = 'forbidden';
+}
 
 /** NOTIFY channel: payload = the agent id whose configuration changed. */
 export const CONFIG_CHANNEL = 'tidewatch_config';
@@ -97,51 +103,117 @@ export class AgentConfigService {
   /**
    * Replaces the agent's configuration with a new version and announces it
    * (in the same transaction) to every replica, so that whichever one holds
-   * the agent's stream pushes a ConfigUpdate.
+   * the agent's stream pushes a ConfigUpdate. The masking in it must be the
+   * current one: the masking policy is the security administrator's
+   * (`setMasking`); a different one is refused (403) and audited.
    */
   async update(
     agentId: string,
     dto: UpdateAgentConfigDto,
     actor: AuditActor,
   ): Promise<AgentConfigView> {
-    return this.ds.transaction(async (em) => {
-      const host: unknown[] = await em.query(`SELECT 1 FROM hosts WHERE agent_id = $1 FOR UPDATE`, [
-        agentId,
-      ]);
-      if (!host.length) throw new NotFoundError(`no host with agentId ${agentId}`);
-      const rows: ConfigRow[] = await em.query(
-        `INSERT INTO agent_configs AS c (agent_id, version, window_seconds, top_n, port_allowlist,
-                                         masking, max_flows_per_window, cpu_budget_percent, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
-         ON CONFLICT (agent_id) DO UPDATE SET
-           version = c.version + 1, window_seconds = EXCLUDED.window_seconds,
-           top_n = EXCLUDED.top_n, port_allowlist = EXCLUDED.port_allowlist,
-           masking = EXCLUDED.masking, max_flows_per_window = EXCLUDED.max_flows_per_window,
-           cpu_budget_percent = EXCLUDED.cpu_budget_percent, updated_at = now()
-         RETURNING *`,
-        [
-          agentId,
-          this.defaults().version + 1,
-          dto.windowSeconds,
-          dto.topN,
-          [...dto.portAllowlist].sort((a, b) => a - b),
-          toWireMasking(dto.masking),
-          dto.maxFlowsPerWindow,
-          dto.cpuBudgetPercent,
-        ],
-      );
-      await em.query('SELECT pg_notify($1, $2)', [CONFIG_CHANNEL, agentId]);
-      const next = view(rows[0]);
+    return this.change(agentId, actor, async (em, before) => {
+      if (dto.masking !== before.masking) {
+        return new MaskingOwnedError(
+          `masking is the security administrator's policy (PUT /api/v1/hosts/${agentId}/masking); ` +
+            `send the current masking "${before.masking}" with the rest of the configuration`,
+        );
+      }
+      const next = await this.write(em, agentId, dto);
       // Last, in the same transaction: no configuration change without its audit entry.
       await this.audit.recordIn(em, {
         ...actor,
         action: 'agent.config_changed',
         target: agentId,
         outcome: 'success',
-        details: { version: next.version, config: { ...dto } },
+        details: { version: next.version, config: { ...dto }, previous: settingsOf(before) },
       });
       return next;
     });
+  }
+
+  /**
+   * The security administrator's masking policy for one agent: a new version
+   * with only the masking changed (pushed like any change), audited with the
+   * old and new mode. The same mode again changes nothing.
+   */
+  async setMasking(
+    agentId: string,
+    masking: ApiMasking,
+    actor: AuditActor,
+  ): Promise<AgentConfigView> {
+    return this.change(agentId, actor, async (em, before) => {
+      if (before.masking === masking) return before;
+      const next = await this.write(em, agentId, { ...settingsOf(before), masking });
+      await this.audit.recordIn(em, {
+        ...actor,
+        action: 'agent.masking_changed',
+        target: agentId,
+        outcome: 'success',
+        details: { version: next.version, from: before.masking, to: next.masking },
+      });
+      return next;
+    });
+  }
+
+  /** Locks the host, reads its configuration, runs `fn`; an Error it answers is refused and audited. */
+  private async change(
+    agentId: string,
+    actor: AuditActor,
+    fn: (em: EntityManager, before: AgentConfigView) => Promise<AgentConfigView | Error>,
+  ): Promise<AgentConfigView> {
+    const out = await this.ds.transaction(async (em) => {
+      const host: unknown[] = await em.query(`SELECT 1 FROM hosts WHERE agent_id = $1 FOR UPDATE`, [
+        agentId,
+      ]);
+      if (!host.length) throw new NotFoundError(`no host with agentId ${agentId}`);
+      const prior: ConfigRow[] = await em.query(`SELECT * FROM agent_configs WHERE agent_id = $1`, [
+        agentId,
+      ]);
+      return fn(em, prior.length ? view(prior[0]) : this.defaults());
+    });
+    if (out instanceof Error) {
+      // After the (empty) transaction: the refusal is on the trail, or the request fails 503.
+      await this.audit.record({
+        ...actor,
+        action: 'agent.masking_changed',
+        target: agentId,
+        outcome: 'denied',
+        reason: "masking policy is the security administrator's",
+      });
+      throw out;
+    }
+    return out;
+  }
+
+  private async write(
+    em: EntityManager,
+    agentId: string,
+    c: UpdateAgentConfigDto,
+  ): Promise<AgentConfigView> {
+    const rows: ConfigRow[] = await em.query(
+      `INSERT INTO agent_configs AS c (agent_id, version, window_seconds, top_n, port_allowlist,
+                                       masking, max_flows_per_window, cpu_budget_percent, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+       ON CONFLICT (agent_id) DO UPDATE SET
+         version = c.version + 1, window_seconds = EXCLUDED.window_seconds,
+         top_n = EXCLUDED.top_n, port_allowlist = EXCLUDED.port_allowlist,
+         masking = EXCLUDED.masking, max_flows_per_window = EXCLUDED.max_flows_per_window,
+         cpu_budget_percent = EXCLUDED.cpu_budget_percent, updated_at = now()
+       RETURNING *`,
+      [
+        agentId,
+        this.defaults().version + 1,
+        c.windowSeconds,
+        c.topN,
+        [...c.portAllowlist].sort((a, b) => a - b),
+        toWireMasking(c.masking),
+        c.maxFlowsPerWindow,
+        c.cpuBudgetPercent,
+      ],
+    );
+    await em.query('SELECT pg_notify($1, $2)', [CONFIG_CHANNEL, agentId]);
+    return view(rows[0]);
   }
 
   /** Stores the agent's ConfigApplied; a successful one is also the version it now runs. */
@@ -180,6 +252,19 @@ export function toWire(v: AgentConfigView): AgentConfig {
     topN: v.topN,
     portAllowlist: v.portAllowlist,
     masking: toWireMasking(v.masking) as WireMasking,
+    maxFlowsPerWindow: v.maxFlowsPerWindow,
+    cpuBudgetPercent: v.cpuBudgetPercent,
+  };
+}
+
+/** The settings of a configuration (what a PUT gives), for the audit entry. */
+function settingsOf(v: AgentConfigView): UpdateAgentConfigDto & { version: number } {
+  return {
+    version: v.version,
+    windowSeconds: v.windowSeconds,
+    topN: v.topN,
+    portAllowlist: v.portAllowlist,
+    masking: v.masking,
     maxFlowsPerWindow: v.maxFlowsPerWindow,
     cpuBudgetPercent: v.cpuBudgetPercent,
   };

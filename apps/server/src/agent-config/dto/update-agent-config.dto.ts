@@ -61,3 +61,13 @@ export class UpdateAgentConfigDto {
   @Max(100)
   cpuBudgetPercent!: number;
 }
+
+/** The masking policy of one agent (the security administrator's). */
+export class UpdateMaskingDto {
+  @ApiProperty({
+    enum: API_MASKING,
+    description: 'Address masking; unspecified leaves the agent its local setting',
+  })
+  @IsIn(API_MASKING)
+  masking!: ApiMasking;
+}
