@@ -29,3 +29,13 @@ export { buildUdpFrame, sendFrames } from './frames';
 export type { UdpFrameOptions, VlanTag } from './frames';
 export { dropIncoming, tcpMib } from './netfilter';
 export type { DropHandle, DropRule } from './netfilter';
+export {
+  PROMETHEUS,
+  PROMTOOL,
+  PrometheusServer,
+  describePrometheus,
+  promtool,
+  promtoolCheckMetrics,
+  scrapeConfig,
+} from './prometheus';
+export type { PromSample, ScrapeJob } from './prometheus';
