@@ -8,6 +8,7 @@ import { TCP_FLAG, type FlowRecord } from '../collector/port';
 import type { Masker } from '../masking/masker';
 import { PROTOCOL_ENUM } from './proto-enums';
 import { connectionKey, type ServerEndpoint } from './server-port';
+import type { Attempt, RecentFailures, ScanMemory } from './scan-memory';
 
 /** Bounds of one window's scan figures (top entries kept, the rest summed and flagged). */
 export interface ScanBounds {
@@ -86,6 +87,8 @@ export function scanStats(
   servers: Map<string, ServerEndpoint>,
   masker: Masker,
   bounds: ScanBounds = DEFAULT_SCAN_BOUNDS,
+  /** Failures remembered across windows (recent_* figures); this window ended at nowMs. */
+  memory?: { store: ScanMemory; nowMs: number },
 ): ScanStats__Output {
   const flows = onePerDirection(records);
   const sources = new Map<string, SourceAcc>();
@@ -155,8 +158,15 @@ export function scanStats(
     }
   }
 
-  const fanouts = [...sources.values()].map((s) => fanoutOf(s, masker));
-  fanouts.sort((a, b) => b.f.pairs - a.f.pairs || a.f.src.localeCompare(b.f.src));
+  if (memory) memory.store.record(attemptsOf(sources), memory.nowMs);
+  const fanouts = [...sources.entries()].map(([key, s]) =>
+    fanoutOf(s, masker, memory?.store.recent(key)),
+  );
+  // The largest fan-outs, counting what the memory holds: a slow scanner
+  // tries little in any one window.
+  const size = (f: SourceFanout__Output) =>
+    Math.max(f.pairs, f.recentTopDestinationFailed, f.recentTopPortFailed);
+  fanouts.sort((a, b) => size(b.f) - size(a.f) || a.f.src.localeCompare(b.f.src));
   const kept = fanouts.slice(0, bounds.sources).map((x) => x.f);
   const rest = fanouts.slice(bounds.sources).map((x) => x.f);
   const other: SourceFanout__Output | null =
@@ -206,7 +216,23 @@ export function scanStats(
     otherSources: other,
     sweepsTruncated: allSweeps.length > bounds.sweeps,
     synsTruncated: allSyns.length > bounds.synPorts,
+    recentSeconds: memory?.store.seconds ?? 0,
   };
+}
+
+/** Each source's pairs of this window, failed or answered, for the memory. */
+function* attemptsOf(sources: Map<string, SourceAcc>): Generator<Attempt> {
+  for (const [source, s] of sources) {
+    for (const [pair, outcome] of s.pairs) {
+      const colon = pair.lastIndexOf(':');
+      yield {
+        source,
+        dst: pair.slice(0, colon),
+        port: Number(pair.slice(colon + 1)),
+        failed: outcome !== 'answered',
+      };
+    }
+  }
 }
 
 function emptyFanout(): SourceFanout__Output {
@@ -224,10 +250,18 @@ function emptyFanout(): SourceFanout__Output {
     topPortDestinations: 0,
     topDestinationRefused: 0,
     topPortFailed: 0,
+    recentTopDestination: '',
+    recentTopDestinationFailed: 0,
+    recentTopPort: 0,
+    recentTopPortFailed: 0,
   };
 }
 
-function fanoutOf(s: SourceAcc, masker: Masker): { f: SourceFanout__Output } {
+function fanoutOf(
+  s: SourceAcc,
+  masker: Masker,
+  recent: RecentFailures | undefined,
+): { f: SourceFanout__Output } {
   let refused = 0;
   let unanswered = 0;
   for (const o of s.pairs.values()) {
@@ -269,6 +303,12 @@ function fanoutOf(s: SourceAcc, masker: Masker): { f: SourceFanout__Output } {
       topPortDestinations: topPort?.[1].size ?? 0,
       topDestinationRefused: topDstFailed,
       topPortFailed,
+      recentTopDestination: recent?.topDestination
+        ? masker.maskBytes(Buffer.from(recent.topDestination, 'hex'))
+        : '',
+      recentTopDestinationFailed: recent?.topDestinationFailed ?? 0,
+      recentTopPort: recent?.topPort ?? 0,
+      recentTopPortFailed: recent?.topPortFailed ?? 0,
     },
   };
 }

@@ -20,7 +20,8 @@ import { DurationHistogram } from './histogram';
 import { readListening } from './listening-ports';
 import { OverheadGuard } from './overhead-guard';
 import { DIRECTION_ENUM, FAMILY_ENUM, PROTOCOL_ENUM } from './proto-enums';
-import { scanStats } from './scan-stats';
+import { ScanMemory } from './scan-memory';
+import { DEFAULT_SCAN_BOUNDS, scanStats } from './scan-stats';
 import { ServerPortResolver } from './server-port';
 
 /** What the collector said at one sampling instant (running totals + drained records). */
@@ -90,6 +91,7 @@ export class WindowAggregator {
   private readonly errorDeltas = new ScalarDeltas();
   private readonly programDeltas = new ScalarDeltas();
   private readonly resolver = new ServerPortResolver();
+  private readonly scanMemory = new ScanMemory();
   private readonly guard: OverheadGuard;
   private opts: AggregatorOptions;
   private active: number;
@@ -322,7 +324,10 @@ export class WindowAggregator {
       },
       abnormal: summary.abnormal,
       flowsSampled: w.sampled,
-      scan: scanStats(w.flows, servers, this.opts.masker),
+      scan: scanStats(w.flows, servers, this.opts.masker, DEFAULT_SCAN_BOUNDS, {
+        store: this.scanMemory,
+        nowMs: endMs,
+      }),
       listening: (this.opts.listening ?? readListening)(),
     };
     this.guard.endWindow(health.cpuPercent);

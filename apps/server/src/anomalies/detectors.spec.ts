@@ -25,6 +25,10 @@ function fanout(over: Partial<NormalizedFanout>): NormalizedFanout {
     topPort: 0,
     topPortDestinations: 0,
     topPortFailed: 0,
+    recentTopDestination: '',
+    recentTopDestinationFailed: 0,
+    recentTopPort: 0,
+    recentTopPortFailed: 0,
     ...over,
   };
 }
@@ -39,6 +43,7 @@ function scan(over: Partial<NormalizedScan>): NormalizedScan {
     otherSources: null,
     sweepsTruncated: false,
     synsTruncated: false,
+    recentSeconds: 0,
     ...over,
   };
 }
@@ -91,6 +96,59 @@ describe('per-window detectors at their thresholds', () => {
         ports: 15,
         failedPorts: 15,
       },
+    });
+  });
+
+  it('slow scan: 2 failed ports in this window but 16 over the agent memory raise port_scan, over 5 min', () => {
+    const slow = fanout({
+      pairs: 2,
+      ports: 2,
+      destinations: 1,
+      topDestinationPorts: 2,
+      topDestinationRefused: 2,
+      refused: 2,
+      recentTopDestination: '198.18.9.0/24',
+      recentTopDestinationFailed: 14,
+    });
+    const at = (f: NormalizedFanout) =>
+      detectWindow(win({ scan: scan({ sources: [f], recentSeconds: 300 }) }), fresh(), T).findings;
+    expect(at(slow)).toEqual([]);
+    const [f] = at({ ...slow, recentTopDestinationFailed: 16 });
+    expect(f).toMatchObject({
+      type: 'port_scan',
+      // The same incident key as a fast scan of that pair: one incident, not two.
+      key: 'tcp|198.18.7.0/24>198.18.9.0/24',
+      summary: '198.18.7.0/24 had 16 tcp ports on 198.18.9.0/24 refused or unanswered in 5 min',
+      figures: { failedPorts: 16, ports: 16, windowFailedPorts: 2, overSeconds: 300 },
+    });
+    // A fast scan is judged on its window, and says so.
+    const [fast] = at({ ...slow, topDestinationPorts: 20, topDestinationRefused: 20 });
+    expect(fast).toMatchObject({
+      key: 'tcp|198.18.7.0/24>198.18.9.0/24',
+      figures: { failedPorts: 20, overSeconds: 10 },
+    });
+  });
+
+  it('slow sweep: one port failed on 25 destinations over the agent memory raises host_sweep', () => {
+    const slow = fanout({
+      pairs: 1,
+      destinations: 1,
+      ports: 1,
+      topPort: 445,
+      topPortDestinations: 1,
+      topPortFailed: 1,
+      recentTopPort: 445,
+      recentTopPortFailed: 25,
+    });
+    const [f] = detectWindow(
+      win({ scan: scan({ sources: [slow], recentSeconds: 300 }) }),
+      fresh(),
+      T,
+    ).findings;
+    expect(f).toMatchObject({
+      type: 'host_sweep',
+      key: 'tcp|198.18.7.0/24|445',
+      figures: { port: 445, destinations: 25, failedDestinations: 25, overSeconds: 300 },
     });
   });
 

@@ -34,6 +34,9 @@ export const HIGH_RISK_PORTS = new Set([22, 135, 136, 137, 138, 139, 445, 3389])
 const proto = (code: number) => apiName(API_PROTOCOLS, code);
 const dir = (code: number) => apiName(API_DIRECTIONS, code);
 
+const span = (seconds: number) =>
+  seconds >= 60 && seconds % 60 === 0 ? `${seconds / 60} min` : `${Math.round(seconds)} s`;
+
 function scaled(value: number, threshold: number, base: Severity): Severity {
   const order: Severity[] = ['low', 'medium', 'high', 'critical'];
   const i = order.indexOf(base) + (value >= threshold * 10 ? 2 : value >= threshold * 4 ? 1 : 0);
@@ -52,19 +55,28 @@ export function detectWindow(
   const findings: Finding[] = [];
   const seconds = Math.max(0.001, (w.windowEnd.getTime() - w.windowStart.getTime()) / 1000);
 
+  const recentSeconds = w.scan?.recentSeconds ?? 0;
   for (const s of w.scan?.sources ?? []) {
-    if (s.topDestinationRefused >= t.portScanFailedPorts) {
+    // The window's own figures, or the agent's memory of the last
+    // recentSeconds when that holds more: a slow scan adds up there.
+    const v =
+      s.recentTopDestinationFailed > s.topDestinationRefused
+        ? { dst: s.recentTopDestination, failed: s.recentTopDestinationFailed, over: recentSeconds }
+        : { dst: s.topDestination, failed: s.topDestinationRefused, over: seconds };
+    if (v.failed >= t.portScanFailedPorts) {
       findings.push({
         type: 'port_scan',
-        severity: scaled(s.topDestinationRefused, t.portScanFailedPorts, 'medium'),
-        key: `${proto(s.protocol)}|${s.src}>${s.topDestination}`,
-        summary: `${s.src} tried ${s.topDestinationPorts} ${proto(s.protocol)} ports on ${s.topDestination}, ${s.topDestinationRefused} refused or unanswered`,
+        severity: scaled(v.failed, t.portScanFailedPorts, 'medium'),
+        key: `${proto(s.protocol)}|${s.src}>${v.dst}`,
+        summary: `${s.src} had ${v.failed} ${proto(s.protocol)} ports on ${v.dst} refused or unanswered in ${span(v.over)}`,
         figures: {
           source: s.src,
-          destination: s.topDestination,
+          destination: v.dst,
           protocol: proto(s.protocol),
-          ports: s.topDestinationPorts,
-          failedPorts: s.topDestinationRefused,
+          ports: Math.max(v.dst === s.topDestination ? s.topDestinationPorts : 0, v.failed),
+          failedPorts: v.failed,
+          overSeconds: Math.round(v.over),
+          windowFailedPorts: s.topDestinationRefused,
           pairs: s.pairs,
           refused: s.refused,
           unanswered: s.unanswered,
@@ -72,18 +84,24 @@ export function detectWindow(
         threshold: { portScanFailedPorts: t.portScanFailedPorts },
       });
     }
-    if (s.topPortFailed >= t.hostSweepFailedDestinations) {
+    const h =
+      s.recentTopPortFailed > s.topPortFailed
+        ? { port: s.recentTopPort, failed: s.recentTopPortFailed, over: recentSeconds }
+        : { port: s.topPort, failed: s.topPortFailed, over: seconds };
+    if (h.failed >= t.hostSweepFailedDestinations) {
       findings.push({
         type: 'host_sweep',
-        severity: scaled(s.topPortFailed, t.hostSweepFailedDestinations, 'medium'),
-        key: `${proto(s.protocol)}|${s.src}|${s.topPort}`,
-        summary: `${s.src} tried ${proto(s.protocol)} port ${s.topPort} on ${s.topPortDestinations} destinations, ${s.topPortFailed} refused or unanswered`,
+        severity: scaled(h.failed, t.hostSweepFailedDestinations, 'medium'),
+        key: `${proto(s.protocol)}|${s.src}|${h.port}`,
+        summary: `${s.src} had ${proto(s.protocol)} port ${h.port} refused or unanswered on ${h.failed} destinations in ${span(h.over)}`,
         figures: {
           source: s.src,
-          port: s.topPort,
+          port: h.port,
           protocol: proto(s.protocol),
-          destinations: s.topPortDestinations,
-          failedDestinations: s.topPortFailed,
+          destinations: Math.max(h.port === s.topPort ? s.topPortDestinations : 0, h.failed),
+          failedDestinations: h.failed,
+          overSeconds: Math.round(h.over),
+          windowFailedDestinations: h.port === s.topPort ? s.topPortFailed : 0,
           pairs: s.pairs,
         },
         threshold: { hostSweepFailedDestinations: t.hostSweepFailedDestinations },

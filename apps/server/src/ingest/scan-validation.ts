@@ -22,6 +22,11 @@ export interface NormalizedFanout {
   topPort: number;
   topPortDestinations: number;
   topPortFailed: number;
+  /** The same over NormalizedScan.recentSeconds (the agent's memory); zeros without one. */
+  recentTopDestination: string;
+  recentTopDestinationFailed: number;
+  recentTopPort: number;
+  recentTopPortFailed: number;
 }
 
 export interface NormalizedScan {
@@ -47,6 +52,8 @@ export interface NormalizedScan {
   otherSources: NormalizedFanout | null;
   sweepsTruncated: boolean;
   synsTruncated: boolean;
+  /** How far back the recent_* figures reach; 0: the agent keeps no memory. */
+  recentSeconds: number;
 }
 
 export interface NormalizedListening {
@@ -101,6 +108,13 @@ function fanout(path: string, f: Fanout): NormalizedFanout {
     topPort: port(`${path}.top_port`, f.topPort),
     topPortDestinations: n(`${path}.top_port_destinations`, f.topPortDestinations),
     topPortFailed: n(`${path}.top_port_failed`, f.topPortFailed),
+    recentTopDestination: addr(`${path}.recent_top_destination`, f.recentTopDestination),
+    recentTopDestinationFailed: n(
+      `${path}.recent_top_destination_failed`,
+      f.recentTopDestinationFailed,
+    ),
+    recentTopPort: port(`${path}.recent_top_port`, f.recentTopPort),
+    recentTopPortFailed: n(`${path}.recent_top_port_failed`, f.recentTopPortFailed),
   };
   if (out.refused + out.unanswered > out.pairs) {
     throw new InvalidInputError(`${path}: refused + unanswered exceed pairs`);
@@ -144,7 +158,15 @@ export function validateScan(s: Batch__Output['scan']): NormalizedScan | null {
     otherSources: s.otherSources ? fanout('scan.other_sources', s.otherSources) : null,
     sweepsTruncated: !!s.sweepsTruncated,
     synsTruncated: !!s.synsTruncated,
+    recentSeconds: recentSeconds(s.recentSeconds),
   };
+}
+
+/** A day at most: the detectors' longest reference window is 10 minutes. */
+function recentSeconds(v: number | undefined): number {
+  const x = n('scan.recent_seconds', v);
+  if (x > 86_400) throw new InvalidInputError('scan.recent_seconds must be at most 86400');
+  return x;
 }
 
 export function validateListening(l: Batch__Output['listening']): NormalizedListening | null {
