@@ -397,7 +397,7 @@ async function main() {
     );
     if (DEMO) {
       demo = await demoFleet().create({ grpcPort: GRPC_PORT, grpcHost: GRPC_HOST });
-      children.push(...startDemo(demo, created));
+      await startDemo(demo, created, children);
     }
     const api = `http://${HTTP_HOST === '0.0.0.0' ? '127.0.0.1' : HTTP_HOST}:${HTTP_PORT}`;
     const consoleChild = startConsole(api);
@@ -458,10 +458,24 @@ function demoFleet() {
   return require('./demo/fleet');
 }
 
-/** Per demo host: its agent (enrolled on first contact, token by file) and its traffic. */
-function startDemo(fleet, databaseCreated) {
+/** Whether the server has stored the agent's enrolment (its hosts row exists). */
+async function known(agentId) {
+  const client = new (pg().Client)({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    return (await client.query('SELECT 1 FROM hosts WHERE agent_id = $1', [agentId])).rowCount > 0;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Per demo host: its agent (enrolled on first contact, token by file), then its traffic. One
+ * host after the other: on a loaded machine several enrolments at once can outlast the agent's
+ * wait for its Welcome.
+ */
+async function startDemo(fleet, databaseCreated, started) {
   const mod = demoFleet();
-  const started = [];
   for (const host of fleet.hosts) {
     const state = path.join(STATE_DIR, 'demo', host.name);
     if (databaseCreated) fs.rmSync(state, { recursive: true, force: true });
@@ -497,7 +511,14 @@ function startDemo(fleet, databaseCreated) {
     if (!fs.existsSync(idFile))
       fs.writeFileSync(idFile, `${require('node:crypto').randomUUID()}\n`);
     const id = { TIDEWATCH_AGENT_ID: fs.readFileSync(idFile, 'utf8').trim() };
-    started.push(startChild(`${host.hostname}-agent`, AGENT_BIN, args, id, mod.wrap(host)));
+    const agent = startChild(`${host.hostname}-agent`, AGENT_BIN, args, id, mod.wrap(host));
+    started.push(agent);
+    await waitUntil(
+      () => known(id.TIDEWATCH_AGENT_ID),
+      60_000,
+      `${host.hostname} agent enrolled`,
+      agent,
+    );
     started.push(
       startChild(
         `${host.hostname}-traffic`,
@@ -508,7 +529,6 @@ function startDemo(fleet, databaseCreated) {
       ),
     );
   }
-  return started;
 }
 
 function demoText(fleet) {
