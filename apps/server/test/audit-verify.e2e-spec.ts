@@ -275,16 +275,26 @@ describe('signing key rotation', () => {
     const svc = new AuditCheckpointService(t.ds, audit, config);
     for (let i = 0; i < 5; i++)
       await audit.record({ actor: 'after', action: 'test.after', outcome: 'success' });
-    expect((await svc.checkpoint())?.sequence).toBe(String(N + 5));
+    // The server starting with the new key: server.started names it, and it signs a checkpoint.
+    await svc.onApplicationBootstrap();
+    await svc.beforeApplicationShutdown();
+    const [started] = await t.db.query<{ details: string }>(
+      `SELECT details FROM audit_entries WHERE action = 'server.started'`,
+    );
+    expect(JSON.parse(started.details)).toMatchObject({ signingKey: keyId(loadVerifyKey(newKey)) });
     const lines = readFileSync(t.checkpointFile, 'utf8').trim().split('\n');
-    expect(lines.map((l) => (JSON.parse(l) as { keyId: string }).keyId)).toEqual([
-      keyId(oldKey),
-      keyId(loadVerifyKey(newKey)),
+    // Start (after server.started) and stop (after server.stopped): both by the new key.
+    expect(
+      lines.map((l) => [(JSON.parse(l) as { keyId: string }).keyId, JSON.parse(l).sequence]),
+    ).toEqual([
+      [keyId(oldKey), String(CHECKPOINT_AT)],
+      [keyId(loadVerifyKey(newKey)), String(N + 6)],
+      [keyId(loadVerifyKey(newKey)), String(N + 7)],
     ]);
 
     const full = await svc.verify('full');
-    expect(full).toMatchObject({ ok: true, checked: N + 5, checkpointsChecked: 2 });
-    expect(await svc.verify('incremental')).toMatchObject({ ok: true, from: String(N + 5) });
+    expect(full).toMatchObject({ ok: true, checked: N + 7, checkpointsChecked: 3 });
+    expect(await svc.verify('incremental')).toMatchObject({ ok: true, from: String(N + 7) });
 
     // Without the retired key the old line is not trusted: named, not skipped.
     const without = rotated();
@@ -297,7 +307,7 @@ describe('signing key rotation', () => {
     // The old key (say it leaked) signs one more checkpoint after the rotation: refused.
     await t.checkpoints.checkpoint();
     expect((await svc.verify('full')).reason).toBe(
-      `checkpoint file ${t.checkpointFile}, line 3: signed by the retired key ${keyId(oldKey)} after the current key ${keyId(loadVerifyKey(newKey))} took over`,
+      `checkpoint file ${t.checkpointFile}, line 4: signed by the retired key ${keyId(oldKey)} after the current key ${keyId(loadVerifyKey(newKey))} took over`,
     );
   });
 });

@@ -74,9 +74,15 @@ export class AuditCheckpointService implements OnApplicationBootstrap, BeforeApp
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.signer) {
-      const { checkpoints } = await this.signer.log.read();
+      const { checkpoints, problems } = await this.signer.log.read();
       const last = checkpoints[checkpoints.length - 1];
       this.lastSequence = last ? BigInt(last.sequence) : null;
+      if (problems.length) {
+        // E.g. a rotated key whose public half is not in AUDIT_RETIRED_PUBLIC_KEYS: verify will say so.
+        this.logger.warn(
+          `checkpoint file ${this.signer.log.file}, line ${problems[0].line}: ${problems[0].reason}`,
+        );
+      }
       this.logger.log(
         `audit checkpoints signed by key ${keyId(this.signer.publicKey)} into ${this.signer.log.file}`,
       );
@@ -92,7 +98,13 @@ export class AuditCheckpointService implements OnApplicationBootstrap, BeforeApp
       source: 'server',
       action: 'server.started',
       outcome: 'success',
-      details: { hostname: hostname(), pid: process.pid, checkpoints: this.signer !== null },
+      details: {
+        hostname: hostname(),
+        pid: process.pid,
+        checkpoints: this.signer !== null,
+        // Which key signs from now on: a rotation is on the trail itself.
+        ...(this.signer ? { signingKey: keyId(this.signer.publicKey) } : {}),
+      },
     });
     this.unsubscribe = this.audit.onAppend(() => {
       if (++this.sinceCheckpoint >= this.settings.checkpointEveryEntries)
