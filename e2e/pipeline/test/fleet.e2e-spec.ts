@@ -547,4 +547,24 @@ describePipeline('fleet: three hosts, their own agents, one server, every role',
     const verify = await as<{ ok: boolean }>('auditadmin', '/api/v1/audit/verify');
     expect(verify).toMatchObject({ status: 200, body: { ok: true } });
   });
+
+  it('SIGTERM: every agent flushes, exits 0 and leaves no TC filter; the totals still hold', async () => {
+    if (hosts.some((h) => !h.agent?.running)) throw new Error('the agents did not run');
+    await waitQuiet(hosts.flatMap((h) => h.ends));
+    const truth = await counters();
+    expect(await Promise.all(hosts.map((h) => h.agent!.stop('SIGTERM')))).toEqual([0, 0, 0]);
+    for (const h of hosts) {
+      for (const e of h.ends) {
+        for (const hook of ['ingress', 'egress']) {
+          const { stdout } = await h.ns.exec('tc', ['filter', 'show', 'dev', e.ifname, hook]);
+          expect({ where: `${h.label} ${e.ifname} ${hook}`, filters: stdout.trim() }).toEqual({
+            where: `${h.label} ${e.ifname} ${hook}`,
+            filters: '',
+          });
+        }
+      }
+    }
+    expect(hosts.map((h) => spooled(h.stateDir))).toEqual([[], [], []]);
+    await expectTotals(truth);
+  });
 });
