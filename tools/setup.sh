@@ -10,7 +10,7 @@ PACKAGES=(
   iproute2 ethtool iperf3 tcpdump netcat-openbsd procps iputils-ping nftables
   make g++ python3 pkg-config valgrind prometheus tmux qemu-system-x86 slapd ldap-utils
   chromium fonts-wqy-microhei poppler-utils
-  rpm rpm2cpio cpio
+  rpm rpm2cpio cpio haproxy
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
