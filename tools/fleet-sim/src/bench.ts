@@ -5,6 +5,10 @@
 //     acks allow: sustained stored window records/s;
 //  3. the same agents paced at one window per second each: ack latency;
 //  4. dashboard queries (fleet summary + series) over 1 h, 24 h and 30 d.
+// Between 2 and 3, the limit: the catch-up's windows as the server's rows,
+// loaded with COPY into a fresh migrated database (copy-baseline.ts), and
+// EXPLAIN ANALYZE of one flush's ingest statements (rolled back).
+// BENCH_CPU_PROF=1 runs the server under --cpu-prof and prints its top costs.
 // The server runs as its own process (peak RSS from /proc VmHWM); load
 // generator, server and PostgreSQL share the machine.
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -13,6 +17,12 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { storeBatches } from '@tidewatch/server/dist/storage/batch-store';
+import { SERIES } from '@tidewatch/server/dist/storage/series';
+import { validateBatch } from '@tidewatch/server/dist/ingest/batch-validation';
+import { loadTidewatchV1 } from '@tidewatch/proto';
+import { copyLoad, copyRowsOf } from './copy-baseline';
+import { summarizeCpuProfile } from './cpu-profile';
 import { SimAgent } from './sim-agent';
 import { makeWindow, recordsOf } from './windows';
 
@@ -23,6 +33,11 @@ const AGENTS = Number(process.env.BENCH_AGENTS ?? 100);
 const CATCHUP_S = Number(process.env.BENCH_SECONDS ?? 30);
 const PACED_S = Number(process.env.BENCH_PACED_SECONDS ?? 15);
 const QUERY_RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 30);
+/** At most this many of the catch-up's windows go through the COPY baseline. */
+const COPY_WINDOWS = Number(process.env.BENCH_COPY_WINDOWS ?? 20_000);
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF
+  ? path.join(ROOT, 'bench', 'results', `cpu-prof-${randomBytes(3).toString('hex')}`)
+  : '';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
@@ -40,7 +55,8 @@ async function startServer(
   mkdirSync(auditDir, { recursive: true, mode: 0o700 });
   const auditKey = path.join(auditDir, 'audit-signing-key.pem');
   execFileSync(process.execPath, [BIN, 'audit', 'keygen', '--out', auditKey], { stdio: 'ignore' });
-  const proc = spawn(process.execPath, [BIN, 'serve'], {
+  const prof = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
+  const proc = spawn(process.execPath, [...prof, BIN, 'serve'], {
     env: {
       ...process.env,
       AUDIT_SIGNING_KEY_FILE: auditKey,
@@ -66,6 +82,17 @@ async function startServer(
     });
     proc.on('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
   });
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100)
+  } catch {
+    return 0; // the backend ended
+  }
 }
 
 function peakRssBytes(pid: number): number {
@@ -121,6 +148,131 @@ async function generateHistory(
   await gen('traffic_raw', 'window_start', fromRaw, now, '10 seconds');
   await db.query('ANALYZE');
   return counts;
+}
+
+/**
+ * The catch-up's windows (each agent's sequences 1..n, at most COPY_WINDOWS in
+ * all, round robin over agents) as the server's rows, COPY'd into a fresh
+ * database with the server's schema; only the COPY itself is timed.
+ */
+async function copyBaseline(
+  ids: string[],
+  seqs: number[],
+  backlogStart: number,
+  now: number,
+): Promise<{
+  windows: number;
+  rows: number;
+  records: number;
+  ms: number;
+  recordsPerSecond: number;
+}> {
+  const name = `tw_bench_copy_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: PG });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  try {
+    const url = new URL(PG);
+    url.pathname = `/${name}`;
+    execFileSync(process.execPath, [BIN, 'migrate', 'run'], {
+      env: { ...process.env, DATABASE_URL: url.toString() },
+      stdio: 'ignore',
+    });
+    const db = new Client({ connectionString: url.toString() });
+    await db.connect();
+    try {
+      for (let t = backlogStart - DAY; t <= now + DAY; t += DAY) {
+        const day = new Date(Math.floor(t / DAY) * DAY);
+        for (const s of SERIES) await db.query(partitionSql(s.raw, day, 'day'));
+      }
+    } finally {
+      await db.end();
+    }
+    const windows: { agentId: string; batch: ReturnType<typeof makeWindow> }[] = [];
+    for (let s = 1; windows.length < COPY_WINDOWS && seqs.some((n) => n >= s); s++) {
+      for (let i = 0; i < ids.length && windows.length < COPY_WINDOWS; i++) {
+        if (seqs[i] >= s)
+          windows.push({
+            agentId: ids[i],
+            batch: makeWindow(i, s, backlogStart + (s - 1) * 10_000),
+          });
+      }
+    }
+    const records = windows.reduce((n, w) => n + recordsOf(w.batch), 0);
+    const tables = await copyRowsOf(windows);
+    const rows = tables.reduce((n, t) => n + t.lines.length, 0);
+    const ms = await copyLoad(url.toString(), tables);
+    return { windows: windows.length, rows, records, ms, recordsPerSecond: records / (ms / 1000) };
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+interface ExplainNode {
+  'Subplan Name'?: string;
+  'Actual Total Time': number;
+  Plans?: ExplainNode[];
+}
+interface ExplainResult {
+  Plan: ExplainNode;
+  'Planning Time': number;
+  'Execution Time': number;
+}
+
+/**
+ * EXPLAIN (ANALYZE, BUFFERS) of the ingest statements of one flush as large as
+ * the server's mean (batches stored / write transactions so far): the next
+ * window of the first agents, through the server's own storeBatches, rolled back.
+ */
+async function explainFlush(
+  db: Client,
+  ids: string[],
+  seqs: number[],
+  backlogStart: number,
+  stored: number,
+  http: number,
+): Promise<{
+  batches: number;
+  series: Record<string, { planMs: number; execMs: number; rawInsertMs: number }>;
+}> {
+  const metrics = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
+  const tx = Number(/^tidewatch_server_db_write_seconds_count ([0-9.e+-]+)$/m.exec(metrics)?.[1]);
+  const batches = Math.max(1, Math.min(ids.length, Math.round(stored / (tx || 1))));
+  const method = loadTidewatchV1().Ingest.service.Stream;
+  const limits = { maxRecords: 1_000_000, notBefore: new Date(0), notAfter: new Date(8.64e15) };
+  const items = ids.slice(0, batches).map((agentId, i) => {
+    const s = seqs[i] + 1;
+    const wire = method.requestDeserialize(
+      method.requestSerialize({ batch: makeWindow(i, s, backlogStart + (s - 1) * 10_000) }),
+    );
+    return { agentId, batch: validateBatch(wire.batch as NonNullable<typeof wire.batch>, limits) };
+  });
+  const series: Record<string, { planMs: number; execMs: number; rawInsertMs: number }> = {};
+  await db.query('BEGIN');
+  try {
+    await storeBatches(
+      {
+        query: async (sql: string, params?: unknown[]) => {
+          const table = /INSERT INTO (\w+)/.exec(sql)?.[1] ?? '?';
+          const r = await db.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, params);
+          const plan = (r.rows[0] as { 'QUERY PLAN': ExplainResult[] })['QUERY PLAN'][0];
+          // The raw INSERT is the CTE "raw"; the rest of the execution is the two rollup upserts.
+          const raw = plan.Plan.Plans?.find((n) => n['Subplan Name'] === 'CTE raw');
+          series[table] = {
+            planMs: plan['Planning Time'],
+            execMs: plan['Execution Time'],
+            rawInsertMs: raw?.['Actual Total Time'] ?? NaN,
+          };
+          return [];
+        },
+      },
+      items,
+    );
+  } finally {
+    await db.query('ROLLBACK');
+  }
+  return { batches, series };
 }
 
 /** The viewer's session token (the REST API needs a signed-in user). */
@@ -224,17 +376,50 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 5_000));
     const ackedAt5 = agents.reduce((s, a) => s + a.acked, 0);
     const t5 = performance.now();
+    // The server's PostgreSQL backends (its pool) and the server process, CPU over the measured span.
+    const backends = (
+      await db.query(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      )
+    ).rows.map((r: { pid: number }) => r.pid);
+    const serverPid = server.proc.pid as number;
+    const pgCpu5 = backends.reduce((s, p) => s + cpuSeconds(p), 0);
+    const serverCpu5 = cpuSeconds(serverPid);
+    const simCpu5 = process.cpuUsage();
     await new Promise((r) => setTimeout(r, (CATCHUP_S - 5) * 1000));
     const ackedEnd = agents.reduce((s, a) => s + a.acked, 0);
     const tEnd = performance.now();
+    const span = (tEnd - t5) / 1000;
+    const simCpu = process.cpuUsage(simCpu5);
+    const cpu = {
+      postgresBackends: backends.length,
+      postgresCores: (backends.reduce((s, p) => s + cpuSeconds(p), 0) - pgCpu5) / span,
+      serverCores: (cpuSeconds(serverPid) - serverCpu5) / span,
+      simulatorCores: (simCpu.user + simCpu.system) / 1e6 / span,
+    };
     stop = true;
     await Promise.all(pumps);
     await Promise.all(agents.map((a, i) => a.drain(seqs[i])));
     const batchesPerSecond = (ackedEnd - ackedAt5) / ((tEnd - t5) / 1000);
     const catchupLatencies = agents.flatMap((a) => a.latenciesMs.splice(0));
+    const catchupRss = peakRssBytes(serverPid);
     log(
-      `catch-up: ${batchesPerSecond.toFixed(0)} batches/s x ${perBatch} records (over ${((tEnd - started) / 1000).toFixed(0)} s)`,
+      `catch-up: ${batchesPerSecond.toFixed(0)} batches/s x ${perBatch} records (over ${((tEnd - started) / 1000).toFixed(0)} s), cores ${JSON.stringify(cpu)}`,
     );
+    const [catchupStored] = (await db.query(`SELECT count(*)::int AS n FROM windows_raw`)).rows as {
+      n: number;
+    }[];
+    const sent = seqs.reduce((s, n) => s + n, 0);
+    if (catchupStored.n !== sent)
+      throw new Error(`catch-up: ${sent} windows sent, ${catchupStored.n} stored`);
+
+    // The limit: the same windows as the server's rows, COPY'd into a fresh migrated database.
+    const copy = await copyBaseline(ids, seqs, backlogStart, now);
+    log(
+      `COPY: ${copy.windows} windows, ${copy.rows} rows in ${(copy.ms / 1000).toFixed(1)} s = ${Math.round(copy.recordsPerSecond)} records/s`,
+    );
+    const explain = await explainFlush(db, ids, seqs, backlogStart, catchupStored.n, server.http);
+    log(`EXPLAIN ANALYZE of one ${explain.batches}-batch flush: ${JSON.stringify(explain.series)}`);
 
     // Phase 3: paced, one window per agent per second.
     log(`paced ingest (${AGENTS} windows/s) for ${PACED_S} s …`);
@@ -287,6 +472,8 @@ async function main(): Promise<void> {
       n: number;
     }[];
     await db.end();
+    const total = seqs.reduce((n, x) => n + x, 0);
+    if (stored.n !== total) throw new Error(`${total} windows sent, ${stored.n} stored`);
 
     const result = {
       date: new Date().toISOString(),
@@ -303,6 +490,14 @@ async function main(): Promise<void> {
         sustainedBatchesPerSecond: Math.round(batchesPerSecond),
         sustainedRecordsPerSecond: Math.round(batchesPerSecond * perBatch),
         batchesStored: stored.n,
+        everyWindowStoredOnce: stored.n === total,
+        cores: cpu,
+        rawCopy: {
+          ...copy,
+          recordsPerSecond: Math.round(copy.recordsPerSecond),
+          ratio: (batchesPerSecond * perBatch) / copy.recordsPerSecond,
+        },
+        explainOneFlush: explain,
         writeTransactions: writeTx,
         catchupAckLatencyMs: {
           p50: pct(catchupLatencies, 50),
@@ -312,6 +507,7 @@ async function main(): Promise<void> {
         pacedAckLatencyMs: { p50: pct(paced, 50), p99: pct(paced, 99), batchesPerSecond: AGENTS },
       },
       serverPeakRssMiB: Math.round(rss / 2 ** 20),
+      serverPeakRssCatchupMiB: Math.round(catchupRss / 2 ** 20),
       dashboardMs: Object.fromEntries(
         Object.entries(queries).map(([k, v]) => [
           k,
@@ -328,6 +524,16 @@ async function main(): Promise<void> {
       `| metric | value |`,
       `| --- | --- |`,
       `| sustained stored window records/s | ${result.ingest.sustainedRecordsPerSecond} (${result.ingest.sustainedBatchesPerSecond} batches/s x ${perBatch}) |`,
+      `| raw COPY of the same rows, records/s (1 session, raw tables only) | ${result.ingest.rawCopy.recordsPerSecond} (${copy.windows} windows, ${copy.rows} rows in ${f(copy.ms / 1000)} s) |`,
+      `| Tidewatch / raw COPY | ${result.ingest.rawCopy.ratio.toFixed(2)} |`,
+      `| every window stored exactly once | ${result.ingest.everyWindowStoredOnce} (${stored.n} of ${total}) |`,
+      `| CPU cores during catch-up: server / its ${cpu.postgresBackends} PG backends / simulator | ${cpu.serverCores.toFixed(2)} / ${cpu.postgresCores.toFixed(2)} / ${cpu.simulatorCores.toFixed(2)} |`,
+      `| server peak RSS through saturated catch-up | ${result.serverPeakRssCatchupMiB} MiB |`,
+      `| EXPLAIN ANALYZE, one ${explain.batches}-batch flush (exec ms per raw table + rollups) | ${Object.entries(
+        explain.series,
+      )
+        .map(([t, v]) => `${t} ${f(v.execMs)} (raw insert ${f(v.rawInsertMs)})`)
+        .join(', ')} |`,
       `| ack latency, paced ${AGENTS} batches/s (p50 / p99) | ${f(result.ingest.pacedAckLatencyMs.p50)} / ${f(result.ingest.pacedAckLatencyMs.p99)} ms |`,
       `| ack latency, saturated catch-up (p50 / p99) | ${f(result.ingest.catchupAckLatencyMs.p50)} / ${f(result.ingest.catchupAckLatencyMs.p99)} ms |`,
       `| ingest transactions (count, mean) | ${writeTx.count}, ${f(writeTx.meanMs)} ms |`,
@@ -348,6 +554,10 @@ async function main(): Promise<void> {
     if (server) {
       server.proc.kill('SIGTERM');
       await new Promise((r) => server?.proc.once('exit', r));
+      if (CPU_PROF_DIR) {
+        process.stdout.write(summarizeCpuProfile(CPU_PROF_DIR, ROOT));
+        log(`server CPU profile in ${path.relative(ROOT, CPU_PROF_DIR)}`);
+      }
     }
     if (process.env.BENCH_KEEP_DB) log(`kept database ${name}`);
     else await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -1,0 +1,104 @@
+// The limit: the same windows the simulated agents send, turned into the same
+// rows the server stores (its own validateBatch + storeBatches, with the SQL
+// runner replaced by one that keeps the columns), then loaded with
+// PostgreSQL's COPY FROM STDIN (text format, one session, one COPY per raw
+// table) into a fresh database migrated with the server's migrations.
+// Rollups are not maintained here: COPY cannot upsert, so the ratio compares
+// Tidewatch's raw + 1 min + 1 h writes with raw rows alone.
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type { Batch, Batch__Output } from '@tidewatch/proto';
+import { loadTidewatchV1 } from '@tidewatch/proto';
+import { validateBatch } from '@tidewatch/server/dist/ingest/batch-validation';
+import { storeBatches, type StoredBatch } from '@tidewatch/server/dist/storage/batch-store';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+
+export interface CopyTable {
+  table: string;
+  columns: string[];
+  /** COPY text-format lines, each ending in \n. */
+  lines: string[];
+}
+
+const LIMITS = { maxRecords: 1_000_000, notBefore: new Date(0), notAfter: new Date(8.64e15) };
+
+function copyValue(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  return String(v).replace(/[\\\t\n\r]/g, (c) =>
+    c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r',
+  );
+}
+
+/** Wire round trip as the server sees it: encoded by the client, decoded by the loader. */
+function asServerReceives(batch: Batch): Batch__Output {
+  const method = loadTidewatchV1().Ingest.service.Stream;
+  const msg = method.requestDeserialize(method.requestSerialize({ batch }));
+  if (!msg.batch) throw new Error('batch lost in the wire round trip');
+  return msg.batch;
+}
+
+/** The server's rows for these batches, per raw table, as COPY text lines. */
+export async function copyRowsOf(
+  batches: { agentId: string; batch: Batch }[],
+): Promise<CopyTable[]> {
+  const items: StoredBatch[] = batches.map(({ agentId, batch }) => ({
+    agentId,
+    batch: validateBatch(asServerReceives(batch), LIMITS),
+  }));
+  const tables = new Map<string, CopyTable>();
+  await storeBatches(
+    {
+      query: async (sql: string, params?: unknown[]) => {
+        const m = /INSERT INTO (\w+) \(([^)]+)\)/.exec(sql);
+        if (!m || !params) throw new Error(`unexpected ingest SQL: ${sql.slice(0, 80)}`);
+        const columns = m[2].split(',').map((c) => c.trim());
+        if (columns.length !== params.length) throw new Error(`${m[1]}: columns != parameters`);
+        const cols = params as unknown[][];
+        const t = tables.get(m[1]) ?? { table: m[1], columns, lines: [] };
+        tables.set(m[1], t);
+        for (let r = 0; r < cols[0].length; r++) {
+          t.lines.push(`${cols.map((c) => copyValue(c[r])).join('\t')}\n`);
+        }
+        return [];
+      },
+    },
+    items,
+  );
+  return [...tables.values()];
+}
+
+/** COPY every table's lines in one session; returns the elapsed milliseconds. */
+export async function copyLoad(databaseUrl: string, tables: CopyTable[]): Promise<number> {
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const t0 = performance.now();
+    for (const t of tables) {
+      const sink = db.query(
+        copyFrom(`COPY ${t.table} (${t.columns.join(', ')}) FROM STDIN`) as never,
+      ) as unknown as NodeJS.WritableStream;
+      // 1 MB chunks or so, as a loader streaming a file would send them.
+      const chunks = function* () {
+        let buf: string[] = [];
+        let size = 0;
+        for (const l of t.lines) {
+          buf.push(l);
+          size += l.length;
+          if (size >= 1 << 20) {
+            yield buf.join('');
+            buf = [];
+            size = 0;
+          }
+        }
+        if (buf.length) yield buf.join('');
+      };
+      await pipeline(Readable.from(chunks()), sink);
+    }
+    return performance.now() - t0;
+  } finally {
+    await db.end();
+  }
+}
