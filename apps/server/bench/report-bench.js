@@ -171,16 +171,14 @@ async function main() {
     const counts = await generate(db, ids, from, to);
     log(`history generated in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-    const { user } = await server.app
-      .get(UsersService)
-      .create(
-        { name: 'bench', role: null, source: 'bench' },
-        {
-          username: 'bench-viewer',
-          role: 'viewer',
-          password: `pw-${randomBytes(12).toString('hex')}`,
-        },
-      );
+    const { user } = await server.app.get(UsersService).create(
+      { name: 'bench', role: null, source: 'bench' },
+      {
+        username: 'bench-viewer',
+        role: 'viewer',
+        password: `pw-${randomBytes(12).toString('hex')}`,
+      },
+    );
     const token = (await server.app.get(SessionsService).create(user.id, 'bench')).token;
     const results = {};
     for (const format of ['json', 'csv', 'pdf']) {
