@@ -36,7 +36,7 @@ const QUERY_RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 30);
 /** At most this many of the catch-up's windows go through the COPY baseline. */
 const COPY_WINDOWS = Number(process.env.BENCH_COPY_WINDOWS ?? 20_000);
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF
-  ? path.join(ROOT, 'bench', 'results', `cpu-prof-${randomBytes(3).toString('hex')}`)
+  ? path.join(os.tmpdir(), `tw-bench-cpu-prof-${randomBytes(3).toString('hex')}`)
   : '';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -556,7 +556,7 @@ async function main(): Promise<void> {
       await new Promise((r) => server?.proc.once('exit', r));
       if (CPU_PROF_DIR) {
         process.stdout.write(summarizeCpuProfile(CPU_PROF_DIR, ROOT));
-        log(`server CPU profile in ${path.relative(ROOT, CPU_PROF_DIR)}`);
+        log(`server CPU profile in ${CPU_PROF_DIR}`);
       }
     }
     if (process.env.BENCH_KEEP_DB) log(`kept database ${name}`);
