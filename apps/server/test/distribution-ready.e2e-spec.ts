@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import { assertBuilt, BIN } from './support/child-server';
+import { createTestDatabase, TestDatabase } from './support/database';
+
+// Past one server: a distributed PostgreSQL (Citus) shards a table by one column
+// and enforces a primary key or unique index only if it includes that column.
+// Ground truth: the migrated schema itself, read from pg_catalog. Every
+// time-series table (a row per agent and window or bucket: the ones to distribute
+// by agent id) must have the agent id in each of its unique indexes.
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  assertBuilt();
+  db = await createTestDatabase();
+  execFileSync(process.execPath, [BIN, 'migrate', 'run'], {
+    env: { ...process.env, DATABASE_URL: db.url },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+interface UniqueIndex {
+  table: string;
+  index: string;
+  primary: boolean;
+  has_agent_id: boolean;
+}
+
+it('every time-series table is keyed by agent id: each primary key and unique index includes agent_id', async () => {
+  // Time series: tables (partitioned parents and their partitions) with agent_id and a time slot.
+  const tables = (
+    await db.query<{ table: string }>(`
+      SELECT c.relname AS table
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+         AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND NOT a.attisdropped
+                      AND a.attname = 'agent_id')
+         AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND NOT a.attisdropped
+                      AND a.attname IN ('window_start', 'bucket'))
+       ORDER BY 1`)
+  ).map((r) => r.table);
+  // The schema's series, as a floor: a test that finds no table checks nothing.
+  for (const kind of [
+    'traffic',
+    'rates',
+    'ports',
+    'talkers',
+    'drops',
+    'abnormal',
+    'windows',
+    'durations',
+  ])
+    for (const tier of ['raw', '1m', '1h']) expect(tables).toContain(`${kind}_${tier}`);
+  expect(tables).toContain('scan_windows');
+
+  const unique = await db.query<UniqueIndex>(
+    `SELECT c.relname AS table, i.relname AS index, x.indisprimary AS primary,
+            EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'agent_id'
+                     AND a.attnum = ANY (x.indkey::int2[])) AS has_agent_id
+       FROM pg_index x
+       JOIN pg_class c ON c.oid = x.indrelid
+       JOIN pg_class i ON i.oid = x.indexrelid
+      WHERE x.indisunique AND c.relname = ANY ($1)
+      ORDER BY 1, 2`,
+    [tables],
+  );
+  // The rollups at least are keyed (ON CONFLICT upserts): the check sees real indexes.
+  expect(unique.filter((u) => u.primary).map((u) => u.table)).toEqual(
+    expect.arrayContaining(['traffic_1m', 'traffic_1h', 'windows_1m', 'scan_windows']),
+  );
+  expect(unique.filter((u) => !u.has_agent_id)).toEqual([]);
+});
