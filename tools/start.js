@@ -261,7 +261,7 @@ function watchedInterfaces() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// CONSOLE: apps/console (Next.js) with `next start`, its /api proxied to the server at `api`.
+// CONSOLE: apps/console (Next.js, its server.mjs), /api and the live feed proxied to `api`.
 // Pushed last onto `children`, so Ctrl-C stops it first.
 // ---------------------------------------------------------------------------------------------
 const CONSOLE_DIR = path.join(ROOT, 'apps', 'console');
@@ -269,11 +269,11 @@ const CONSOLE_HOST = process.env.CONSOLE_HOST || '127.0.0.1';
 const CONSOLE_PORT = Number(process.env.CONSOLE_PORT || 3000);
 
 function startConsole(api) {
-  const next = require.resolve('next/dist/bin/next', { paths: [CONSOLE_DIR] });
+  // server.mjs: `next start` plus the live feed's WebSocket forwarding (apps/console/server.mjs).
   return startChild(
     'console',
-    next,
-    ['start', CONSOLE_DIR, '-p', String(CONSOLE_PORT), '-H', CONSOLE_HOST],
+    path.join(CONSOLE_DIR, 'server.mjs'),
+    ['-p', String(CONSOLE_PORT), '-H', CONSOLE_HOST],
     { TIDEWATCH_API_URL: api, NEXT_TELEMETRY_DISABLED: '1' },
   );
 }

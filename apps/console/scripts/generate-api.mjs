@@ -32,6 +32,20 @@ writeFileSync(
   "// Generated from the server's OpenAPI document by scripts/generate-api.mjs. Do not edit.\n" +
     astToString(ast),
 );
+// Who may call what, as the server's @Roles declare it (x-roles, see openapi-spec.cjs): the
+// console hides what a role may not do; the server refuses it anyway.
+const routeRoles = {};
+for (const [p, ops] of Object.entries(doc.paths)) {
+  for (const [method, op] of Object.entries(ops)) {
+    if (Array.isArray(op['x-roles'])) routeRoles[`${method.toUpperCase()} ${p}`] = op['x-roles'];
+  }
+}
+writeFileSync(
+  path.join(out, 'roles.ts'),
+  "// Generated from the server's route declarations by scripts/generate-api.mjs. Do not edit.\n" +
+    `export const ROUTE_ROLES = ${JSON.stringify(routeRoles, null, 2)} as const;\n` +
+    `export const LIVE_ROLES = ${JSON.stringify(doc['x-live-roles'] ?? [])} as const;\n`,
+);
 process.stdout.write(
   `generate-api: ${Object.keys(doc.paths).length} paths -> src/api/generated/schema.d.ts\n`,
 );

@@ -42,6 +42,14 @@ const TO = new Date(T0 + 120_000).toISOString();
 const RANGE = `from=${encodeURIComponent(FROM)}&to=${encodeURIComponent(TO)}`;
 
 const aBatches = A_SLOTS.map((k, i) => trafficWindow(i + 1, T0 + k * WINDOW_MS, k));
+// One connection outside the allowlist in A's window 5 (slot 7): the server's abnormal_port
+// detector raises exactly one anomaly from it, with these figures and that window behind it.
+const ABNORMAL = { peer: '198.18.0.99', port: 31337, connections: 3 };
+const ABNORMAL_WINDOW = { sequence: 5, start: T0 + 7 * WINDOW_MS, end: T0 + 8 * WINDOW_MS };
+aBatches[4] = {
+  ...aBatches[4],
+  abnormal: [{ ...ABNORMAL, protocol: 'PROTOCOL_TCP', direction: 'DIRECTION_INGRESS' }],
+};
 const bBatches = B_SLOTS.map((k, i) => zeroWindow(i + 1, T0 + k * WINDOW_MS));
 const truthA = sums(aBatches);
 const truthB = sums(bBatches);
@@ -68,6 +76,21 @@ const USER = {
   password: 'correct horse battery staple 42',
   role: 'viewer',
 };
+const OPERATOR = {
+  username: 'console-e2e-operator',
+  password: 'operator battery staple horse 43',
+  role: 'operator',
+};
+const AUDITOR = {
+  username: 'console-e2e-auditor',
+  password: 'auditor staple horse battery 44',
+  role: 'auditadmin',
+};
+type User = typeof USER;
+/** Bearer headers of the operator and the audit administrator, for the test's own API calls. */
+const tokens: Record<string, Record<string, string>> = {};
+/** The credential each test agent got at enrollment, for its later streams. */
+const credentials: Record<string, string> = {};
 
 const count = (locale: string, n: bigint | number) => new Intl.NumberFormat(locale).format(n);
 const when = (locale: string, ms: number) =>
@@ -93,20 +116,26 @@ beforeAll(async () => {
       enrollmentToken: token,
     });
     await s.send([...batches]);
+    credentials[h.agentId] = s.credential;
     s.close();
   }
   consoleApp = await startConsole(`http://127.0.0.1:${server.httpPort}`, ZONE);
   if (AUTH) {
-    createUser(db.url, USER);
-    const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: USER.username, password: USER.password }),
-    });
-    expect(res.status).toBe(200);
-    auth = {
-      authorization: `Bearer ${((await res.json()) as { accessToken: string }).accessToken}`,
-    };
+    // Users first, then the sign-ins back to back: an idle keep-alive socket closed by the
+    // server while `users create` runs would fail the next fetch ("other side closed").
+    for (const u of [USER, OPERATOR, AUDITOR]) createUser(db.url, u);
+    for (const u of [USER, OPERATOR, AUDITOR]) {
+      const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: u.username, password: u.password }),
+      });
+      expect(res.status).toBe(200);
+      tokens[u.role] = {
+        authorization: `Bearer ${((await res.json()) as { accessToken: string }).accessToken}`,
+      };
+    }
+    auth = tokens[USER.role];
   }
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -133,10 +162,10 @@ beforeAll(async () => {
 });
 
 /** Signs in through the form, as a person would, and waits for the page it leads to. */
-async function signIn(page: Page, at: string) {
+async function signIn(page: Page, at: string, user: User = USER) {
   if (at) await page.goto(`${consoleApp.url}${at}`);
-  await page.locator('input[name="username"]').fill(USER.username);
-  await page.locator('input[name="password"]').fill(USER.password);
+  await page.locator('input[name="username"]').fill(user.username);
+  await page.locator('input[name="password"]').fill(user.password);
   await Promise.all([
     page.waitForURL((u) => !u.pathname.endsWith('/sign-in')),
     page.locator('button[type="submit"]').click(),
@@ -266,6 +295,7 @@ describe.each([
     'zh-CN',
     {
       abnormal: '异常',
+      noSocket: '无接收套接字（端口未监听）',
       zero: '代理在该区间内正常上报，流量为零。',
       silent: '该区间内没有数据：代理静默，未收到任何窗口',
     },
@@ -274,6 +304,7 @@ describe.each([
     'en',
     {
       abnormal: 'abnormal',
+      noSocket: 'No socket (nothing listening)',
       zero: 'The agent reported normally in this range: traffic was zero.',
       silent: 'No data in this range: the agent was silent and sent no windows',
     },
@@ -318,12 +349,12 @@ describe.each([
     expect(await metric('failed')).toBe('6');
     expect(await metric('retransmits')).toBe('18');
     expect(await metric('activeMax')).toBe('48');
-    expect(
-      await page
-        .locator('[data-testid="drops"] tr[data-reason="SKB_DROP_REASON_NO_SOCKET"] td')
-        .nth(1)
-        .innerText(),
-    ).toBe('12');
+    const drop = page.locator(
+      '[data-testid="drops"] tr[data-reason="SKB_DROP_REASON_NO_SOCKET"] td',
+    );
+    expect(await drop.nth(1).innerText()).toBe('12');
+    // The kernel's reason name, translated: never the raw SKB_DROP_REASON_… name.
+    expect(await drop.nth(0).innerText()).toBe(words.noSocket);
 
     // The missing windows (30-60 s) and the end of the range after the last window are gaps.
     const chart = page.getByTestId('rate-chart');
@@ -390,6 +421,326 @@ describe.each([
     expect(await page.locator('#selector').inputValue()).toBe('env=prod');
   });
 });
+
+interface ApiAnomaly {
+  id: string;
+  agentId: string;
+  type: string;
+  severity: string;
+  status: string;
+  windows: number;
+  acknowledgedBy: string | null;
+  suppressedBy: string | null;
+  suppressedUntil: string | null;
+  suppressReason: string | null;
+  evidence: {
+    figures: Record<string, unknown>;
+    threshold: Record<string, number>;
+    windows: { start: string; end: string; sequence: number }[];
+  };
+}
+
+const api = (pathAndQuery: string, headers: Record<string, string>, init: RequestInit = {}) =>
+  fetch(`http://127.0.0.1:${server.httpPort}${pathAndQuery}`, {
+    ...init,
+    headers: { ...headers, ...(init.headers as Record<string, string>) },
+  });
+
+/** Detection runs behind ingest: wait for the anomaly the fixture's window raises. */
+async function raisedAnomalies(agentId: string, type: string): Promise<ApiAnomaly[]> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await api(`/api/v1/anomalies?agentId=${agentId}&type=${type}`, auth);
+    expect(res.status).toBe(200);
+    const items = ((await res.json()) as { items: ApiAnomaly[] }).items;
+    if (items.length > 0 || Date.now() > deadline) return items;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('anomalies', () => {
+  let anomaly: ApiAnomaly;
+  let operator: BrowserContext;
+  beforeAll(async () => {
+    expect(AUTH).toBe(true);
+    const items = await raisedAnomalies(A.agentId, 'abnormal_port');
+    expect(items.length).toBe(1);
+    anomaly = items[0];
+    operator = await browser.newContext();
+    const page = await operator.newPage();
+    await signIn(page, '/zh-CN/sign-in?next=%2Fzh-CN%2Fanomalies', OPERATOR);
+    expect(new URL(page.url()).pathname).toBe('/zh-CN/anomalies');
+    await page.close();
+  });
+  afterAll(() => operator?.close());
+
+  it('the server raised it from the window that carried the abnormal connection', () => {
+    expect([anomaly.status, anomaly.severity, anomaly.windows]).toEqual(['open', 'low', 1]);
+    expect(anomaly.evidence.figures).toEqual({
+      ...ABNORMAL,
+      protocol: 'tcp',
+      direction: 'ingress',
+    });
+    expect(anomaly.evidence.windows).toEqual([
+      {
+        sequence: ABNORMAL_WINDOW.sequence,
+        start: new Date(ABNORMAL_WINDOW.start).toISOString(),
+        end: new Date(ABNORMAL_WINDOW.end).toISOString(),
+      },
+    ]);
+  });
+
+  describe.each([
+    [
+      'zh-CN',
+      { type: '异常端口', open: '未处理', low: '低', readOnly: '您的角色只能查看异常，不能处置。' },
+    ],
+    [
+      'en',
+      {
+        type: 'Abnormal port',
+        open: 'open',
+        low: 'low',
+        readOnly: 'Your role may read anomalies but not handle them.',
+      },
+    ],
+  ])('%s, as a viewer', (locale, words) => {
+    let page: Page;
+    beforeAll(async () => {
+      page = await context.newPage();
+    });
+    afterAll(() => page.close());
+
+    it('lists it, filtered by host and type from the form, the filters kept in the URL', async () => {
+      await open(page, `/${locale}/anomalies?range=24h`, locale);
+      await page.locator('#agentId').selectOption(A.agentId);
+      await page.locator('#type').selectOption('abnormal_port');
+      await Promise.all([
+        page.waitForURL(/type=abnormal_port/),
+        page.locator('form[role="search"] button[type="submit"]').press('Enter'),
+      ]);
+      const url = new URL(page.url());
+      expect(['agentId', 'type', 'range'].map((k) => url.searchParams.get(k))).toEqual([
+        A.agentId,
+        'abnormal_port',
+        '24h',
+      ]);
+      const rows = page.locator('[data-testid="anomaly-list"] tbody tr');
+      expect(await rows.count()).toBe(1);
+      const row = page.locator(`tr[data-anomaly-id="${anomaly.id}"]`);
+      expect(await row.getByRole('link').innerText()).toBe(words.type);
+      expect(await row.getByTestId('status').innerText()).toBe(words.open);
+      expect(await row.getByTestId('severity').innerText()).toBe(words.low);
+      expect(await row.locator('td').nth(0).innerText()).toBe(when(locale, ABNORMAL_WINDOW.end));
+      await screenshot(page, `anomalies-${locale}`);
+      // Another type: nothing of that kind was raised for A.
+      await open(
+        page,
+        `/${locale}/anomalies?range=24h&agentId=${A.agentId}&type=port_scan`,
+        locale,
+      );
+      expect(await page.getByTestId('anomaly-none').count()).toBe(1);
+    });
+
+    it('shows the evidence, the windows behind it and the traffic around it; read-only', async () => {
+      await open(page, `/${locale}/anomalies/${anomaly.id}`, locale);
+      expect(await page.locator('h1').innerText()).toContain(`${words.type}`);
+      expect(await page.locator('h1').innerText()).toContain(A.hostname);
+      const fig = (k: string) =>
+        page
+          .locator(`[data-testid="evidence-figures"] tr[data-figure="${k}"] td`)
+          .first()
+          .innerText();
+      expect(await fig('connections')).toBe(count(locale, ABNORMAL.connections));
+      expect(await fig('port')).toBe(String(ABNORMAL.port));
+      expect(await fig('peer')).toBe(ABNORMAL.peer);
+      expect(
+        await page
+          .locator(
+            '[data-testid="evidence-thresholds"] tr[data-threshold="abnormalPortConnections"] td',
+          )
+          .innerText(),
+      ).toBe(count(locale, anomaly.evidence.threshold.abnormalPortConnections));
+      const w = page.locator(`[data-testid="evidence-windows"] tr[data-sequence="5"] td`);
+      expect([await w.nth(1).innerText(), await w.nth(2).innerText()]).toEqual([
+        when(locale, ABNORMAL_WINDOW.start),
+        when(locale, ABNORMAL_WINDOW.end),
+      ]);
+      const chart = page.getByTestId('rate-chart');
+      expect(JSON.parse((await chart.getAttribute('data-incidents')) ?? 'null')).toEqual([
+        { from: ABNORMAL_WINDOW.start, to: ABNORMAL_WINDOW.end },
+      ]);
+      await page.locator('[data-testid="rate-chart"] canvas').first().waitFor();
+      expect(await page.getByTestId('anomaly-actions').count()).toBe(0);
+      expect(await text(page, 'anomaly-read-only')).toBe(words.readOnly);
+      await screenshot(page, `anomaly-${locale}`);
+    });
+  });
+
+  it('the server refuses the viewer the step the page does not offer', async () => {
+    const res = await api(`/api/v1/anomalies/${anomaly.id}/acknowledge`, auth, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(res.status).toBe(403);
+  });
+
+  it('an operator acknowledges it in the page: the API says acknowledged, the audit trail has it', async () => {
+    const page = await operator.newPage();
+    await open(page, `/zh-CN/anomalies/${anomaly.id}`, 'zh-CN');
+    expect(await page.getByTestId('anomaly-status').getAttribute('data-status')).toBe('open');
+    const note = 'console e2e: 已知的测试连接';
+    await page.locator('#anomaly-note').fill(note);
+    await page.getByTestId('anomaly-acknowledge').click();
+    await page.locator('[data-testid="anomaly-status"][data-status="acknowledged"]').waitFor();
+    expect(await text(page, 'anomaly-status')).toBe('已确认');
+    expect(await text(page, 'anomaly-action-message')).toBe('已完成：当前状态为“已确认”。');
+
+    const after = (await (await api(`/api/v1/anomalies/${anomaly.id}`, auth)).json()) as ApiAnomaly;
+    expect([after.status, after.acknowledgedBy]).toEqual(['acknowledged', OPERATOR.username]);
+    const audit = (await (
+      await api(
+        `/api/v1/audit?action=anomaly.acknowledged&target=${encodeURIComponent(`anomaly:${anomaly.id}`)}`,
+        tokens[AUDITOR.role],
+      )
+    ).json()) as { items: { actor: string; actorRole: string; outcome: string; reason: string }[] };
+    expect(audit.items.map((e) => [e.actor, e.actorRole, e.outcome, e.reason])).toEqual([
+      [OPERATOR.username, 'operator', 'success', note],
+    ]);
+    await screenshot(page, 'anomaly-acknowledged-zh-CN');
+
+    // Suppressed with a reason, for an hour: the step an acknowledged anomaly still offers.
+    const reason = 'maintenance window';
+    await page.locator('#suppress-reason').fill(reason);
+    await page.locator('#suppress-duration').selectOption('1h');
+    const before = Date.now();
+    await page.getByTestId('anomaly-suppress').click();
+    await page.locator('[data-testid="anomaly-status"][data-status="suppressed"]').waitFor();
+    const s = (await (await api(`/api/v1/anomalies/${anomaly.id}`, auth)).json()) as ApiAnomaly;
+    expect([s.status, s.suppressedBy, s.suppressReason]).toEqual([
+      'suppressed',
+      OPERATOR.username,
+      reason,
+    ]);
+    const until = Date.parse(s.suppressedUntil ?? '');
+    expect(until).toBeGreaterThanOrEqual(before + 3_600_000 - 1_000);
+    expect(until).toBeLessThanOrEqual(Date.now() + 3_600_000 + 1_000);
+    const sup = (await (
+      await api(
+        `/api/v1/audit?action=anomaly.suppressed&target=${encodeURIComponent(`anomaly:${anomaly.id}`)}`,
+        tokens[AUDITOR.role],
+      )
+    ).json()) as { items: { actor: string; reason: string }[] };
+    expect(sup.items.map((e) => [e.actor, e.reason])).toEqual([[OPERATOR.username, reason]]);
+    await page.close();
+  });
+});
+
+describe('live updates', () => {
+  it('fleet and host pages take a new window without reload, exactly; a raised anomaly appears live', async () => {
+    const sockets: string[] = [];
+    const pages: Page[] = [];
+    const openLive = async (at: string, locale: string, room: string) => {
+      const p = await context.newPage();
+      p.on('websocket', (ws) => sockets.push(ws.url()));
+      pages.push(p);
+      await open(p, at, locale);
+      // Subscribed: the server acknowledged the room on this page's socket.
+      await p
+        .locator(`[data-testid="live-status"][data-rooms~="${room}"]`)
+        .waitFor({ state: 'attached' });
+      await p.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+      return p;
+    };
+    const fleet = await openLive('/en/fleet?range=15m', 'en', 'fleet');
+    const host = await openLive(
+      `/zh-CN/hosts/${B.agentId}?range=15m`,
+      'zh-CN',
+      `host:${B.agentId}`,
+    );
+    const list = await openLive('/en/anomalies?range=24h', 'en', 'fleet');
+    // Nothing arrived in the last 15 minutes yet: the fixture's windows are 30 minutes old.
+    expect(await text(fleet, 'fleet-bytes')).toBe('0');
+    expect(await text(host, 'total-bytes')).toBe('0');
+    expect(
+      await list.locator('tr[data-type="abnormal_port"]', { hasText: B.hostname }).count(),
+    ).toBe(0);
+
+    // B's next window, just ended, with a connection outside the allowlist in it.
+    const start = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS - WINDOW_MS;
+    const w = {
+      ...trafficWindow(B_SLOTS.length + 1, start, 4),
+      abnormal: [
+        {
+          peer: '198.18.0.77',
+          port: 4444,
+          protocol: 'PROTOCOL_TCP' as const,
+          direction: 'DIRECTION_INGRESS' as const,
+          connections: 2,
+        },
+      ],
+    };
+    const truth = sums([w]);
+    const s = new AgentStream(server.grpcPort);
+    await s.hello({
+      ...B,
+      agentVersion: '0.1.0',
+      kernelRelease: '4.19.90-kylin',
+      capabilities: [],
+      agentCredential: credentials[B.agentId],
+    });
+    await s.send([w]);
+    s.close();
+
+    await waitText(fleet, 'fleet-bytes', count('en', truth.bytes));
+    expect(await text(fleet, 'fleet-packets')).toBe(count('en', truth.packets));
+    await waitText(host, 'total-bytes', count('zh-CN', truth.bytes));
+    expect(await text(host, 'total-packets')).toBe(count('zh-CN', truth.packets));
+    expect(await text(host, 'bytes-ingress')).toBe(count('zh-CN', truth.ingressBytes));
+    expect(await host.getByTestId('no-data').count()).toBe(0);
+    const raised = list.locator('tr[data-type="abnormal_port"]', { hasText: B.hostname });
+    await raised.waitFor({ timeout: 60_000 });
+    expect(await raised.getByTestId('status').innerText()).toBe('open');
+    for (const p of pages) {
+      expect(
+        await p.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
+      ).toBe(true);
+    }
+    await screenshot(fleet, 'fleet-live-en');
+    await screenshot(host, 'host-live-zh-CN');
+    // Every socket went to the console's own origin, which forwarded it to the server.
+    expect(sockets.length).toBeGreaterThanOrEqual(3);
+    expect([...new Set(sockets)]).toEqual([
+      `${consoleApp.url.replace('http:', 'ws:')}/api/v1/live`,
+    ]);
+    for (const p of pages) await p.close();
+  });
+
+  it('a role without the live feed gets no socket (auditadmin)', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const sockets: string[] = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    await signIn(page, '/en/sign-in?next=%2Fen%2Fanomalies', AUDITOR);
+    expect(new URL(page.url()).pathname).toBe('/en/anomalies');
+    expect(await page.getByTestId('live-status').count()).toBe(0);
+    expect(await page.getByTestId('nav-anomalies').count()).toBe(1);
+    expect(sockets).toEqual([]);
+    await ctx.close();
+  });
+});
+
+/** Waits (live: pushed by the server, then fetched again) for a figure to read `expected`. */
+async function waitText(page: Page, testId: string, expected: string) {
+  await page
+    .getByTestId(testId)
+    .first()
+    .filter({ hasText: expected })
+    .waitFor({ timeout: 30_000 })
+    .catch(() => undefined);
+  expect(await text(page, testId)).toBe(expected);
+}
 
 /** Waits for the row's figure (fetched by the browser after the page loaded) and compares it. */
 async function expect_text(locator: ReturnType<Page['locator']>, expected: string) {

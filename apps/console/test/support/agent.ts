@@ -11,6 +11,8 @@ import {
 export class AgentStream {
   private acked = 0;
   private welcomed = false;
+  /** The per-agent credential the server issued in Welcome (on enrollment), for a later Hello. */
+  credential = '';
   private ended: string | null = null;
   private waiters: (() => void)[] = [];
   private readonly call: grpc.ClientDuplexStream<
@@ -26,7 +28,10 @@ export class AgentStream {
     ) as IngestClient;
     this.call = client.Stream();
     this.call.on('data', (m: ServerMessage__Output) => {
-      if (m.welcome) this.welcomed = true;
+      if (m.welcome) {
+        this.welcomed = true;
+        if (m.welcome.agentCredential) this.credential = m.welcome.agentCredential;
+      }
       if (m.ack) this.acked = Math.max(this.acked, Number(m.ack.sequence));
       this.notify();
     });

@@ -7,14 +7,15 @@ import path from 'node:path';
 import { Client } from 'pg';
 
 // The real parts the browser test runs against: PostgreSQL, the built server (a child process,
-// like `npx tidewatch-server`) and the built console (`next start`). Nothing is stubbed.
+// like `npx tidewatch-server`) and the built console (`server.mjs`: `next start` plus the live feed). Nothing is stubbed.
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 export const CONSOLE_ROOT = path.join(ROOT, 'apps', 'console');
 // TIDEWATCH_SERVER_ROOT: another build of the server (e.g. a clean checkout's) for local runs.
 const SERVER_ROOT = process.env.TIDEWATCH_SERVER_ROOT || path.join(ROOT, 'apps', 'server');
 const SERVER_BIN = path.join(SERVER_ROOT, 'bin', 'tidewatch-server.js');
-const NEXT_BIN = require.resolve('next/dist/bin/next', { paths: [CONSOLE_ROOT] });
+// The console's own server (server.mjs: Next.js plus the live feed's WebSocket forwarding).
+const CONSOLE_SERVER = path.join(CONSOLE_ROOT, 'server.mjs');
 const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export function assertBuilt(): void {
@@ -208,7 +209,7 @@ export async function startConsole(
   timeZone: string,
 ): Promise<Child & { url: string }> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+  const proc = spawn(process.execPath, [CONSOLE_SERVER, '-p', String(port), '-H', '127.0.0.1'], {
     cwd: CONSOLE_ROOT,
     env: {
       ...process.env,

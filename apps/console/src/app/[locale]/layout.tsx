@@ -9,6 +9,8 @@ import { SignOut } from '../../components/SignOut';
 import { timeZoneLabel } from '../../format/units';
 import { Link } from '../../i18n/navigation';
 import { routing } from '../../i18n/routing';
+import { LiveProvider } from '../../live/LiveProvider';
+import { mayCall, mayWatchLive } from '../../model/roles';
 import './globals.css';
 
 export function generateStaticParams() {
@@ -48,7 +50,14 @@ export default async function LocaleLayout({
               {t('title')}
             </Link>
             <nav aria-label={t('navigation')}>
-              <Link href="/fleet">{t('fleet')}</Link>
+              {mayCall(me?.role, 'GET /api/v1/hosts') ? (
+                <Link href="/fleet">{t('fleet')}</Link>
+              ) : null}
+              {mayCall(me?.role, 'GET /api/v1/anomalies') ? (
+                <Link href="/anomalies" data-testid="nav-anomalies">
+                  {t('anomalies')}
+                </Link>
+              ) : null}
             </nav>
             <span className="tz" data-testid="time-zone">
               {t('timeZone', { zone: timeZoneLabel(locale, timeZone) })}
@@ -58,7 +67,9 @@ export default async function LocaleLayout({
               <LocaleSwitch />
             </Suspense>
           </header>
-          <main>{children}</main>
+          <LiveProvider enabled={!!me && mayWatchLive(me.role)}>
+            <main>{children}</main>
+          </LiveProvider>
         </NextIntlClientProvider>
       </body>
     </html>

@@ -4,6 +4,7 @@ import { isApiError, Schemas, specInteger } from '../../../api/client';
 import { ApiProblem } from '../../../components/ApiProblem';
 import { serverApi } from '../../../api/server-api';
 import { FleetHost, FleetList } from '../../../components/FleetList';
+import { LiveRefresh } from '../../../live/LiveRefresh';
 import { ProtocolMix } from '../../../components/ProtocolMix';
 import { RangeBar } from '../../../components/RangeBar';
 import { formatBitRate, formatBytes, formatCount } from '../../../format/units';
@@ -83,6 +84,12 @@ export default async function FleetPage({
   return (
     <>
       <h1>{t('title')}</h1>
+      <LiveRefresh
+        room="fleet"
+        range={{ from: range.from.getTime(), to: range.to.getTime(), live: !!range.preset }}
+        on={['batch']}
+        minIntervalMs={5000}
+      />
       <form className="toolbar" method="get" role="search" aria-label={t('filter')}>
         <label htmlFor="selector">{t('labelFilter')}</label>
         <input

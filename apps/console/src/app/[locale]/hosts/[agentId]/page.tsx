@@ -6,6 +6,7 @@ import { ApiProblem } from '../../../../components/ApiProblem';
 import { serverApi } from '../../../../api/server-api';
 import { RateChart } from '../../../../charts/RateChart';
 import { allZero, gaps, rateLines } from '../../../../charts/series-data';
+import { LiveRefresh } from '../../../../live/LiveRefresh';
 import { ProtocolMix } from '../../../../components/ProtocolMix';
 import { RangeBar } from '../../../../components/RangeBar';
 import {
@@ -18,6 +19,7 @@ import {
   formatPercent,
   formatPlain,
 } from '../../../../format/units';
+import { dropReasonKey } from '../../../../model/drop-reasons';
 import { hostState } from '../../../../model/host-state';
 import { parseRange, SearchParams, toSearch } from '../../../../view-state/range';
 
@@ -104,6 +106,14 @@ export default async function HostPage({
   const rate = (d: string) => rates.items.find((i) => i.direction === d);
   const protocolNames = Object.fromEntries(PROTOCOLS.map((p) => [p, tc(`protocol.${p}`)]));
 
+  // The kernel's reason names, translated; a name the catalogs lack is shown as the kernel's.
+  const dropReasonName = (raw: string) => {
+    const key = dropReasonKey(raw);
+    return t.has(`dropReason.${key}` as 'dropReason.unknown')
+      ? t(`dropReason.${key}` as 'dropReason.unknown')
+      : t('kernelReason', { name: key });
+  };
+
   let noData: string | null = null;
   if (conns.windows === '0') {
     noData = host.lastBatchAt
@@ -145,6 +155,11 @@ export default async function HostPage({
           {t('declaredGap', { count: host.lostBatches })}
         </p>
       ) : null}
+      <LiveRefresh
+        room={`host:${agentId}`}
+        range={{ from: range.from.getTime(), to: range.to.getTime(), live: !!range.preset }}
+        on={['batch']}
+      />
       <RangeBar path={path} params={sp} range={range} locale={locale} timeZone={timeZone} />
       {noData ? (
         <p className="banner notice" data-testid="no-data">
@@ -322,7 +337,7 @@ export default async function HostPage({
             <tbody>
               {drops.items.map((d) => (
                 <tr key={d.reason} data-reason={d.reason}>
-                  <td>{d.reason}</td>
+                  <td>{dropReasonName(d.reason)}</td>
                   <td className="num">{formatCount(locale, d.count)}</td>
                 </tr>
               ))}
