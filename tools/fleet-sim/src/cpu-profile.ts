@@ -15,7 +15,7 @@ interface Profile {
 }
 
 function place(url: string, root: string): string {
-  if (!url) return '(native / GC / idle)';
+  if (!url) return '(native code: socket writes, GC, …)';
   if (url.startsWith('node:')) return 'node internals';
   const nm = url.lastIndexOf('node_modules/');
   if (nm >= 0) {
