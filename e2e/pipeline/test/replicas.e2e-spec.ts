@@ -22,6 +22,7 @@ import {
   freeTcpPort,
   NodeProcess,
   runCli,
+  runCliAsync,
   SERVER_BIN,
   waitFor,
 } from './fixtures/binaries';
@@ -206,6 +207,7 @@ describePipeline(
     };
 
     beforeAll(async () => {
+      const t0 = Date.now();
       assertBuilt();
       dir = mkdtempSync(join(tmpdir(), 'tw-replicas-'));
       db = await createTestDatabase();
@@ -213,27 +215,16 @@ describePipeline(
       runCli(SERVER_BIN, ['migrate', 'run'], env);
       const passwordFile = join(dir, 'password');
       writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
-      runCli(
-        SERVER_BIN,
-        [
-          'users',
-          'create',
-          '--username',
-          USER,
-          '--role',
-          'operator',
-          '--password-file',
-          passwordFile,
-        ],
-        env,
-      );
-      const enrollTokens = ['h1', 'h2', 'h3'].map((label) =>
-        runCli(
-          SERVER_BIN,
-          ['enroll', 'create', '--name', `e2e-replicas-${label}`, '--expires', '1h', '--uses', '1'],
-          env,
-        ).stdout.trim(),
-      );
+      const auditKey = join(dir, 'audit-signing-key.pem');
+      const user = ['--username', USER, '--role', 'operator', '--password-file', passwordFile];
+      // One token for the three agents (they enrol one after the other below).
+      const enroll = ['--name', 'e2e-replicas', '--expires', '1h', '--uses', '3'];
+      const [, , enrolled] = await Promise.all([
+        runCliAsync(SERVER_BIN, ['audit', 'keygen', '--out', auditKey], env),
+        runCliAsync(SERVER_BIN, ['users', 'create', ...user], env),
+        runCliAsync(SERVER_BIN, ['enroll', 'create', ...enroll], env),
+      ]);
+      const enrollToken = tokenFile(dir, enrolled.stdout.trim());
 
       // Three hosts joined pairwise, each with an uplink to this namespace for gRPC only.
       for (const label of ['h1', 'h2', 'h3']) {
@@ -264,16 +255,15 @@ describePipeline(
         await h.ns.exec('ip', ['route', 'add', `${grpcHost}/32`, 'via', h.uplink.a.ipv4]);
       }
 
-      const auditKey = join(dir, 'audit-signing-key.pem');
-      runCli(SERVER_BIN, ['audit', 'keygen', '--out', auditKey], env);
       const replicaEnv = {
         ...env,
         AUDIT_SIGNING_KEY_FILE: auditKey,
         AGENT_WINDOW_SECONDS: String(WINDOW_SECONDS),
         LOG_LEVEL: 'info',
       };
-      // One after the other: three Nest boots at once on two loaded cores outlast their bounds.
-      for (const name of ['r1', 'r2', 'r3']) await startReplica(name, replicaEnv);
+      const t1 = Date.now();
+      await Promise.all(['r1', 'r2', 'r3'].map((name) => startReplica(name, replicaEnv)));
+      const t2 = Date.now();
 
       const [lbHttp, lbGrpc] = [await freeTcpPort(), await freeTcpPort()];
       api = `http://127.0.0.1:${lbHttp}`;
@@ -299,7 +289,7 @@ describePipeline(
       token = answer.token;
       signedInAt = answer.headers.get('x-tidewatch-replica') ?? '';
 
-      for (const [i, h] of hosts.entries()) {
+      for (const h of hosts) {
         const config = join(dir, `${h.label}-agent.yaml`);
         writeFileSync(
           config,
@@ -317,7 +307,7 @@ describePipeline(
             '--interfaces',
             h.ends.map((e) => e.ifname).join(','),
             '--enrollment-token-file',
-            tokenFile(dir, enrollTokens[i], `${h.label}-token`),
+            enrollToken,
             '--window',
             String(WINDOW_SECONDS),
             '--masking',
@@ -339,6 +329,9 @@ describePipeline(
       }
       await waitQuiet(hosts.flatMap((h) => h.ends));
       before = await Promise.all(hosts.map((h) => Promise.all(h.ends.map(readInterfaceStats))));
+      console.log(
+        `replicas: set-up ${t1 - t0} ms, three replicas up in ${t2 - t1} ms, haproxy and agents ${Date.now() - t2} ms`,
+      );
     }, 180_000);
 
     it('a session made through one replica is valid on every replica', async () => {
