@@ -1,12 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { assertBuilt, BIN } from './support/child-server';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { assertBuilt, BIN, SERVER_ROOT } from './support/child-server';
 import { createTestDatabase, TestDatabase } from './support/database';
 
 // Past one server: a distributed PostgreSQL (Citus) shards a table by one column
 // and enforces a primary key or unique index only if it includes that column.
 // Ground truth: the migrated schema itself, read from pg_catalog. Every
 // time-series table (a row per agent and window or bucket: the ones to distribute
-// by agent id) must have the agent id in each of its unique indexes.
+// by agent id) must have the agent id in each of its unique indexes; and no
+// query of the server's source joins a table keyed by agent id on anything but
+// the agent id (a join Citus could not route to one shard group).
 
 let db: TestDatabase;
 
@@ -73,4 +77,44 @@ it('every time-series table is keyed by agent id: each primary key and unique in
     expect.arrayContaining(['traffic_1m', 'traffic_1h', 'windows_1m', 'scan_windows']),
   );
   expect(unique.filter((u) => !u.has_agent_id)).toEqual([]);
+});
+
+/** The server's own source files (not its tests), recursively. */
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'migrations' ? [] : sources(p);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts') ? [p] : [];
+  });
+}
+
+it('no query joins a table keyed by agent id on anything but the agent id', async () => {
+  const keyed = new Set(
+    (
+      await db.query<{ table: string }>(`
+        SELECT c.relname AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND NOT a.attisdropped
+                        AND a.attname = 'agent_id')`)
+    ).map((r) => r.table),
+  );
+  expect(keyed).toContain('hosts');
+  // Every `JOIN <table> [alias] ON <condition>` (up to the next clause) in the SQL the server runs.
+  const join =
+    /\bJOIN\s+([a-z_0-9]+)(?:\s+(?:AS\s+)?([a-z_0-9]+))?\s+ON\s+([\s\S]*?)(?=\bWHERE\b|\bJOIN\b|\bGROUP\b|\bORDER\b|\bLIMIT\b|`|\$\{|$)/gi;
+  const seen: { file: string; table: string; on: string }[] = [];
+  for (const file of sources(path.join(SERVER_ROOT, 'src'))) {
+    for (const m of readFileSync(file, 'utf8').matchAll(join)) {
+      if (!keyed.has(m[1])) continue;
+      seen.push({
+        file: path.relative(SERVER_ROOT, file),
+        table: m[1],
+        on: m[3].replace(/\s+/g, ' ').trim(),
+      });
+    }
+  }
+  // The check sees the joins there are (anomalies and listening ports with their hosts).
+  expect(seen.map((j) => j.table)).toContain('hosts');
+  const agentIdEquality = /\b[a-z_0-9]+\.agent_id\s*=\s*[a-z_0-9]+\.agent_id\b/i;
+  expect(seen.filter((j) => !agentIdEquality.test(j.on))).toEqual([]);
 });
