@@ -391,20 +391,21 @@ describePipeline(
       );
       const killedAt = Date.now();
       await victim.r.process.stop('SIGKILL');
-      await traffic;
 
-      // Each of its agents is welcomed again, by a survivor.
+      // Each of its agents is welcomed again, by a survivor (while the traffic still goes on).
       await waitFor(
         () => moved.every((h) => welcomes(replicas, h.agentId).length > welcomed.get(h.agentId)!),
         30_000,
         'the killed replica’s agents reconnecting',
         logs,
       );
+      const reconnectedAt = Date.now();
+      await traffic;
       for (const h of moved) {
         expect(survivors.map((r) => r.name)).toContain(welcomes(replicas, h.agentId).at(-1));
       }
       console.log(
-        `replicas: killed ${victim.r.name} (${moved.map((h) => h.label).join(',')}); reconnected in ${Date.now() - killedAt} ms`,
+        `replicas: killed ${victim.r.name} (${moved.map((h) => h.label).join(',')}); welcomed by a survivor ${reconnectedAt - killedAt} ms later; traffic done ${Date.now() - killedAt} ms after the kill`,
       );
 
       await waitQuiet(hosts.flatMap((h) => h.ends));
