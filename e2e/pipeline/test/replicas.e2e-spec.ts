@@ -55,6 +55,7 @@ jest.setTimeout(120_000);
 const WINDOW_SECONDS = 1;
 const USER = 'replicas-operator';
 const PASSWORD = 'operator-of-the-replicas-passphrase';
+const AUDITOR = 'replicas-auditadmin';
 
 interface Host {
   label: string;
@@ -219,9 +220,18 @@ describePipeline(
       const user = ['--username', USER, '--role', 'operator', '--password-file', passwordFile];
       // One token for the three agents (they enrol one after the other below).
       const enroll = ['--name', 'e2e-replicas', '--expires', '1h', '--uses', '3'];
-      const [, , enrolled] = await Promise.all([
+      const auditor = [
+        '--username',
+        AUDITOR,
+        '--role',
+        'auditadmin',
+        '--password-file',
+        passwordFile,
+      ];
+      const [, , , enrolled] = await Promise.all([
         runCliAsync(SERVER_BIN, ['audit', 'keygen', '--out', auditKey], env),
         runCliAsync(SERVER_BIN, ['users', 'create', ...user], env),
+        runCliAsync(SERVER_BIN, ['users', 'create', ...auditor], env),
         runCliAsync(SERVER_BIN, ['enroll', 'create', ...enroll], env),
       ]);
       const enrollToken = tokenFile(dir, enrolled.stdout.trim());
@@ -469,7 +479,37 @@ describePipeline(
         const res = await get(`http://127.0.0.1:${r.httpPort}`, '/api/v1/hosts');
         expect({ replica: r.name, status: res.status }).toEqual({ replica: r.name, status: 200 });
       }
-      expect((await get(api, '/api/v1/hosts')).status).toBe(200);
+      const listed = await get<{ items: { agentId: string; status: string }[] }>(
+        api,
+        '/api/v1/hosts',
+      );
+      expect(
+        listed.body.items
+          .map((x) => ({ agentId: x.agentId, status: x.status }))
+          .sort((x, y) => x.agentId.localeCompare(y.agentId)),
+      ).toEqual(
+        hosts
+          .map((h) => ({ agentId: h.agentId, status: 'online' }))
+          .sort((x, y) => x.agentId.localeCompare(y.agentId)),
+      );
+
+      // The audit trail, written by three replicas at once, is one chain: it verifies, and holds
+      // one enrolment per agent whichever replica took it.
+      const { token: auditor } = await signInAnswer(api, AUDITOR, PASSWORD);
+      const verify = await getAs<{ ok: boolean }>(api, auditor, '/api/v1/audit/verify');
+      expect(verify).toMatchObject({ status: 200, body: { ok: true } });
+      const trail = await getAs<{ items: { action: string; target: string }[] }>(
+        api,
+        auditor,
+        '/api/v1/audit',
+        { action: 'agent.enrolled', limit: 100 },
+      );
+      expect(
+        trail.body.items
+          .filter((e) => e.action === 'agent.enrolled')
+          .map((e) => e.target)
+          .sort(),
+      ).toEqual(hosts.map((h) => h.agentId).sort());
       await expect(fetch(`http://127.0.0.1:${victim.r.httpPort}/healthz`)).rejects.toThrow();
     });
   },
