@@ -172,6 +172,75 @@ it('a valid token plus an enrolled agent id is refused (PERMISSION_DENIED), cost
   await own.close();
 });
 
+it('an agent whose Welcome was lost enrolls again with the same token, no use spent, until it shows its credential', async () => {
+  const once = await server.app.get(EnrollmentService).create('one-host', 3_600_000, 1);
+  const agentId = randomUUID();
+  // The server issues a credential; the answer never reaches the agent (a loaded
+  // server past the agent's wait): it hangs up and tries again.
+  const lost = new AgentStream(ingestClient(server.grpcPort));
+  const first = await lost.hello(hello(agentId, { enrollmentToken: once.token }));
+  lost.cancel();
+  await lost.ended;
+
+  // Another token, however valid, still cannot claim the id.
+  expect((await refused(hello(agentId, { enrollmentToken: token }, 'intruder'))).code).toBe(
+    grpc.status.PERMISSION_DENIED,
+  );
+  // The token that enrolled it can, once more: a new credential, the single use not spent again.
+  const retry = new AgentStream(ingestClient(server.grpcPort));
+  const second = await retry.hello(hello(agentId, { enrollmentToken: once.token }));
+  expect(second.agentCredential).toMatch(/^twa_/);
+  expect(second.agentCredential).not.toBe(first.agentCredential);
+  await retry.close();
+  const [t] = await db.query<{ uses: number }>(`SELECT uses FROM enrollment_tokens WHERE id = $1`, [
+    once.id,
+  ]);
+  expect(t.uses).toBe(1);
+  // The credential that never arrived is dead; the new one gets in, which confirms it.
+  expect((await refused(hello(agentId, { agentCredential: first.agentCredential }))).code).toBe(
+    grpc.status.UNAUTHENTICATED,
+  );
+  const own = new AgentStream(ingestClient(server.grpcPort));
+  await own.hello(hello(agentId, { agentCredential: second.agentCredential }));
+  await own.close();
+  // From then on the token is refused for that id, as any other.
+  expect((await refused(hello(agentId, { enrollmentToken: once.token }))).code).toBe(
+    grpc.status.PERMISSION_DENIED,
+  );
+  const enrolled = await db.query<{ details: string }>(
+    `SELECT details FROM audit_entries WHERE target = $1 AND action = 'agent.enrolled' ORDER BY sequence`,
+    [agentId],
+  );
+  const flags = enrolled.map((e) => JSON.parse(e.details) as Record<string, unknown>);
+  expect(flags.map((d) => [d.retried, d.reenrolled])).toEqual([
+    [false, false],
+    [true, false],
+  ]);
+});
+
+it('the retry is open for 10 minutes after the enrollment only, and closed by a stored window', async () => {
+  const once = await server.app.get(EnrollmentService).create('late', 3_600_000, 1);
+  const late = randomUUID();
+  const lost = new AgentStream(ingestClient(server.grpcPort));
+  await lost.hello(hello(late, { enrollmentToken: once.token }));
+  lost.cancel();
+  await lost.ended;
+  await db.query(
+    `UPDATE hosts SET credential_unconfirmed_since = now() - interval '11 minutes' WHERE agent_id = $1`,
+    [late],
+  );
+  expect((await refused(hello(late, { enrollmentToken: once.token }))).code).toBe(
+    grpc.status.PERMISSION_DENIED,
+  );
+  // An agent that stored a window on its enrollment stream has its credential.
+  const { agentId } = await enrolledWith(1);
+  const [h] = await db.query<{ unconfirmed: Date | null }>(
+    `SELECT credential_unconfirmed_since AS unconfirmed FROM hosts WHERE agent_id = $1`,
+    [agentId],
+  );
+  expect(h.unconfirmed).toBeNull();
+});
+
 it('after `agents reset`, one token enrollment claims the id again, keeping its data and numbering', async () => {
   const { agentId, credential } = await enrolledWith(4);
 

@@ -58,6 +58,19 @@ export class EnrollmentService {
   }
 
   /** Counts one use of a token inside the caller's transaction; throws when it cannot be used. */
+  /**
+   * Whether `token` is the (unrevoked) token that enrolled the agent as
+   * `tokenId`: the same agent retrying an enrollment whose answer it never
+   * received. Costs the token no use, however many uses it had.
+   */
+  async isToken(em: EntityManager, token: string, tokenId: string): Promise<boolean> {
+    const rows: unknown[] = await em.query(
+      `SELECT 1 FROM enrollment_tokens WHERE id = $1 AND token_hash = $2 AND revoked_at IS NULL`,
+      [tokenId, hashSecret(token)],
+    );
+    return rows.length === 1;
+  }
+
   async consume(em: EntityManager, token: string): Promise<string> {
     const hash = hashSecret(token);
     // TypeORM answers UPDATE with [rows, rowCount].

@@ -20,6 +20,13 @@ export interface AuditActor {
   source: string | null;
 }
 
+/**
+ * How long after an enrollment the same token may enroll the same agent id
+ * again, while the agent has not shown it holds the credential (a Hello with
+ * it, or a stored window): its Welcome may have been lost.
+ */
+export const ENROLLMENT_RETRY_MINUTES = 10;
+
 /** NOTIFY channel: payload = an agent id whose credential was reset or revoked. */
 export const AGENT_ACCESS_CHANNEL = 'tidewatch_agent_access';
 
@@ -104,16 +111,21 @@ export class AgentRegistryService {
         reset: boolean;
         credential_hash: Buffer | null;
         highest_sequence: string;
+        enrollment_token_id: string | null;
+        retry_open: boolean;
       }[] = await em.query(
         `SELECT revoked_at IS NOT NULL AS revoked, reenroll_allowed_at IS NOT NULL AS reset,
-                credential_hash, highest_sequence
+                credential_hash, highest_sequence, enrollment_token_id,
+                COALESCE(credential_unconfirmed_since > now() - make_interval(mins => $2), false)
+                  AS retry_open
            FROM hosts WHERE agent_id = $1 FOR UPDATE`,
-        [hello.agentId],
+        [hello.agentId, ENROLLMENT_RETRY_MINUTES],
       );
       const existing = rows[0];
       if (existing?.revoked) throw new AgentRevokedError(`agent ${hello.agentId} has been revoked`);
       let newCredential: string | null = null;
       let tokenId: string | null = null;
+      let retry = false;
       if (certificateAgentId !== null) {
         // Authenticated by the certificate the TLS handshake verified.
       } else if (hello.agentCredential && existing) {
@@ -122,6 +134,20 @@ export class AgentRegistryService {
             `agent credential does not match agent ${hello.agentId}`,
           );
         }
+      } else if (
+        hello.enrollmentToken &&
+        existing &&
+        !existing.reset &&
+        existing.retry_open &&
+        existing.enrollment_token_id !== null &&
+        (await this.enrollment.isToken(em, hello.enrollmentToken, existing.enrollment_token_id))
+      ) {
+        // The agent never showed it received the credential it was issued
+        // (its Welcome lost): the token that enrolled it may do so again,
+        // without a use, and the unreceived credential is replaced.
+        retry = true;
+        tokenId = existing.enrollment_token_id;
+        newCredential = newSecret('twa');
       } else if (hello.enrollmentToken) {
         // Checked before the token is used: a refused takeover costs the token nothing.
         if (existing && !existing.reset) {
@@ -153,8 +179,10 @@ export class AgentRegistryService {
       const out: { highest_sequence: string; admitted_at: Date }[] = await em.query(
         `INSERT INTO hosts (agent_id, hostname, agent_version, kernel_release, capabilities, interfaces,
                             labels, masking, config_version, started_at, credential_hash,
-                            enrollment_token_id, enrolled_at, last_seen_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now(), now())
+                            enrollment_token_id, credential_unconfirmed_since, enrolled_at,
+                            last_seen_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                 CASE WHEN $11::bytea IS NULL THEN NULL ELSE now() END, now(), now())
          ON CONFLICT (agent_id) DO UPDATE SET
            hostname = EXCLUDED.hostname, agent_version = EXCLUDED.agent_version,
            kernel_release = EXCLUDED.kernel_release, capabilities = EXCLUDED.capabilities,
@@ -164,6 +192,9 @@ export class AgentRegistryService {
            enrollment_token_id = COALESCE(EXCLUDED.enrollment_token_id, hosts.enrollment_token_id),
            reenroll_allowed_at = CASE WHEN EXCLUDED.enrollment_token_id IS NULL
                                       THEN hosts.reenroll_allowed_at END,
+           credential_unconfirmed_since = CASE WHEN EXCLUDED.credential_hash IS NULL
+                                               THEN NULL
+                                               ELSE EXCLUDED.credential_unconfirmed_since END,
            last_seen_at = now()
          RETURNING highest_sequence, now() AS admitted_at`,
         params,
@@ -202,7 +233,13 @@ export class AgentRegistryService {
           action: 'agent.enrolled',
           target: hello.agentId,
           outcome: 'success',
-          details: { hostname: hello.hostname, enrollmentTokenId: tokenId, reenrolled: !!existing },
+          details: {
+            hostname: hello.hostname,
+            enrollmentTokenId: tokenId,
+            reenrolled: !!existing && !retry,
+            // The same token again: the first answer never reached the agent.
+            retried: retry,
+          },
         });
       }
       await this.audit.recordIn(em, {

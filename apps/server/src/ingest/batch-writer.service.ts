@@ -203,7 +203,7 @@ export class BatchWriterService extends EventEmitter implements OnApplicationShu
         for (const a of accepted) lastHealth.set(a.agentId, a.batch);
         await qr.query(
           `UPDATE hosts h SET highest_sequence = v.seq, last_seen_at = now(), last_batch_at = now(),
-                  health = v.health
+                  health = v.health, credential_unconfirmed_since = NULL
              FROM unnest($1::uuid[], $2::bigint[], $3::jsonb[]) AS v(agent_id, seq, health)
             WHERE h.agent_id = v.agent_id`,
           [

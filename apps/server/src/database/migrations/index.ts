@@ -7,6 +7,7 @@ import { Anomalies1795720000000 } from './1795720000000-anomalies';
 import { LdapUsers1795730000000 } from './1795730000000-ldap-users';
 import { SecuritySettings1795740000000 } from './1795740000000-security-settings';
 import { Reports1795745000000 } from './1795745000000-reports';
+import { EnrollmentRetry1795750000000 } from './1795750000000-enrollment-retry';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and dist load the same set. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   LdapUsers1795730000000,
   SecuritySettings1795740000000,
   Reports1795745000000,
+  EnrollmentRetry1795750000000,
 ];
