@@ -26,6 +26,7 @@ const { validateBatch } =
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const WINDOW_MS = 10_000;
+const RECENT_WINDOWS = 300_000 / WINDOW_MS; // the agent's default scan memory, 5 min
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 0, 5);
 const TCP = 1;
@@ -116,8 +117,44 @@ function fan(src: string, over: Partial<NormalizedFanout>): NormalizedFanout {
     topPort: 443,
     topPortDestinations: 1,
     topPortFailed: 0,
+    recentTopDestination: '',
+    recentTopDestinationFailed: 0,
+    recentTopPort: 0,
+    recentTopPortFailed: 0,
     ...over,
   };
+}
+
+/**
+ * The agent's 5-minute memory of failed pairs (scan-memory.ts), modelled from
+ * above: every failure of the last 30 windows counts as a distinct pair (a
+ * down host or backend failing again is one pair to the real agent), so the
+ * replay's recent_* figures are upper bounds and its false positives too.
+ */
+class RecentFailuresModel {
+  private readonly past = new Map<string, number[]>();
+
+  apply(h: number, w: DetectorWindow): DetectorWindow {
+    if (!w.scan) return w;
+    const sources = w.scan.sources.map((f) => {
+      const key = `${h}|${f.protocol}|${f.src}`;
+      const ring = this.past.get(key) ?? [];
+      ring.push(f.topPortFailed + f.topDestinationRefused);
+      if (ring.length > RECENT_WINDOWS) ring.shift();
+      this.past.set(key, ring);
+      const failed = ring.reduce((a, b) => a + b, 0);
+      return failed === 0
+        ? f
+        : {
+            ...f,
+            recentTopDestination: f.topDestination,
+            recentTopDestinationFailed: failed,
+            recentTopPort: f.topPort,
+            recentTopPortFailed: failed,
+          };
+    });
+    return { ...w, scan: { ...w.scan, sources, recentSeconds: 300 } };
+  }
 }
 
 /** One window of an ordinary day for host h (detector input, as validateBatch gives it). */
@@ -228,6 +265,7 @@ function mixedWindow(h: number, hosts: number, i: number, ws: number): DetectorW
       otherSources: null,
       sweepsTruncated: false,
       synsTruncated: false,
+      recentSeconds: 0,
     },
     listening: {
       ports: [
@@ -247,11 +285,12 @@ function mixedFleet(hosts: number, days: number): void {
     listening: null,
   }));
   const inc = new Incidents();
+  const recent = new RecentFailuresModel();
   const perDay = DAY / WINDOW_MS;
   for (let i = 0; i < perDay * days; i++) {
     const ws = START + i * WINDOW_MS;
     for (let h = 0; h < hosts; h++) {
-      const out = detectWindow(mixedWindow(h, hosts, i, ws), states[h], T);
+      const out = detectWindow(recent.apply(h, mixedWindow(h, hosts, i, ws)), states[h], T);
       states[h] = out.state;
       inc.add(h, ws, out.findings);
     }
