@@ -731,6 +731,50 @@ describe('live updates', () => {
   });
 });
 
+describe('audit trail (auditadmin)', () => {
+  it('searches with filters in the URL, shows the chain verified, exports the same as CSV', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await signIn(page, '/en/sign-in?next=%2Fen%2Faudit', AUDITOR);
+    expect(new URL(page.url()).pathname).toBe('/en/audit');
+    expect(await page.getByTestId('nav-audit').count()).toBe(1);
+    await page.locator('#action').fill('anomaly.acknowledged');
+    await Promise.all([
+      page.waitForURL(/action=anomaly.acknowledged/),
+      page.locator('#action').press('Enter'),
+    ]);
+    expect(await page.getByTestId('audit-verify').getAttribute('data-ok')).toBe('true');
+    const rows = page.locator('[data-testid="audit-list"] tbody tr');
+    expect(await rows.count()).toBe(1);
+    const cells = rows.first().locator('td');
+    expect([await cells.nth(2).innerText(), await cells.nth(3).innerText()]).toEqual([
+      `${OPERATOR.username} (operator)`,
+      'anomaly.acknowledged',
+    ]);
+    await screenshot(page, 'audit-en');
+    // The export link carries the same filters; the browser's session downloads it.
+    const href = (await page.getByTestId('audit-export').getAttribute('href')) ?? '';
+    expect(new URL(href, consoleApp.url).searchParams.get('action')).toBe('anomaly.acknowledged');
+    const csv = await ctx.request.get(`${consoleApp.url}${href}`);
+    expect(csv.status()).toBe(200);
+    expect(csv.headers()['content-type']).toContain('text/csv');
+    const body = (await csv.body()).toString('utf8');
+    expect(body.charCodeAt(0)).toBe(0xfeff);
+    expect(body.trim().split('\n').length).toBe(2);
+    expect(body).toContain('anomaly.acknowledged');
+    await ctx.close();
+  });
+
+  it('a viewer has no audit link, the page says not allowed, the server refuses', async () => {
+    const page = await context.newPage();
+    await open(page, '/zh-CN/audit', 'zh-CN');
+    expect(await page.getByTestId('nav-audit').count()).toBe(0);
+    expect(await page.getByTestId('api-problem').locator('h1').innerText()).toBe('无权查看');
+    expect((await api('/api/v1/audit', auth)).status).toBe(403);
+    await page.close();
+  });
+});
+
 /** Waits (live: pushed by the server, then fetched again) for a figure to read `expected`. */
 async function waitText(page: Page, testId: string, expected: string) {
   await page

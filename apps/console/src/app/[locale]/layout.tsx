@@ -53,6 +53,11 @@ export default async function LocaleLayout({
               {mayCall(me?.role, 'GET /api/v1/hosts') ? (
                 <Link href="/fleet">{t('fleet')}</Link>
               ) : null}
+              {me && mayCall(me.role, 'GET /api/v1/audit') ? (
+                <Link href="/audit" data-testid="nav-audit">
+                  {t('audit')}
+                </Link>
+              ) : null}
               {mayCall(me?.role, 'GET /api/v1/anomalies') ? (
                 <Link href="/anomalies" data-testid="nav-anomalies">
                   {t('anomalies')}
