@@ -39,3 +39,5 @@ export {
   scrapeConfig,
 } from './prometheus';
 export type { PromSample, ScrapeJob } from './prometheus';
+export { PG_ADMIN_URL, createTestDatabase, postgresMissing } from './database';
+export type { TestDatabase } from './database';
