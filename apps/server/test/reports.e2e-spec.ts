@@ -48,6 +48,7 @@ const LISTENING: Batch['listening'] = {
     { protocol: 'PROTOCOL_TCP', port: 22, loopbackOnly: false },
     { protocol: 'PROTOCOL_TCP', port: 3389, loopbackOnly: false },
     { protocol: 'PROTOCOL_TCP', port: 8443, loopbackOnly: false },
+    { protocol: 'PROTOCOL_TCP', port: 445, loopbackOnly: true },
   ],
 };
 const EVIL_USER = '@SUM(1+1)';
@@ -161,7 +162,7 @@ beforeAll(async () => {
   await until(
     async () =>
       (await db.query(`SELECT 1 FROM listening_ports WHERE agent_id = $1`, [HOSTS[0].agentId]))
-        .length === 3,
+        .length === LISTENING.ports!.length,
     30_000,
     'the listening ports',
   );
@@ -217,7 +218,9 @@ interface ReportJson {
     coveragePercent: number;
     hosts: { hostname: string; windows: string; coveragePercent: number }[];
   };
-  highRiskPorts: { exposed: { hostname: string; port: number; protocol: string }[] };
+  highRiskPorts: {
+    exposed: { hostname: string; port: number; protocol: string; loopbackOnly: boolean }[];
+  };
   anomalies: {
     total: number;
     acknowledged: number;
@@ -276,10 +279,27 @@ it('JSON: the figures equal what was ingested, for the fleet, a label and a host
   }
   const d = JSON.parse((await get(q('&format=json'), op)).body.toString('utf8')) as ReportJson;
   expect(d.lang).toBe('zh-CN');
-  // Host 1 reported 22, 3389 and 8443: the two high-risk ones are listed, 8443 is not.
-  expect(d.highRiskPorts.exposed.map((e) => `${e.hostname} ${e.protocol}/${e.port}`)).toEqual([
-    'db-1 tcp/22',
-    'db-1 tcp/3389',
+  // Host 1 reported 22, 3389, 8443 and 445 on loopback only: the high-risk ones are listed,
+  // with the loopback flag as the agent reported it; 8443 is not high-risk.
+  expect(
+    d.highRiskPorts.exposed.map(
+      (e) => `${e.hostname} ${e.protocol}/${e.port}${e.loopbackOnly ? ' loopback' : ''}`,
+    ),
+  ).toEqual(['db-1 tcp/22', 'db-1 tcp/445 loopback', 'db-1 tcp/3389']);
+  // A port last seen well before the period (closed since) is not exposed in it.
+  const [{ last }] = await db.query<{ last: Date }>(
+    `SELECT last_seen AS last FROM listening_ports WHERE agent_id = $1 AND port = 3389`,
+    [HOSTS[0].agentId],
+  );
+  await db.query(
+    `UPDATE listening_ports SET last_seen = $2::timestamptz - interval '1 hour' WHERE agent_id = $1 AND port = 3389`,
+    [HOSTS[0].agentId, from],
+  );
+  const closed = JSON.parse((await get(q('&format=json'), op)).body.toString('utf8')) as ReportJson;
+  expect(closed.highRiskPorts.exposed.map((e) => e.port)).toEqual([22, 445]);
+  await db.query(`UPDATE listening_ports SET last_seen = $2 WHERE agent_id = $1 AND port = 3389`, [
+    HOSTS[0].agentId,
+    last,
   ]);
   // The abnormal_port incident, acknowledged then resolved, with its handling times.
   expect(d.anomalies.total).toBeGreaterThanOrEqual(1);

@@ -7,6 +7,7 @@ import { parseLabelSelector } from '../common/label-selector';
 import type { AnomalyStatus, EvidenceWindow, Finding, Severity } from './anomaly-types';
 import { SEVERITIES } from './anomaly-types';
 import { AnomalyTransitionError } from './anomaly.errors';
+import { LISTENING_REFRESH_MINUTES } from './detectors';
 import type { ListAnomaliesQuery } from './dto/anomalies.query';
 import type { AnomalyView } from './dto/anomaly.view';
 import { ANOMALY_CHANNEL, encodeAnomaly, type LiveAnomaly } from './live-anomaly';
@@ -192,10 +193,16 @@ export class AnomaliesService {
     return { items: rows.map(view), total, limit: q.limit, offset: q.offset };
   }
 
-  /** Listening ports among `ports` that hosts in scope (null: all) had reported before `before`. */
+  /**
+   * Listening ports among `ports` that hosts in scope (null: all) reported
+   * during [from, before): first seen before its end, still seen at or after
+   * its start (last_seen is refreshed at most every LISTENING_REFRESH_MINUTES,
+   * so the start is widened by that much).
+   */
   async listeningPorts(
     agentIds: string[] | null,
     ports: number[],
+    from: Date,
     before: Date,
   ): Promise<
     {
@@ -217,9 +224,13 @@ export class AnomaliesService {
     }[] = await this.ds.query(
       `SELECT l.agent_id, h.hostname, l.protocol, l.port, l.loopback_only, l.first_seen
          FROM listening_ports l LEFT JOIN hosts h ON h.agent_id = l.agent_id
-        WHERE l.port = ANY($1::int[]) AND l.first_seen < $2 ${agentIds ? 'AND l.agent_id = ANY($3::uuid[])' : ''}
+        WHERE l.port = ANY($1::int[]) AND l.first_seen < $2
+          AND l.last_seen >= $3::timestamptz - make_interval(mins => $4)
+          ${agentIds ? 'AND l.agent_id = ANY($5::uuid[])' : ''}
         ORDER BY h.hostname, l.agent_id, l.port, l.protocol`,
-      agentIds ? [ports, before, agentIds] : [ports, before],
+      agentIds
+        ? [ports, before, from, LISTENING_REFRESH_MINUTES, agentIds]
+        : [ports, before, from, LISTENING_REFRESH_MINUTES],
     );
     return rows.map((r) => ({
       agentId: r.agent_id,

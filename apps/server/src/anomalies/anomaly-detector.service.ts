@@ -1,10 +1,11 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { BatchWriterService } from '../ingest/batch-writer.service';
+import type { NormalizedListening } from '../ingest/scan-validation';
 import type { StoredBatch } from '../storage/batch-store';
 import { AnomaliesService } from './anomalies.service';
 import type { BaselineState } from './baseline';
-import { detectWindow, type DetectorState } from './detectors';
+import { detectWindow, LISTENING_REFRESH_MINUTES, type DetectorState } from './detectors';
 import { FleetSweepTracker } from './fleet-sweep';
 import { ThresholdsService } from './thresholds.service';
 
@@ -76,7 +77,8 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
     await this.ds.transaction(async (em) => {
       const state = await this.loadState(em, agentId);
       const { findings, state: next } = detectWindow(batch, state, t);
-      await this.saveState(em, agentId, state, next, batch.windowEnd);
+      await this.saveState(em, agentId, state, next);
+      if (batch.listening) await this.saveListening(em, agentId, batch.listening, batch.windowEnd);
       const window = {
         start: batch.windowStart.toISOString(),
         end: batch.windowEnd.toISOString(),
@@ -110,12 +112,42 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
     };
   }
 
+  /**
+   * Every port the window shows listening: new ones inserted, the loopback
+   * flag kept current, last_seen refreshed when LISTENING_REFRESH_MINUTES old
+   * (so reports can tell what was listening during a period).
+   */
+  private async saveListening(
+    em: EntityManager,
+    agentId: string,
+    listening: NormalizedListening,
+    at: Date,
+  ): Promise<void> {
+    if (listening.ports.length === 0) return;
+    await em.query(
+      `INSERT INTO listening_ports (agent_id, protocol, port, loopback_only, first_seen, last_seen)
+       SELECT $1, p, n, l, $5, $5 FROM unnest($2::smallint[], $3::int[], $4::boolean[]) AS u(p, n, l)
+       ON CONFLICT (agent_id, protocol, port) DO UPDATE
+         SET loopback_only = EXCLUDED.loopback_only,
+             last_seen = GREATEST(listening_ports.last_seen, EXCLUDED.last_seen)
+         WHERE listening_ports.loopback_only IS DISTINCT FROM EXCLUDED.loopback_only
+            OR listening_ports.last_seen < EXCLUDED.last_seen - make_interval(mins => $6)`,
+      [
+        agentId,
+        listening.ports.map((p) => p.protocol),
+        listening.ports.map((p) => p.port),
+        listening.ports.map((p) => p.loopbackOnly),
+        at,
+        LISTENING_REFRESH_MINUTES,
+      ],
+    );
+  }
+
   private async saveState(
     em: EntityManager,
     agentId: string,
     prev: DetectorState,
     next: DetectorState,
-    at: Date,
   ): Promise<void> {
     const series = [...next.baselines.entries()];
     if (next.listening && !prev.listening)
@@ -127,24 +159,6 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
          ON CONFLICT (agent_id, series) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`,
         [agentId, series.map(([k]) => k), series.map(([, v]) => JSON.stringify(v))],
       );
-    }
-    if (next.listening) {
-      const added = [...next.listening].filter((k) => !prev.listening?.has(k));
-      if (added.length > 0) {
-        const names = ['unspecified', 'tcp', 'udp', 'icmp', 'icmpv6', 'other'];
-        const parsed = added.map((k) => k.split('/'));
-        await em.query(
-          `INSERT INTO listening_ports (agent_id, protocol, port, loopback_only, first_seen, last_seen)
-           SELECT $1, p, n, false, $4, $4 FROM unnest($2::smallint[], $3::int[]) AS u(p, n)
-           ON CONFLICT DO NOTHING`,
-          [
-            agentId,
-            parsed.map(([p]) => Math.max(0, names.indexOf(p))),
-            parsed.map(([, n]) => Number(n)),
-            at,
-          ],
-        );
-      }
     }
   }
 }

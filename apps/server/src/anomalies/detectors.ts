@@ -28,6 +28,14 @@ export interface DetectorState {
   listening: Set<string> | null;
 }
 
+/**
+ * A listening port's last_seen (listening_ports) is written when it changes or
+ * is this much older than the window that shows the port again: the table
+ * answers "listening during a period" to that precision without a write per
+ * port per window.
+ */
+export const LISTENING_REFRESH_MINUTES = 5;
+
 /** Ports whose exposure banks are assessed on (the reports' high-risk default). */
 export const HIGH_RISK_PORTS = new Set([22, 135, 136, 137, 138, 139, 445, 3389]);
 

@@ -84,6 +84,7 @@ export class ReportBuilderService {
       this.anomalies.listeningPorts(
         scope.agentIds,
         r.highRiskPorts ?? DEFAULT_HIGH_RISK_PORTS,
+        r.from,
         r.to,
       ),
       this.anomalySection(r),
