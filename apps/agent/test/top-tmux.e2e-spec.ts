@@ -194,12 +194,25 @@ describeKernel('top in a real terminal (tmux)', () => {
         'export to connect',
       );
       expect(await ping(link.b, link.a, { family: 4, count: 20 })).toBe(20);
-      // The window holding the last ping is closed by the sample after it: a
-      // quiet frame, then one more, and export (stopped early) has it.
-      await until(() => rates(pane()).icmp === 0, 'a quiet frame after the pings');
+      const sentAt = Date.now();
+      // The 1 s window holding the last ping is closed by the agent's first
+      // sample after that second: a frame sampled 2 s after the burst (told by
+      // its own clock, not by what the pane showed, since a 0.2 s burst can
+      // fall between two polls of the pane), then one more, and export
+      // (stopped early) has it.
       const stamp = () => /tidewatch top — (\S+) UTC/.exec(pane())?.[1];
-      const quietAt = stamp();
-      await until(() => stamp() !== quietAt, 'the frame after it');
+      const sampledAt = () => {
+        const hms = stamp();
+        if (!hms) return 0;
+        const [h, m, sec] = hms.split(':').map(Number);
+        const now = new Date();
+        let t = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), h, m, sec);
+        if (t - now.getTime() > 12 * 3600_000) t -= 24 * 3600_000; // across midnight
+        return t;
+      };
+      await until(() => sampledAt() >= sentAt + 2000, 'a frame sampled 2 s after the pings');
+      const lastAt = stamp();
+      await until(() => stamp() !== lastAt, 'the frame after it');
       await until(() => exporter.stderr.includes('export: reading'), 'export still reading');
       exporter.child.kill('SIGINT');
       expect(await exporter.exited(30_000)).toBe(0);
