@@ -131,12 +131,24 @@ if (peers.length > 0) {
   }
 }
 
+/**
+ * Exits only once every ping it started has been reaped: a child left running when this process
+ * exits is re-parented to PID 1, which on some hosts never reaps it (a zombie that outlives the demo).
+ */
 function stop() {
+  if (stopping) return;
   stopping = true;
   for (const t of timers) clearTimeout(t);
-  for (const p of children) p.kill('SIGKILL');
   for (const s of servers) s.close();
-  process.exit(0);
+  const reaped = [...children].map(
+    (p) =>
+      new Promise((resolve) => {
+        p.once('exit', resolve);
+        p.kill('SIGKILL');
+      }),
+  );
+  Promise.all(reaped).then(() => process.exit(0));
+  setTimeout(() => process.exit(0), 5000).unref();
 }
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
