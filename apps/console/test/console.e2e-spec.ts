@@ -1,4 +1,6 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { AgentStream } from './support/agent';
@@ -86,6 +88,16 @@ const AUDITOR = {
   password: 'auditor staple horse battery 44',
   role: 'auditadmin',
 };
+const SYSADMIN = {
+  username: 'console-e2e-sysadmin',
+  password: 'sysadmin horse staple battery 45',
+  role: 'sysadmin',
+};
+const SECADMIN = {
+  username: 'console-e2e-secadmin',
+  password: 'secadmin battery horse staple 46',
+  role: 'secadmin',
+};
 type User = typeof USER;
 /** Bearer headers of the operator and the audit administrator, for the test's own API calls. */
 const tokens: Record<string, Record<string, string>> = {};
@@ -123,8 +135,9 @@ beforeAll(async () => {
   if (AUTH) {
     // Users first, then the sign-ins back to back: an idle keep-alive socket closed by the
     // server while `users create` runs would fail the next fetch ("other side closed").
-    for (const u of [USER, OPERATOR, AUDITOR]) createUser(db.url, u);
-    for (const u of [USER, OPERATOR, AUDITOR]) {
+    const users = [USER, OPERATOR, AUDITOR, SYSADMIN, SECADMIN];
+    for (const u of users) createUser(db.url, u);
+    for (const u of users) {
       const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -772,6 +785,213 @@ describe('audit trail (auditadmin)', () => {
     expect(await page.getByTestId('api-problem').locator('h1').innerText()).toBe('无权查看');
     expect((await api('/api/v1/audit', auth)).status).toBe(403);
     await page.close();
+  });
+});
+
+describe('reports', () => {
+  let sysadmin: BrowserContext;
+  const SCHEDULE = 'daily-core-db';
+  // What the browser downloads, read back by the test, removed after.
+  const downloads = mkdtempSync(path.join(tmpdir(), 'tw-console-downloads-'));
+  beforeAll(async () => {
+    sysadmin = await browser.newContext();
+    const page = await sysadmin.newPage();
+    await signIn(page, '/en/sign-in?next=%2Fen%2Freports', SYSADMIN);
+    expect(new URL(page.url()).pathname).toBe('/en/reports');
+    await page.close();
+  });
+  afterAll(async () => {
+    await sysadmin?.close();
+    rmSync(downloads, { recursive: true, force: true });
+  });
+
+  /** The page's visible text has no untranslated key of the catalogs' namespaces. */
+  async function noRawKeys(page: Page) {
+    const body = await page.locator('body').innerText();
+    expect(body.match(/\b(app|reports|table|range|errors|admin)\.[a-zA-Z][\w.]*/g)).toBeNull();
+  }
+
+  /** Saves what a click on `testId` downloads, answers its path and suggested name. */
+  async function download(page: Page, testId: string) {
+    const [d] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId(testId).first().click(),
+    ]);
+    const file = path.join(downloads, `${Date.now()}-${d.suggestedFilename()}`);
+    await d.saveAs(file);
+    return { file, name: d.suggestedFilename() };
+  }
+
+  it('sysadmin schedules a daily report in the page: the API has it, the audit trail too; deletes one', async () => {
+    const page = await sysadmin.newPage();
+    await open(page, '/en/reports', 'en');
+    expect(await page.getByTestId('nav-reports').count()).toBe(1);
+    // The sysadmin manages schedules; generating and reading reports are the operators' and viewers'.
+    expect(await page.getByTestId('report-generate').count()).toBe(0);
+    for (const [name, host] of [
+      [SCHEDULE, A.hostname],
+      ['to-delete', ''],
+    ]) {
+      await page.locator('#schedule-name').fill(name);
+      if (host) await page.locator('#schedule-host').selectOption({ label: host });
+      await page.getByLabel('CSV', { exact: true }).check();
+      await page.locator('#schedule-hour').fill('0');
+      // The second one disabled: it makes no report before it is deleted.
+      if (!host) await page.getByLabel('Enabled', { exact: true }).uncheck();
+      await page.getByTestId('schedule-save').click();
+      await page.locator(`tr[data-schedule="${name}"]`).waitFor();
+      expect(await text(page, 'schedule-message')).toBe(`Schedule ${name} saved.`);
+    }
+    const res = await api('/api/v1/reports/schedules', tokens[SYSADMIN.role]);
+    const items = ((await res.json()) as { items: Record<string, unknown>[] }).items;
+    expect(items.find((s) => s.name === SCHEDULE)).toMatchObject({
+      agentId: A.agentId,
+      labels: null,
+      formats: ['pdf', 'csv'],
+      lang: 'en',
+      hour: 0,
+      utcOffsetMinutes: 480,
+      enabled: true,
+      updatedBy: SYSADMIN.username,
+    });
+    const row = page.locator(`tr[data-schedule="${SCHEDULE}"] td`);
+    expect(await row.nth(0).innerText()).toBe(`Host ${A.hostname}`);
+    expect(await row.nth(3).innerText()).toBe('00:00 UTC+08:00, for the day before');
+    await noRawKeys(page);
+    await screenshot(page, 'reports-sysadmin-en');
+
+    await page.locator('tr[data-schedule="to-delete"]').getByTestId('schedule-delete').click();
+    await page.locator('tr[data-schedule="to-delete"]').waitFor({ state: 'detached' });
+    const after = (await (
+      await api('/api/v1/reports/schedules', tokens[SYSADMIN.role])
+    ).json()) as {
+      items: { name: string }[];
+    };
+    expect(after.items.map((s) => s.name)).toEqual([SCHEDULE]);
+    for (const [action, target] of [
+      ['report.schedule_changed', SCHEDULE],
+      ['report.schedule_deleted', 'to-delete'],
+    ]) {
+      const entries = (await (
+        await api(
+          `/api/v1/audit?action=${action}&target=${encodeURIComponent(`report-schedule:${target}`)}`,
+          tokens[AUDITOR.role],
+        )
+      ).json()) as { items: { actor: string; outcome: string }[] };
+      expect(entries.items.map((e) => [e.actor, e.outcome])).toEqual([
+        [SYSADMIN.username, 'success'],
+      ]);
+    }
+    await page.close();
+  });
+
+  describe.each([
+    ['zh-CN', { scope: `主机 ${A.hostname}` }],
+    ['en', { scope: `Host ${A.hostname}` }],
+  ])('%s, as a viewer', (locale, words) => {
+    it('generates a host report for the period and downloads it as PDF, CSV and JSON', async () => {
+      const page = await context.newPage();
+      await open(page, `/${locale}/reports?${RANGE}`, locale);
+      expect(await page.getByTestId('nav-reports').count()).toBe(1);
+      await page.locator('#agentId').selectOption(A.agentId);
+      await Promise.all([page.waitForURL(/agentId=/), page.locator('#labels').press('Enter')]);
+      const url = new URL(page.url());
+      expect(['agentId', 'from', 'to', 'lang'].map((k) => url.searchParams.get(k))).toEqual([
+        A.agentId,
+        FROM,
+        TO,
+        locale,
+      ]);
+      expect(await text(page, 'report-scope')).toBe(words.scope);
+      expect(await text(page, 'range-shown')).toContain(when(locale, T0));
+      await noRawKeys(page);
+      await screenshot(page, `reports-${locale}`);
+
+      const pdf = await download(page, 'report-download-pdf');
+      expect(pdf.name).toMatch(/\.pdf$/);
+      const bytes = readFileSync(pdf.file);
+      expect(bytes.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+      expect(execFileSync('pdftotext', [pdf.file, '-'], { encoding: 'utf8' })).toContain(
+        A.hostname,
+      );
+
+      const json = JSON.parse(
+        readFileSync((await download(page, 'report-download-json')).file, 'utf8'),
+      ) as {
+        lang: string;
+        from: string;
+        to: string;
+        total: { bytes: string; packets: string };
+      };
+      // The figures the agent sent in the period, exactly.
+      expect([json.lang, json.from, json.to, json.total]).toEqual([
+        locale,
+        FROM,
+        TO,
+        { bytes: String(truthA.bytes), packets: String(truthA.packets) },
+      ]);
+      const csv = readFileSync((await download(page, 'report-download-csv')).file, 'utf8');
+      expect(csv).toContain(A.hostname);
+      await page.close();
+    });
+  });
+
+  it('lists the kept report the schedule made; it downloads as PDF; the table exports as CSV', async () => {
+    // The server's scheduler checks every minute: the schedule above (00:00 in UTC+8) makes the
+    // previous day's report for A at its next check.
+    const deadline = Date.now() + 90_000;
+    let stored: { id: string; format: string; scheduleName: string }[] = [];
+    while (stored.filter((r) => r.scheduleName === SCHEDULE).length < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      stored = (
+        (await (await api('/api/v1/reports/stored', auth)).json()) as { items: typeof stored }
+      ).items;
+    }
+    expect(stored.map((r) => [r.scheduleName, r.format]).sort()).toEqual([
+      [SCHEDULE, 'csv'],
+      [SCHEDULE, 'pdf'],
+    ]);
+    const page = await context.newPage();
+    await open(page, '/zh-CN/reports', 'zh-CN');
+    const pdfRow = stored.find((r) => r.format === 'pdf')!;
+    const row = page.locator(`tr[data-report-id="${pdfRow.id}"]`);
+    expect(await row.locator('td').nth(1).innerText()).toBe(SCHEDULE);
+    const [d] = await Promise.all([
+      page.waitForEvent('download'),
+      row.getByTestId('report-stored-download').click(),
+    ]);
+    const file = path.join(downloads, `stored-${d.suggestedFilename()}`);
+    await d.saveAs(file);
+    expect(readFileSync(file).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    // Yesterday A had not enrolled yet: the report names the scope the schedule gave, A's id.
+    const keptText = execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' });
+    expect(keptText).toContain(`Scope: host ${A.agentId}`);
+
+    const table = readFileSync((await download(page, 'report-stored-csv')).file, 'utf8');
+    expect(table.charCodeAt(0)).toBe(0xfeff);
+    const lines = table.slice(1).trimEnd().split('\r\n');
+    expect(lines[0]).toBe('id,created,schedule,from,to,scope,format,lang,bytes,digest');
+    expect(
+      lines
+        .slice(1)
+        .map((l) => l.split(',')[0])
+        .sort(),
+    ).toEqual(stored.map((r) => r.id).sort());
+    await noRawKeys(page);
+    await screenshot(page, 'reports-stored-zh-CN');
+    await page.close();
+  });
+
+  it('a secadmin has no reports link, the page says not allowed, the server refuses', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await signIn(page, '/zh-CN/sign-in?next=%2Fzh-CN%2Freports', SECADMIN);
+    expect(new URL(page.url()).pathname).toBe('/zh-CN/reports');
+    expect(await page.getByTestId('nav-reports').count()).toBe(0);
+    expect(await page.getByTestId('api-problem').locator('h1').innerText()).toBe('无权查看');
+    expect((await api('/api/v1/reports', tokens[SECADMIN.role])).status).toBe(403);
+    expect((await api('/api/v1/reports/schedules', tokens[SECADMIN.role])).status).toBe(403);
+    await ctx.close();
   });
 });
 

@@ -63,6 +63,12 @@ export default async function LocaleLayout({
                   {t('anomalies')}
                 </Link>
               ) : null}
+              {mayCall(me?.role, 'GET /api/v1/reports') ||
+              mayCall(me?.role, 'GET /api/v1/reports/schedules') ? (
+                <Link href="/reports" data-testid="nav-reports">
+                  {t('reports')}
+                </Link>
+              ) : null}
             </nav>
             <span className="tz" data-testid="time-zone">
               {t('timeZone', { zone: timeZoneLabel(locale, timeZone) })}

@@ -1,0 +1,225 @@
+'use client';
+
+import { useLocale, useTranslations } from 'next-intl';
+import { useRouter } from 'next/navigation';
+import { FormEvent, useEffect, useState } from 'react';
+import { ApiPaths, browserApi } from '../api/client';
+import {
+  REPORT_FORMATS,
+  REPORT_LANGS,
+  ReportFormat,
+  ReportLang,
+  SCHEDULE_NAME,
+} from '../model/reports';
+import { signInPath } from '../view-state/return-path';
+
+type ScheduleBody =
+  ApiPaths['/api/v1/reports/schedules/{name}']['put']['requestBody']['content']['application/json'];
+
+type Outcome =
+  | { kind: 'saved' | 'deleted'; name: string }
+  | { kind: 'refused'; message: string }
+  | { kind: 'invalid' }
+  | { kind: 'failed'; status: number };
+
+/** Runs one schedule change through the API, then the page's server components fetch again. */
+function useScheduleChange() {
+  const locale = useLocale();
+  const router = useRouter();
+  const [busy, setBusy] = useState(false);
+  const [ready, setReady] = useState(false);
+  useEffect(() => setReady(true), []);
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
+  async function run(
+    done: Outcome,
+    call: () => Promise<{ response: Response; error?: unknown }>,
+  ): Promise<boolean> {
+    setBusy(true);
+    setOutcome(null);
+    try {
+      const r = await call();
+      if (r.response.status === 401) {
+        window.location.assign(signInPath(locale, window.location.pathname));
+        return false;
+      }
+      if (r.response.ok) {
+        setOutcome(done);
+        router.refresh();
+        return true;
+      }
+      const m = (r.error as { message?: unknown } | undefined)?.message;
+      if (r.response.status === 400 || r.response.status === 404 || r.response.status === 409)
+        setOutcome({
+          kind: 'refused',
+          message: Array.isArray(m) ? m.join('; ') : String(m ?? ''),
+        });
+      else setOutcome({ kind: 'failed', status: r.response.status });
+    } catch {
+      setOutcome({ kind: 'failed', status: 0 });
+    } finally {
+      setBusy(false);
+    }
+    return false;
+  }
+  return { busy, ready, outcome, setOutcome, run };
+}
+
+function OutcomeLine({ outcome, busy }: { outcome: Outcome | null; busy: boolean }) {
+  const t = useTranslations('reports.schedules');
+  let message: string | null = null;
+  if (outcome?.kind === 'saved') message = t('saved', { name: outcome.name });
+  else if (outcome?.kind === 'deleted') message = t('deleted', { name: outcome.name });
+  else if (outcome?.kind === 'refused') message = t('refused', { message: outcome.message });
+  else if (outcome?.kind === 'invalid') message = t('invalid');
+  else if (outcome?.kind === 'failed') message = t('failed', { status: outcome.status });
+  return (
+    <p role="status" aria-live="polite" data-testid="schedule-message">
+      {busy ? t('working') : message}
+    </p>
+  );
+}
+
+/** Creates (or replaces, by name) a daily schedule: PUT /api/v1/reports/schedules/:name. */
+export function ScheduleForm({
+  hosts,
+  defaultLang,
+  defaultOffset,
+}: {
+  hosts: { agentId: string; hostname: string }[];
+  defaultLang: ReportLang;
+  defaultOffset: number;
+}) {
+  const t = useTranslations('reports');
+  const { busy, ready, outcome, setOutcome, run } = useScheduleChange();
+
+  async function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const formEl = e.currentTarget;
+    const f = new FormData(formEl);
+    const name = String(f.get('name') ?? '').trim();
+    const formats = REPORT_FORMATS.filter((x) => f.get(`format-${x}`) === 'on');
+    const agentId = String(f.get('agentId') ?? '') || undefined;
+    const labels = agentId ? undefined : String(f.get('labels') ?? '').trim() || undefined;
+    if (!SCHEDULE_NAME.test(name) || formats.length === 0) return setOutcome({ kind: 'invalid' });
+    const body = {
+      agentId,
+      labels,
+      formats: formats as ReportFormat[],
+      lang: String(f.get('lang')) as ReportLang,
+      hour: Number(f.get('hour')),
+      utcOffsetMinutes: Number(f.get('utcOffsetMinutes')),
+      enabled: f.get('enabled') === 'on',
+    };
+    const ok = await run({ kind: 'saved', name }, () =>
+      browserApi().PUT('/api/v1/reports/schedules/{name}', {
+        params: { path: { name } },
+        // The server's OpenAPI document types hour, utcOffsetMinutes and enabled as objects
+        // (its DTO declares `hour = 1` without a type annotation, as with specInteger); the
+        // server validates them as an integer, an integer and a boolean.
+        body: body as unknown as ScheduleBody,
+      }),
+    );
+    if (ok) formEl.reset();
+  }
+
+  return (
+    <form
+      className="toolbar wrap"
+      onSubmit={(e) => void submit(e)}
+      aria-label={t('schedules.create')}
+      data-testid="schedule-form"
+    >
+      <label htmlFor="schedule-name">{t('schedules.name')}</label>
+      <input
+        id="schedule-name"
+        name="name"
+        required
+        maxLength={64}
+        pattern="[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}"
+        size={16}
+      />
+      <label htmlFor="schedule-host">{t('scope.host')}</label>
+      <select id="schedule-host" name="agentId" defaultValue="">
+        <option value="">{t('scope.fleet')}</option>
+        {hosts.map((h) => (
+          <option key={h.agentId} value={h.agentId}>
+            {h.hostname}
+          </option>
+        ))}
+      </select>
+      <label htmlFor="schedule-labels">{t('scope.labels')}</label>
+      <input id="schedule-labels" name="labels" placeholder="env=prod" size={14} />
+      <fieldset>
+        <legend>{t('schedules.formats')}</legend>
+        {REPORT_FORMATS.map((x) => (
+          <label key={x}>
+            <input type="checkbox" name={`format-${x}`} defaultChecked={x === 'pdf'} />{' '}
+            {t(`format.${x}`)}
+          </label>
+        ))}
+      </fieldset>
+      <label htmlFor="schedule-lang">{t('lang')}</label>
+      <select id="schedule-lang" name="lang" defaultValue={defaultLang}>
+        {REPORT_LANGS.map((l) => (
+          <option key={l} value={l}>
+            {t(`langName.${l}`)}
+          </option>
+        ))}
+      </select>
+      <label htmlFor="schedule-hour">{t('schedules.hour')}</label>
+      <input
+        id="schedule-hour"
+        name="hour"
+        type="number"
+        min={0}
+        max={23}
+        defaultValue={1}
+        required
+      />
+      <label htmlFor="schedule-offset">{t('schedules.offset')}</label>
+      <input
+        id="schedule-offset"
+        name="utcOffsetMinutes"
+        type="number"
+        min={-720}
+        max={840}
+        defaultValue={defaultOffset}
+        required
+      />
+      <label>
+        <input type="checkbox" name="enabled" defaultChecked /> {t('schedules.enabled')}
+      </label>
+      <button type="submit" disabled={busy || !ready} data-testid="schedule-save">
+        {t('schedules.save')}
+      </button>
+      <OutcomeLine outcome={outcome} busy={busy} />
+    </form>
+  );
+}
+
+/** Deletes one schedule (DELETE /api/v1/reports/schedules/:name); kept reports stay. */
+export function DeleteSchedule({ name }: { name: string }) {
+  const t = useTranslations('reports.schedules');
+  const { busy, ready, outcome, run } = useScheduleChange();
+  return (
+    <>
+      <button
+        type="button"
+        disabled={busy || !ready}
+        aria-label={t('deleteNamed', { name })}
+        data-testid="schedule-delete"
+        onClick={() =>
+          void run({ kind: 'deleted', name }, () =>
+            browserApi().DELETE('/api/v1/reports/schedules/{name}', {
+              params: { path: { name } },
+            }),
+          )
+        }
+      >
+        {t('delete')}
+      </button>
+      {/* Once deleted the row is gone; only a refusal or failure needs saying here. */}
+      {outcome && outcome.kind !== 'deleted' ? <OutcomeLine outcome={outcome} busy={busy} /> : null}
+    </>
+  );
+}
