@@ -199,7 +199,7 @@ async function copyBaseline(
       }
     }
     const records = windows.reduce((n, w) => n + recordsOf(w.batch), 0);
-    const tables = await copyRowsOf(windows);
+    const tables = copyRowsOf(windows);
     const rows = tables.reduce((n, t) => n + t.lines.length, 0);
     const ms = await copyLoad(url.toString(), tables);
     return { windows: windows.length, rows, records, ms, recordsPerSecond: records / (ms / 1000) };

@@ -1,6 +1,6 @@
 // The limit: the same windows the simulated agents send, turned into the same
-// rows the server stores (its own validateBatch + storeBatches, with the SQL
-// runner replaced by one that keeps the columns), then loaded with
+// rows the server stores (its own validateBatch + rawRowsOf, the raw columns
+// exactly as the writer sends them), then loaded with
 // PostgreSQL's COPY FROM STDIN (text format, one session, one COPY per raw
 // table) into a fresh database migrated with the server's migrations.
 // Rollups are not maintained here: COPY cannot upsert, so the ratio compares
@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import type { Batch, Batch__Output } from '@tidewatch/proto';
 import { loadTidewatchV1 } from '@tidewatch/proto';
 import { validateBatch } from '@tidewatch/server/dist/ingest/batch-validation';
-import { storeBatches, type StoredBatch } from '@tidewatch/server/dist/storage/batch-store';
+import { rawRowsOf, type StoredBatch } from '@tidewatch/server/dist/storage/batch-store';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
@@ -41,33 +41,18 @@ function asServerReceives(batch: Batch): Batch__Output {
 }
 
 /** The server's rows for these batches, per raw table, as COPY text lines. */
-export async function copyRowsOf(
-  batches: { agentId: string; batch: Batch }[],
-): Promise<CopyTable[]> {
+export function copyRowsOf(batches: { agentId: string; batch: Batch }[]): CopyTable[] {
   const items: StoredBatch[] = batches.map(({ agentId, batch }) => ({
     agentId,
     batch: validateBatch(asServerReceives(batch), LIMITS),
   }));
-  const tables = new Map<string, CopyTable>();
-  await storeBatches(
-    {
-      query: async (sql: string, params?: unknown[]) => {
-        const m = /INSERT INTO (\w+) \(([^)]+)\)/.exec(sql);
-        if (!m || !params) throw new Error(`unexpected ingest SQL: ${sql.slice(0, 80)}`);
-        const columns = m[2].split(',').map((c) => c.trim());
-        if (columns.length !== params.length) throw new Error(`${m[1]}: columns != parameters`);
-        const cols = params as unknown[][];
-        const t = tables.get(m[1]) ?? { table: m[1], columns, lines: [] };
-        tables.set(m[1], t);
-        for (let r = 0; r < cols[0].length; r++) {
-          t.lines.push(`${cols.map((c) => copyValue(c[r])).join('\t')}\n`);
-        }
-        return [];
-      },
-    },
-    items,
-  );
-  return [...tables.values()];
+  return rawRowsOf(items).map(({ table, columns, values }) => {
+    const lines: string[] = [];
+    for (let r = 0; r < values[0].length; r++) {
+      lines.push(`${values.map((c) => copyValue(c[r])).join('\t')}\n`);
+    }
+    return { table, columns, lines };
+  });
 }
 
 /** COPY every table's lines in one session; returns the elapsed milliseconds. */

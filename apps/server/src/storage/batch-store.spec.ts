@@ -1,24 +1,105 @@
-import { seriesInsertSql } from './batch-store';
+import { addExact, rawRowsOf, seriesInsertSql, StoredBatch } from './batch-store';
 import { seriesByName } from './series';
 
 describe('seriesInsertSql', () => {
-  it('inserts raw rows with one unnest and upserts both rollups in the same statement', () => {
+  it('inserts raw rows and both rollups from three unnests in one statement', () => {
     const sql = seriesInsertSql(seriesByName('traffic'));
     expect(sql).toContain('INSERT INTO traffic_raw');
     expect(sql).toContain('unnest($1::uuid[], $2::timestamptz[], $3::text[]');
-    expect(sql).toContain(`date_trunc('minute', window_start, 'UTC')`);
-    expect(sql).toContain(`date_trunc('hour', window_start, 'UTC')`);
+    expect(sql).toContain('INSERT INTO traffic_1m AS t');
+    expect(sql).toContain('INSERT INTO traffic_1h AS t');
+    // 8 raw columns, then 8 rollup columns per resolution.
+    expect(sql).toContain('$9::uuid[]');
+    expect(sql).toContain('$17::uuid[]');
     expect(sql).toContain(
       'ON CONFLICT (agent_id, bucket, iface, direction, family, protocol) DO UPDATE SET packets = t.packets + EXCLUDED.packets',
     );
   });
 
-  it('merges maxima with GREATEST and flags with OR', () => {
+  it('merges maxima with GREATEST, flags with OR and histograms element-wise', () => {
     expect(seriesInsertSql(seriesByName('rates'))).toContain(
       'peak_bps = GREATEST(t.peak_bps, EXCLUDED.peak_bps)',
     );
     expect(seriesInsertSql(seriesByName('ports'))).toContain(
       'abnormal = t.abnormal OR EXCLUDED.abnormal',
     );
+    const d = seriesInsertSql(seriesByName('durations'));
+    expect(d).toContain('counts = tw_array_add(t.counts, EXCLUDED.counts)');
+    expect(d).toContain('bounds::double precision[]');
+  });
+});
+
+describe('addExact', () => {
+  it('stays a number below 2^53 and becomes an exact bigint past it', () => {
+    expect(addExact(1, 2)).toBe(3);
+    expect(addExact(Number.MAX_SAFE_INTEGER, 1)).toBe(2n ** 53n);
+    expect(addExact(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)).toBe(2n ** 54n - 2n);
+    expect(addExact(2n ** 60n, 5)).toBe(2n ** 60n + 5n);
+  });
+});
+
+describe('rawRowsOf', () => {
+  it('gives one raw row per record, columns as the writer sends them', () => {
+    const start = new Date('2026-01-15T10:00:00Z');
+    const item: StoredBatch = {
+      agentId: '00000000-0000-4000-8000-000000000001',
+      batch: {
+        sequence: 7,
+        windowStart: start,
+        windowEnd: new Date(start.getTime() + 10_000),
+        flowsSampled: false,
+        traffic: [{ iface: 'eth0', direction: 1, family: 1, protocol: 1, packets: 3, bytes: 300 }],
+        rates: [],
+        ports: [],
+        talkers: [],
+        drops: [],
+        abnormal: [],
+        connections: {
+          openedClient: 1,
+          openedServer: 2,
+          failed: 0,
+          closed: 3,
+          active: 4,
+          peakOpenedPerSecond: 0.5,
+          retransmits: 0,
+          durationSumMs: 12.5,
+          durations: { boundsMs: [10, 100], counts: [1, 2, 0], sumMs: 12.5 },
+        },
+        health: {
+          cpuPercent: 1,
+          rssBytes: 2,
+          bpfRunTimeNs: 3,
+          bpfRunCount: 4,
+          spoolDepth: 0,
+          spoolBytes: 0,
+          flowTableFull: 0,
+          recordsDropped: 0,
+        },
+        scan: null,
+        listening: null,
+        records: 3,
+      },
+    };
+    const tables = rawRowsOf([item]);
+    expect(tables.map((t) => t.table)).toEqual(['traffic_raw', 'windows_raw', 'durations_raw']);
+    const traffic = tables[0];
+    expect(traffic.columns.slice(0, 3)).toEqual(['agent_id', 'window_start', 'iface']);
+    expect(traffic.values.map((c) => c[0])).toEqual([
+      item.agentId,
+      '2026-01-15T10:00:00.000Z',
+      'eth0',
+      1,
+      1,
+      1,
+      3,
+      300,
+    ]);
+    expect(tables[2].values.map((c) => c[0])).toEqual([
+      item.agentId,
+      '2026-01-15T10:00:00.000Z',
+      '{10,100}',
+      '{1,2,0}',
+      12.5,
+    ]);
   });
 });
