@@ -113,7 +113,13 @@ beforeAll(async () => {
   db = await createTestDatabase();
   // No TOTP for the test user's role: the password is the whole sign-in here.
   audit = auditEnv();
-  server = await startServer(db.url, { ...audit.env, AUTH_TOTP_ROLES: '' });
+  // The login rate limit (20 a minute from one address) is not what this test checks; the
+  // administration tests sign in and fail on purpose more often than that.
+  server = await startServer(db.url, {
+    ...audit.env,
+    AUTH_TOTP_ROLES: '',
+    AUTH_LOGIN_RATE_PER_MINUTE: '1000',
+  });
   const token = enrollmentToken(db.url, 2);
   for (const [h, batches] of [
     [A, aBatches],
@@ -201,6 +207,12 @@ async function open(page: Page, pathAndQuery: string, locale: string, base = con
 }
 
 const text = (page: Page, testId: string) => page.getByTestId(testId).first().innerText();
+
+/** The page's visible text has no untranslated key of the catalogs' namespaces. */
+async function noRawKeys(page: Page) {
+  const body = await page.locator('body').innerText();
+  expect(body.match(/\b(app|reports|table|range|errors|admin)\.[a-zA-Z][\w.]*/g)).toBeNull();
+}
 
 // Every page as the browser drew it, kept as a test artifact (apps/console/test-artifacts/).
 const ARTIFACTS = path.join(CONSOLE_ROOT, 'test-artifacts');
@@ -805,12 +817,6 @@ describe('reports', () => {
     rmSync(downloads, { recursive: true, force: true });
   });
 
-  /** The page's visible text has no untranslated key of the catalogs' namespaces. */
-  async function noRawKeys(page: Page) {
-    const body = await page.locator('body').innerText();
-    expect(body.match(/\b(app|reports|table|range|errors|admin)\.[a-zA-Z][\w.]*/g)).toBeNull();
-  }
-
   /** Saves what a click on `testId` downloads, answers its path and suggested name. */
   async function download(page: Page, testId: string) {
     const [d] = await Promise.all([
@@ -992,6 +998,176 @@ describe('reports', () => {
     expect((await api('/api/v1/reports', tokens[SECADMIN.role])).status).toBe(403);
     expect((await api('/api/v1/reports/schedules', tokens[SECADMIN.role])).status).toBe(403);
     await ctx.close();
+  });
+});
+
+describe('administration (secadmin)', () => {
+  let secadmin: BrowserContext;
+  const NEW = 'console-e2e-new-operator';
+  beforeAll(async () => {
+    secadmin = await browser.newContext();
+    const page = await secadmin.newPage();
+    await signIn(page, '/en/sign-in?next=%2Fen%2Fadmin%2Fusers', SECADMIN);
+    expect(new URL(page.url()).pathname).toBe('/en/admin/users');
+    await page.close();
+  });
+  afterAll(() => secadmin?.close());
+
+  const login = (username: string, password: string) =>
+    api(
+      '/api/v1/auth/login',
+      {},
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      },
+    );
+  const user = async (username: string) =>
+    (await (await api(`/api/v1/users/${username}`, tokens[SECADMIN.role])).json()) as {
+      role: string;
+      mustChangePassword: boolean;
+      disabledAt: string | null;
+      lockedUntil: string | null;
+      createdBy: string | null;
+    };
+  /** The audit trail's entries for `action` on `target`, as [actor, outcome]. */
+  const audited = async (action: string, target: string) =>
+    (
+      (await (
+        await api(
+          `/api/v1/audit?action=${action}&target=${encodeURIComponent(target)}`,
+          tokens[AUDITOR.role],
+        )
+      ).json()) as { items: { actor: string; outcome: string }[] }
+    ).items.map((e) => [e.actor, e.outcome]);
+  const bySecadmin = [[SECADMIN.username, 'success']];
+
+  it('creates a user with a role, the generated password shown once signs in; disables, enables', async () => {
+    const page = await secadmin.newPage();
+    await open(page, '/en/admin/users', 'en');
+    expect(await page.getByTestId('nav-users').count()).toBe(1);
+    expect(await page.getByTestId('nav-api-tokens').count()).toBe(1);
+    await page.locator('#new-username').fill(NEW);
+    await page.locator('#new-role').selectOption('operator');
+    await page.getByTestId('user-create-submit').click();
+    const row = page.locator(`tr[data-username="${NEW}"]`);
+    await row.waitFor();
+    expect(await text(page, 'user-create-message')).toBe(`User ${NEW} created.`);
+    const password = await text(page, 'user-password');
+    expect(await row.locator('td').nth(0).innerText()).toBe('Operator');
+    expect(await row.getByTestId('user-state').innerText()).toBe('must change password');
+    expect(await user(NEW)).toMatchObject({
+      role: 'operator',
+      mustChangePassword: true,
+      disabledAt: null,
+      createdBy: SECADMIN.username,
+    });
+    expect((await login(NEW, password)).status).toBe(200);
+    expect(await audited('user.created', NEW)).toEqual(bySecadmin);
+    await noRawKeys(page);
+    await screenshot(page, 'admin-users-en');
+
+    await row.getByTestId('user-disable').click();
+    await row.getByTestId('user-enable').waitFor();
+    expect(await row.getByTestId('user-state').innerText()).toContain('disabled');
+    expect((await user(NEW)).disabledAt).not.toBeNull();
+    expect((await login(NEW, password)).status).toBe(401);
+    expect(await audited('user.disabled', NEW)).toEqual(bySecadmin);
+    await row.getByTestId('user-enable').click();
+    await row.getByTestId('user-disable').waitFor();
+    expect((await user(NEW)).disabledAt).toBeNull();
+    expect(await audited('user.enabled', NEW)).toEqual(bySecadmin);
+    await page.close();
+  });
+
+  it('unlocks a user locked by failed sign-ins, resets the password (the old one stops working)', async () => {
+    const first = (await api(`/api/v1/users/${NEW}/reset`, tokens[SECADMIN.role], {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    }).then((r) => r.json())) as { password: string };
+    // Five failures (the server's default lockout threshold) lock the account.
+    for (let i = 0; i < 5; i++) expect((await login(NEW, 'wrong password')).status).toBe(401);
+    expect((await login(NEW, first.password)).status).toBe(423);
+    expect((await user(NEW)).lockedUntil).not.toBeNull();
+
+    const page = await secadmin.newPage();
+    await open(page, '/zh-CN/admin/users', 'zh-CN');
+    const row = page.locator(`tr[data-username="${NEW}"]`);
+    expect(await row.getByTestId('user-state').innerText()).toContain('已锁定');
+    await row.getByTestId('user-unlock').click();
+    await row.getByTestId('user-unlock').waitFor({ state: 'detached' });
+    expect((await user(NEW)).lockedUntil).toBeNull();
+    expect(await audited('user.unlocked', NEW)).toEqual(bySecadmin);
+    expect((await login(NEW, first.password)).status).toBe(200);
+
+    await row.getByTestId('user-reset').click();
+    const password = await row.getByTestId('user-password').innerText();
+    expect(password).not.toBe(first.password);
+    expect((await login(NEW, first.password)).status).toBe(401);
+    expect((await login(NEW, password)).status).toBe(200);
+    // The test's own reset first, then the page's.
+    expect(await audited('user.password_reset', NEW)).toEqual([...bySecadmin, ...bySecadmin]);
+    await noRawKeys(page);
+    await screenshot(page, 'admin-users-zh-CN');
+    await page.close();
+  });
+
+  it.each(['zh-CN', 'en'])(
+    '%s: creates an API token shown once that works, then revokes it',
+    async (locale) => {
+      const page = await secadmin.newPage();
+      await open(page, `/${locale}/admin/api-tokens`, locale);
+      const name = `siem-export-${locale}`;
+      await page.locator('#token-name').fill(name);
+      await page.locator('#token-role').selectOption('viewer');
+      await page.locator('#token-days').fill('7');
+      await page.getByTestId('token-create-submit').click();
+      const row = page.locator('tr', { has: page.getByRole('rowheader', { name, exact: true }) });
+      await row.waitFor();
+      const token = await text(page, 'token-secret');
+      const id = (await row.getAttribute('data-token-id')) ?? '';
+      const bearer = { authorization: `Bearer ${token}` };
+      expect((await api('/api/v1/hosts', bearer)).status).toBe(200);
+      const listed = (
+        (await (await api('/api/v1/api-tokens', tokens[SECADMIN.role])).json()) as {
+          items: {
+            id: string;
+            name: string;
+            role: string;
+            expiresAt: string;
+            revokedAt: string | null;
+          }[];
+        }
+      ).items.find((k) => k.id === id);
+      expect([listed?.name, listed?.role, listed?.revokedAt]).toEqual([name, 'viewer', null]);
+      const days = (Date.parse(listed?.expiresAt ?? '') - Date.now()) / 86_400_000;
+      expect(days).toBeGreaterThan(6.9);
+      expect(days).toBeLessThanOrEqual(7);
+      expect(await audited('api_token.created', id)).toEqual(bySecadmin);
+      await noRawKeys(page);
+      await screenshot(page, `admin-tokens-${locale}`);
+
+      await row.getByTestId('token-revoke').click();
+      await page.locator(`tr[data-token-id="${id}"][data-state="revoked"]`).waitFor();
+      expect((await api('/api/v1/hosts', bearer)).status).toBe(401);
+      expect(await audited('api_token.revoked', id)).toEqual(bySecadmin);
+      await page.close();
+    },
+  );
+
+  it('a viewer has neither link nor page; the server refuses', async () => {
+    const page = await context.newPage();
+    for (const at of ['/zh-CN/admin/users', '/zh-CN/admin/api-tokens']) {
+      await open(page, at, 'zh-CN');
+      expect(await page.getByTestId('nav-users').count()).toBe(0);
+      expect(await page.getByTestId('nav-api-tokens').count()).toBe(0);
+      expect(await page.getByTestId('api-problem').locator('h1').innerText()).toBe('无权查看');
+    }
+    expect((await api('/api/v1/users', auth)).status).toBe(403);
+    expect((await api('/api/v1/api-tokens', auth)).status).toBe(403);
+    await page.close();
   });
 });
 

@@ -1,8 +1,7 @@
 'use client';
 
-import { useLocale, useTranslations } from 'next-intl';
-import { useRouter } from 'next/navigation';
-import { FormEvent, useEffect, useState } from 'react';
+import { useTranslations } from 'next-intl';
+import { FormEvent } from 'react';
 import { ApiPaths, browserApi } from '../api/client';
 import {
   REPORT_FORMATS,
@@ -11,73 +10,10 @@ import {
   ReportLang,
   SCHEDULE_NAME,
 } from '../model/reports';
-import { signInPath } from '../view-state/return-path';
+import { ChangeMessage, useApiChange } from './use-api-change';
 
 type ScheduleBody =
   ApiPaths['/api/v1/reports/schedules/{name}']['put']['requestBody']['content']['application/json'];
-
-type Outcome =
-  | { kind: 'saved' | 'deleted'; name: string }
-  | { kind: 'refused'; message: string }
-  | { kind: 'invalid' }
-  | { kind: 'failed'; status: number };
-
-/** Runs one schedule change through the API, then the page's server components fetch again. */
-function useScheduleChange() {
-  const locale = useLocale();
-  const router = useRouter();
-  const [busy, setBusy] = useState(false);
-  const [ready, setReady] = useState(false);
-  useEffect(() => setReady(true), []);
-  const [outcome, setOutcome] = useState<Outcome | null>(null);
-  async function run(
-    done: Outcome,
-    call: () => Promise<{ response: Response; error?: unknown }>,
-  ): Promise<boolean> {
-    setBusy(true);
-    setOutcome(null);
-    try {
-      const r = await call();
-      if (r.response.status === 401) {
-        window.location.assign(signInPath(locale, window.location.pathname));
-        return false;
-      }
-      if (r.response.ok) {
-        setOutcome(done);
-        router.refresh();
-        return true;
-      }
-      const m = (r.error as { message?: unknown } | undefined)?.message;
-      if (r.response.status === 400 || r.response.status === 404 || r.response.status === 409)
-        setOutcome({
-          kind: 'refused',
-          message: Array.isArray(m) ? m.join('; ') : String(m ?? ''),
-        });
-      else setOutcome({ kind: 'failed', status: r.response.status });
-    } catch {
-      setOutcome({ kind: 'failed', status: 0 });
-    } finally {
-      setBusy(false);
-    }
-    return false;
-  }
-  return { busy, ready, outcome, setOutcome, run };
-}
-
-function OutcomeLine({ outcome, busy }: { outcome: Outcome | null; busy: boolean }) {
-  const t = useTranslations('reports.schedules');
-  let message: string | null = null;
-  if (outcome?.kind === 'saved') message = t('saved', { name: outcome.name });
-  else if (outcome?.kind === 'deleted') message = t('deleted', { name: outcome.name });
-  else if (outcome?.kind === 'refused') message = t('refused', { message: outcome.message });
-  else if (outcome?.kind === 'invalid') message = t('invalid');
-  else if (outcome?.kind === 'failed') message = t('failed', { status: outcome.status });
-  return (
-    <p role="status" aria-live="polite" data-testid="schedule-message">
-      {busy ? t('working') : message}
-    </p>
-  );
-}
 
 /** Creates (or replaces, by name) a daily schedule: PUT /api/v1/reports/schedules/:name. */
 export function ScheduleForm({
@@ -90,7 +26,7 @@ export function ScheduleForm({
   defaultOffset: number;
 }) {
   const t = useTranslations('reports');
-  const { busy, ready, outcome, setOutcome, run } = useScheduleChange();
+  const { busy, ready, outcome, setOutcome, run } = useApiChange<string>();
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -110,14 +46,16 @@ export function ScheduleForm({
       utcOffsetMinutes: Number(f.get('utcOffsetMinutes')),
       enabled: f.get('enabled') === 'on',
     };
-    const ok = await run({ kind: 'saved', name }, () =>
-      browserApi().PUT('/api/v1/reports/schedules/{name}', {
-        params: { path: { name } },
-        // The server's OpenAPI document types hour, utcOffsetMinutes and enabled as objects
-        // (its DTO declares `hour = 1` without a type annotation, as with specInteger); the
-        // server validates them as an integer, an integer and a boolean.
-        body: body as unknown as ScheduleBody,
-      }),
+    const ok = await run(
+      () =>
+        browserApi().PUT('/api/v1/reports/schedules/{name}', {
+          params: { path: { name } },
+          // The server's OpenAPI document types hour, utcOffsetMinutes and enabled as objects
+          // (its DTO declares `hour = 1` without a type annotation, as with specInteger); the
+          // server validates them as an integer, an integer and a boolean.
+          body: body as unknown as ScheduleBody,
+        }),
+      () => name,
     );
     if (ok) formEl.reset();
   }
@@ -192,7 +130,13 @@ export function ScheduleForm({
       <button type="submit" disabled={busy || !ready} data-testid="schedule-save">
         {t('schedules.save')}
       </button>
-      <OutcomeLine outcome={outcome} busy={busy} />
+      <ChangeMessage
+        outcome={outcome}
+        busy={busy}
+        done={(n) => t('schedules.saved', { name: n })}
+        invalid={t('schedules.invalid')}
+        testId="schedule-message"
+      />
     </form>
   );
 }
@@ -200,7 +144,7 @@ export function ScheduleForm({
 /** Deletes one schedule (DELETE /api/v1/reports/schedules/:name); kept reports stay. */
 export function DeleteSchedule({ name }: { name: string }) {
   const t = useTranslations('reports.schedules');
-  const { busy, ready, outcome, run } = useScheduleChange();
+  const { busy, ready, outcome, run } = useApiChange<string>();
   return (
     <>
       <button
@@ -209,17 +153,21 @@ export function DeleteSchedule({ name }: { name: string }) {
         aria-label={t('deleteNamed', { name })}
         data-testid="schedule-delete"
         onClick={() =>
-          void run({ kind: 'deleted', name }, () =>
-            browserApi().DELETE('/api/v1/reports/schedules/{name}', {
-              params: { path: { name } },
-            }),
+          void run(
+            () =>
+              browserApi().DELETE('/api/v1/reports/schedules/{name}', {
+                params: { path: { name } },
+              }),
+            () => name,
           )
         }
       >
         {t('delete')}
       </button>
       {/* Once deleted the row is gone; only a refusal or failure needs saying here. */}
-      {outcome && outcome.kind !== 'deleted' ? <OutcomeLine outcome={outcome} busy={busy} /> : null}
+      {outcome && outcome.kind !== 'done' ? (
+        <ChangeMessage outcome={outcome} busy={busy} done={() => ''} testId="schedule-message" />
+      ) : null}
     </>
   );
 }

@@ -69,6 +69,16 @@ export default async function LocaleLayout({
                   {t('reports')}
                 </Link>
               ) : null}
+              {me && mayCall(me.role, 'GET /api/v1/users') ? (
+                <Link href="/admin/users" data-testid="nav-users">
+                  {t('users')}
+                </Link>
+              ) : null}
+              {me && mayCall(me.role, 'GET /api/v1/api-tokens') ? (
+                <Link href="/admin/api-tokens" data-testid="nav-api-tokens">
+                  {t('apiTokens')}
+                </Link>
+              ) : null}
             </nav>
             <span className="tz" data-testid="time-zone">
               {t('timeZone', { zone: timeZoneLabel(locale, timeZone) })}

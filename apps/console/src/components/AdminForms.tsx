@@ -1,0 +1,266 @@
+'use client';
+
+import { useTranslations } from 'next-intl';
+import { FormEvent } from 'react';
+import { browserApi } from '../api/client';
+import { ROLES, Role, TOKEN_ROLES, TokenRole } from '../model/admin';
+import { ChangeMessage, useApiChange } from './use-api-change';
+
+/** A secret the server shows once (a generated password, an API token): said to be copied now. */
+function ShownOnce({ label, value, testId }: { label: string; value: string; testId: string }) {
+  const t = useTranslations('admin');
+  return (
+    <p className="banner notice">
+      {label}: <code data-testid={testId}>{value}</code> {t('shownOnce')}
+    </p>
+  );
+}
+
+type Created = { name: string; secret?: string };
+
+/** A new user with a role (POST /api/v1/users); without a password one is generated, shown once. */
+export function CreateUserForm() {
+  const t = useTranslations('admin.users');
+  const ta = useTranslations('admin');
+  const { busy, ready, outcome, setOutcome, run } = useApiChange<Created>();
+  async function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const formEl = e.currentTarget;
+    const f = new FormData(formEl);
+    const username = String(f.get('username') ?? '').trim();
+    const password = String(f.get('password') ?? '') || undefined;
+    if (!username) return setOutcome({ kind: 'invalid' });
+    const ok = await run(
+      () =>
+        browserApi().POST('/api/v1/users', {
+          body: { username, role: String(f.get('role')) as Role, password },
+        }),
+      (data) => ({ name: username, secret: (data as { password?: string } | undefined)?.password }),
+    );
+    if (ok) formEl.reset();
+  }
+  return (
+    <form
+      className="toolbar wrap"
+      onSubmit={(e) => void submit(e)}
+      aria-label={t('create')}
+      data-testid="user-create"
+    >
+      <label htmlFor="new-username">{t('col.username')}</label>
+      <input id="new-username" name="username" required maxLength={64} size={16} />
+      <label htmlFor="new-role">{t('col.role')}</label>
+      <select id="new-role" name="role" defaultValue="viewer">
+        {ROLES.map((r) => (
+          <option key={r} value={r}>
+            {ta(`roleName.${r}`)}
+          </option>
+        ))}
+      </select>
+      <label htmlFor="new-password">{t('password')}</label>
+      <input
+        id="new-password"
+        name="password"
+        type="password"
+        autoComplete="new-password"
+        maxLength={1024}
+        size={18}
+        aria-describedby="new-password-hint"
+      />
+      <span id="new-password-hint" className="muted">
+        {t('passwordHint')}
+      </span>
+      <button type="submit" disabled={busy || !ready} data-testid="user-create-submit">
+        {t('createButton')}
+      </button>
+      <ChangeMessage
+        outcome={outcome}
+        busy={busy}
+        done={(c) => t('created', { name: c.name })}
+        invalid={t('invalid')}
+        testId="user-create-message"
+      />
+      {outcome?.kind === 'done' && outcome.value.secret ? (
+        <ShownOnce label={t('generated')} value={outcome.value.secret} testId="user-password" />
+      ) : null}
+    </form>
+  );
+}
+
+/** One user's actions: disable/enable, unlock, reset the password (the new one shown once). */
+export function UserActions({
+  username,
+  disabled,
+  locked,
+  local,
+}: {
+  username: string;
+  disabled: boolean;
+  locked: boolean;
+  local: boolean;
+}) {
+  const t = useTranslations('admin.users');
+  const { busy, ready, outcome, run } = useApiChange<Created>();
+  const path = { username };
+  const off = busy || !ready;
+  return (
+    <div className="row-actions">
+      <button
+        type="button"
+        disabled={off}
+        data-testid={disabled ? 'user-enable' : 'user-disable'}
+        aria-label={t(disabled ? 'enableNamed' : 'disableNamed', { name: username })}
+        onClick={() =>
+          void run(
+            () =>
+              browserApi().PATCH('/api/v1/users/{username}', {
+                params: { path },
+                body: { disabled: !disabled },
+              }),
+            () => ({ name: username }),
+          )
+        }
+      >
+        {t(disabled ? 'enable' : 'disable')}
+      </button>
+      {locked ? (
+        <button
+          type="button"
+          disabled={off}
+          data-testid="user-unlock"
+          aria-label={t('unlockNamed', { name: username })}
+          onClick={() =>
+            void run(
+              () => browserApi().POST('/api/v1/users/{username}/unlock', { params: { path } }),
+              () => ({ name: username }),
+            )
+          }
+        >
+          {t('unlock')}
+        </button>
+      ) : null}
+      {local ? (
+        <button
+          type="button"
+          disabled={off}
+          data-testid="user-reset"
+          aria-label={t('resetNamed', { name: username })}
+          onClick={() =>
+            void run(
+              () =>
+                browserApi().POST('/api/v1/users/{username}/reset', {
+                  params: { path },
+                  body: {},
+                }),
+              (data) => ({
+                name: username,
+                secret: (data as { password?: string } | undefined)?.password,
+              }),
+            )
+          }
+        >
+          {t('reset')}
+        </button>
+      ) : null}
+      <ChangeMessage
+        outcome={outcome}
+        busy={busy}
+        done={(c) => t('changed', { name: c.name })}
+        testId="user-message"
+      />
+      {outcome?.kind === 'done' && outcome.value.secret ? (
+        <ShownOnce label={t('newPassword')} value={outcome.value.secret} testId="user-password" />
+      ) : null}
+    </div>
+  );
+}
+
+/** A new API token for an integration (POST /api/v1/api-tokens): the token is shown once. */
+export function CreateTokenForm() {
+  const t = useTranslations('admin.tokens');
+  const ta = useTranslations('admin');
+  const { busy, ready, outcome, setOutcome, run } = useApiChange<Created>();
+  async function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const formEl = e.currentTarget;
+    const f = new FormData(formEl);
+    const name = String(f.get('name') ?? '').trim();
+    const days = Number(f.get('days'));
+    if (!name) return setOutcome({ kind: 'invalid' });
+    const ok = await run(
+      () =>
+        browserApi().POST('/api/v1/api-tokens', {
+          body: {
+            name,
+            role: String(f.get('role')) as TokenRole,
+            expiresInDays: Number.isInteger(days) && days > 0 ? days : undefined,
+          },
+        }),
+      (data) => ({ name, secret: (data as { token?: string } | undefined)?.token }),
+    );
+    if (ok) formEl.reset();
+  }
+  return (
+    <form
+      className="toolbar wrap"
+      onSubmit={(e) => void submit(e)}
+      aria-label={t('create')}
+      data-testid="token-create"
+    >
+      <label htmlFor="token-name">{t('col.name')}</label>
+      <input id="token-name" name="name" required maxLength={100} size={20} />
+      <label htmlFor="token-role">{t('col.role')}</label>
+      <select id="token-role" name="role" defaultValue="viewer">
+        {TOKEN_ROLES.map((r) => (
+          <option key={r} value={r}>
+            {ta(`roleName.${r}`)}
+          </option>
+        ))}
+      </select>
+      <label htmlFor="token-days">{t('days')}</label>
+      <input id="token-days" name="days" type="number" min={1} max={730} size={5} />
+      <button type="submit" disabled={busy || !ready} data-testid="token-create-submit">
+        {t('createButton')}
+      </button>
+      <ChangeMessage
+        outcome={outcome}
+        busy={busy}
+        done={(c) => t('created', { name: c.name })}
+        invalid={t('invalid')}
+        testId="token-create-message"
+      />
+      {outcome?.kind === 'done' && outcome.value.secret ? (
+        <ShownOnce label={t('token')} value={outcome.value.secret} testId="token-secret" />
+      ) : null}
+    </form>
+  );
+}
+
+/** Revokes one API token (DELETE /api/v1/api-tokens/:id); it stops working at once. */
+export function RevokeToken({ id, name }: { id: string; name: string }) {
+  const t = useTranslations('admin.tokens');
+  const { busy, ready, outcome, run } = useApiChange<string>();
+  return (
+    <>
+      <button
+        type="button"
+        disabled={busy || !ready}
+        data-testid="token-revoke"
+        aria-label={t('revokeNamed', { name })}
+        onClick={() =>
+          void run(
+            () => browserApi().DELETE('/api/v1/api-tokens/{id}', { params: { path: { id } } }),
+            () => name,
+          )
+        }
+      >
+        {t('revoke')}
+      </button>
+      <ChangeMessage
+        outcome={outcome}
+        busy={busy}
+        done={(n) => t('revoked', { name: n })}
+        testId="token-message"
+      />
+    </>
+  );
+}

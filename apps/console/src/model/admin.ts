@@ -1,0 +1,59 @@
+import type { ApiPaths } from '../api/client';
+
+// What the administration pages show and send. The server's OpenAPI document describes the
+// request bodies (the types below come from it) but not these answers (no @ApiOkResponse on the
+// users and API token routes), so their shapes are stated here.
+
+type Body<P extends keyof ApiPaths, M extends 'post' | 'patch'> = ApiPaths[P][M] extends {
+  requestBody?: { content: { 'application/json': infer B } };
+}
+  ? B
+  : never;
+
+export type Role = Body<'/api/v1/users', 'post'>['role'];
+export type TokenRole = Body<'/api/v1/api-tokens', 'post'>['role'];
+/** In the order offered (the spec checks both lists against the server's OpenAPI document). */
+export const ROLES: readonly Role[] = ['sysadmin', 'secadmin', 'auditadmin', 'operator', 'viewer'];
+export const TOKEN_ROLES: readonly TokenRole[] = ['operator', 'viewer'];
+
+export interface AdminUser {
+  id: string;
+  username: string;
+  role: Role;
+  source: 'local' | 'ldap';
+  mustChangePassword: boolean;
+  passwordChangedAt: string | null;
+  disabledAt: string | null;
+  lockedUntil: string | null;
+  totpEnrolled: boolean;
+  createdAt: string;
+  createdBy: string | null;
+  lastLoginAt: string | null;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  role: TokenRole;
+  createdBy: string | null;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+  lastUsedFrom: string | null;
+}
+
+/** The states a user row shows, in this order (a user may be in several). */
+export function userStates(u: AdminUser): ('disabled' | 'locked' | 'mustChange' | 'active')[] {
+  const s: ('disabled' | 'locked' | 'mustChange')[] = [];
+  if (u.disabledAt) s.push('disabled');
+  if (u.lockedUntil) s.push('locked');
+  if (u.mustChangePassword) s.push('mustChange');
+  return s.length ? s : ['active'];
+}
+
+/** A token is usable until revoked or expired. */
+export function tokenState(t: ApiToken, now: Date): 'revoked' | 'expired' | 'active' {
+  if (t.revokedAt) return 'revoked';
+  return Date.parse(t.expiresAt) <= now.getTime() ? 'expired' : 'active';
+}
