@@ -29,6 +29,7 @@ let agentId: string;
 const users = new Map<Role, { id: string; username: string; password: string }>();
 let target: string;
 let tokenId: string;
+let enrollmentTokenId: string;
 
 const CONFIG = {
   windowSeconds: 10,
@@ -65,6 +66,9 @@ const ISSUE_TABLE: Record<string, readonly Role[]> = {
   'DELETE api-tokens/:id': ['secadmin'],
   'GET audit': ['auditadmin'],
   'GET audit/verify': ['auditadmin'],
+  'GET enrollment-tokens': ['sysadmin'],
+  'POST enrollment-tokens': ['sysadmin'],
+  'DELETE enrollment-tokens/:id': ['sysadmin'],
   // Issue 9: operator and viewer read reports; the sysadmin owns report schedules.
   'GET reports': ['operator', 'viewer'],
   'GET reports/traffic': ['operator', 'viewer'],
@@ -134,6 +138,10 @@ const SAMPLES: Record<string, Sample> = {
   'GET api-tokens': {},
   'POST api-tokens': { body: () => ({ name: 'walk', role: 'viewer' }) },
   'DELETE api-tokens/:id': { path: () => `api-tokens/${tokenId}` },
+  'GET enrollment-tokens': {},
+  'POST enrollment-tokens': { body: () => ({ name: 'walk' }) },
+  // The walk's own token (the walk host, enrolled already, keeps its credential).
+  'DELETE enrollment-tokens/:id': { path: () => `enrollment-tokens/${enrollmentTokenId}` },
   'GET reports': { query: 'format=csv' },
   'GET reports/traffic': { query: 'format=json&lang=en' },
   'GET reports/stored': {},
@@ -219,7 +227,10 @@ beforeAll(async () => {
   ).view.id;
   // One real host, so that host routes answer 200.
   agentId = randomUUID();
-  const { token } = await server.app.get(EnrollmentService).create('walk', 60_000, null);
+  const { id: walkTokenId, token } = await server.app
+    .get(EnrollmentService)
+    .create('walk', 60_000, null);
+  enrollmentTokenId = walkTokenId;
   const stream = new AgentStream(ingestClient(server.grpcPort));
   await stream.hello({ agentId, hostname: 'walk-1', enrollmentToken: token });
   await stream.sendAndAwaitAck([

@@ -1,5 +1,12 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { EnrollmentController } from './enrollment.controller';
 import { EnrollmentService } from './enrollment.service';
 
-@Module({ providers: [EnrollmentService], exports: [EnrollmentService] })
+@Module({
+  imports: [AuditModule],
+  controllers: [EnrollmentController],
+  providers: [EnrollmentService],
+  exports: [EnrollmentService],
+})
 export class EnrollmentModule {}
