@@ -3,7 +3,8 @@ import type { NormalizedBatch } from '../src/ingest/batch-validation';
 import { createDataSource } from '../src/database/data-source';
 import { runMigrations } from '../src/database/migrate';
 import { storeBatches, StoredBatch } from '../src/storage/batch-store';
-import { nextPeriod, partitionName, periodsBetween } from '../src/storage/partitions';
+import { RollupFillfactor1795760000000 } from '../src/database/migrations/1795760000000-rollup-fillfactor';
+import { partitionDdl, periodsBetween } from '../src/storage/partitions';
 import { partitionedTables, partitionUnit, rollupTable, SERIES } from '../src/storage/series';
 import { createTestDatabase, TestDatabase } from './support/database';
 
@@ -134,10 +135,7 @@ beforeAll(async () => {
   for (const { table, resolution } of partitionedTables()) {
     const unit = partitionUnit(resolution);
     for (const p of periodsBetween(new Date(START), new Date(START + 86_400_000), unit)) {
-      await pg.query(
-        `CREATE TABLE ${partitionName(table, p, unit)} PARTITION OF ${table}
-           FOR VALUES FROM ('${p.toISOString()}') TO ('${nextPeriod(p, unit).toISOString()}')`,
-      );
+      await pg.query(partitionDdl(table, p, unit, resolution !== 'raw'));
     }
   }
 });
@@ -240,4 +238,35 @@ it('keeps every 1 min and 1 h rollup equal to the aggregate of its raw rows', as
     max: string;
   }[];
   expect(BigInt(max) > BigInt(MAX_COUNT)).toBe(true);
+});
+
+it('creates rollup partitions with room for in-place updates, and the migration sets it on existing ones', async () => {
+  const fillfactors = async () =>
+    (
+      await pg.query(
+        `SELECT c.relname, coalesce(array_to_string(c.reloptions, ','), '') AS o
+           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+          WHERE p.relname = ANY($1::text[]) ORDER BY 1`,
+        [partitionedTables().map((t) => t.table)],
+      )
+    ).rows as { relname: string; o: string }[];
+  const expected = (rollupOption: string) => (r: { relname: string }) => ({
+    relname: r.relname,
+    o: /_raw_p/.test(r.relname) ? '' : rollupOption,
+  });
+  const now = await fillfactors();
+  expect(now.length).toBeGreaterThan(SERIES.length * 3);
+  expect(now).toEqual(now.map(expected('fillfactor=70')));
+  const ds = createDataSource(db.url, 1);
+  await ds.initialize();
+  const qr = ds.createQueryRunner();
+  try {
+    await new RollupFillfactor1795760000000().down(qr);
+    expect(await fillfactors()).toEqual(now.map(expected('')));
+    await new RollupFillfactor1795760000000().up(qr);
+    expect(await fillfactors()).toEqual(now);
+  } finally {
+    await qr.release();
+    await ds.destroy();
+  }
 });

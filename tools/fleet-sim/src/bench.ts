@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { storeBatches } from '@tidewatch/server/dist/storage/batch-store';
 import { SERIES } from '@tidewatch/server/dist/storage/series';
+import { partitionDdl } from '@tidewatch/server/dist/storage/partitions';
 import { validateBatch } from '@tidewatch/server/dist/ingest/batch-validation';
 import { loadTidewatchV1 } from '@tidewatch/proto';
 import { copyLoad, copyRowsOf } from './copy-baseline';
@@ -100,17 +101,9 @@ function peakRssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-const partitionSql = (table: string, start: Date, unit: 'day' | 'month') => {
-  const y = start.getUTCFullYear();
-  const mo = String(start.getUTCMonth() + 1).padStart(2, '0');
-  const d = String(start.getUTCDate()).padStart(2, '0');
-  const end =
-    unit === 'day'
-      ? new Date(Date.UTC(y, start.getUTCMonth(), start.getUTCDate() + 1))
-      : new Date(Date.UTC(y, start.getUTCMonth() + 1, 1));
-  const name = unit === 'day' ? `${table}_p${y}${mo}${d}` : `${table}_p${y}${mo}`;
-  return `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF ${table} FOR VALUES FROM ('${start.toISOString()}') TO ('${end.toISOString()}')`;
-};
+// The server's own partition DDL (rollup partitions leave room for in-place updates).
+const partitionSql = (table: string, start: Date, unit: 'day' | 'month') =>
+  partitionDdl(table, start, unit, !table.endsWith('_raw'));
 
 async function generateHistory(
   db: Client,
@@ -335,6 +328,8 @@ async function main(): Promise<void> {
     const now = Date.now();
 
     const db = new Client({ connectionString: databaseUrl });
+    // Dropping the database at the end ends this session: that must not hide the bench's own error.
+    db.on('error', (e) => log(`bench session: ${e.message}`));
     await db.connect();
     log('generating 30 days of history …');
     const t0 = performance.now();

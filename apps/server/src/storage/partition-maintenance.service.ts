@@ -4,6 +4,7 @@ import { ConfigurationService } from '../config/configuration.service';
 import {
   nextPeriod,
   parsePartitionName,
+  partitionDdl,
   partitionName,
   periodsBetween,
   periodStart,
@@ -68,13 +69,13 @@ export class PartitionMaintenanceService implements OnApplicationBootstrap, OnMo
 
   /** Makes sure every partitioned table has partitions covering [from, to]. */
   async ensureRange(from: Date, to: Date): Promise<string[]> {
-    const wanted: { table: string; name: string; start: Date; end: Date }[] = [];
+    const wanted: { name: string; ddl: string }[] = [];
     for (const { table, resolution } of partitionedTables()) {
       const unit = partitionUnit(resolution);
       for (const start of periodsBetween(from, to, unit)) {
         const name = partitionName(table, start, unit);
         if (!this.known.has(name))
-          wanted.push({ table, name, start, end: nextPeriod(start, unit) });
+          wanted.push({ name, ddl: partitionDdl(table, start, unit, resolution !== 'raw') });
       }
     }
     if (wanted.length === 0) return [];
@@ -88,10 +89,7 @@ export class PartitionMaintenanceService implements OnApplicationBootstrap, OnMo
       const have = new Set(existing.map((r) => r.relname));
       for (const w of wanted) {
         if (!have.has(w.name)) {
-          await em.query(
-            `CREATE TABLE ${w.name} PARTITION OF ${w.table}
-               FOR VALUES FROM ('${w.start.toISOString()}') TO ('${w.end.toISOString()}')`,
-          );
+          await em.query(w.ddl);
           created.push(w.name);
         }
       }

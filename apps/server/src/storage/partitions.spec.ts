@@ -1,5 +1,6 @@
 import {
   nextPeriod,
+  partitionDdl,
   parsePartitionName,
   partitionName,
   periodsBetween,
@@ -29,5 +30,14 @@ describe('partitions', () => {
       '2026-02-28',
       '2026-03-01',
     ]);
+  });
+
+  it('leaves room for in-place updates in rollup partitions only', () => {
+    const day = t('2026-03-09T00:00:00Z');
+    expect(partitionDdl('traffic_1m', day, 'day', true)).toBe(
+      `CREATE TABLE IF NOT EXISTS traffic_1m_p20260309 PARTITION OF traffic_1m
+    FOR VALUES FROM ('2026-03-09T00:00:00.000Z') TO ('2026-03-10T00:00:00.000Z') WITH (fillfactor = 70)`,
+    );
+    expect(partitionDdl('traffic_raw', day, 'day', false)).not.toContain('fillfactor');
   });
 });

@@ -41,3 +41,22 @@ export function periodsBetween(from: Date, to: Date, unit: PartitionUnit): Date[
   }
   return out;
 }
+
+/**
+ * Rollup rows are updated in place by every flush that adds to their bucket:
+ * free space left on each page lets PostgreSQL keep the new row version on the
+ * same page without new index entries (a HOT update). Raw rows are only inserted.
+ */
+export const ROLLUP_FILLFACTOR = 70;
+
+/** The DDL of one partition of `table` for the period starting at `start`. */
+export function partitionDdl(
+  table: string,
+  start: Date,
+  unit: PartitionUnit,
+  rollup: boolean,
+): string {
+  const storage = rollup ? ` WITH (fillfactor = ${ROLLUP_FILLFACTOR})` : '';
+  return `CREATE TABLE IF NOT EXISTS ${partitionName(table, start, unit)} PARTITION OF ${table}
+    FOR VALUES FROM ('${start.toISOString()}') TO ('${nextPeriod(start, unit).toISOString()}')${storage}`;
+}

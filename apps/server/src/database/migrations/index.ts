@@ -8,6 +8,7 @@ import { LdapUsers1795730000000 } from './1795730000000-ldap-users';
 import { SecuritySettings1795740000000 } from './1795740000000-security-settings';
 import { Reports1795745000000 } from './1795745000000-reports';
 import { EnrollmentRetry1795750000000 } from './1795750000000-enrollment-retry';
+import { RollupFillfactor1795760000000 } from './1795760000000-rollup-fillfactor';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and dist load the same set. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   SecuritySettings1795740000000,
   Reports1795745000000,
   EnrollmentRetry1795750000000,
+  RollupFillfactor1795760000000,
 ];
