@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import {
   AgentRevokedError,
   SequenceGapError,
@@ -43,6 +43,12 @@ export class BatchWriterService extends EventEmitter implements OnApplicationShu
   private readonly busy = new Set<string>();
   private active = 0;
   private closed = false;
+  /**
+   * The writers' own sessions, kept between flushes: taken from the shared pool
+   * per flush, they queued behind every other user of it (the anomaly
+   * detectors run a transaction per stored window).
+   */
+  private readonly sessions: QueryRunner[] = [];
 
   constructor(
     private readonly ds: DataSource,
@@ -82,6 +88,26 @@ export class BatchWriterService extends EventEmitter implements OnApplicationShu
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
     await this.drain();
+    await Promise.all(this.sessions.splice(0).map((qr) => qr.release()));
+  }
+
+  private async session(): Promise<QueryRunner> {
+    // TypeORM releases a session whose connection failed (an administrator's
+    // pg_terminate_backend, a restart) by itself; those are left behind.
+    for (let kept = this.sessions.pop(); kept; kept = this.sessions.pop()) {
+      if (!kept.isReleased) return kept;
+    }
+    const qr = this.ds.createQueryRunner();
+    await qr.connect();
+    return qr;
+  }
+
+  /** Keeps a healthy session for the next flush; a failed one goes back to the pool. */
+  private async giveBack(qr: QueryRunner, healthy: boolean): Promise<void> {
+    if (qr.isReleased) return;
+    const keep = this.sessions.length < this.config.get('ingestWriters');
+    if (healthy && keep && !this.closed) this.sessions.push(qr);
+    else await qr.release();
   }
 
   /**
@@ -155,8 +181,8 @@ export class BatchWriterService extends EventEmitter implements OnApplicationShu
   private async transaction(
     items: Pending[],
   ): Promise<{ outcomes: (WriteOutcome | Error)[]; records: number }> {
-    const qr = this.ds.createQueryRunner();
-    await qr.connect();
+    const qr = await this.session();
+    let healthy = false;
     try {
       await qr.startTransaction();
       const ids = [...new Set(items.map((i) => i.agentId))].sort();
@@ -225,12 +251,13 @@ export class BatchWriterService extends EventEmitter implements OnApplicationShu
         if (!(o instanceof Error))
           o.highestSequence = state.get(items[i].agentId)?.highest ?? o.highestSequence;
       }
+      healthy = true;
       return { outcomes, records };
     } catch (err) {
       if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
       throw err;
     } finally {
-      await qr.release();
+      await this.giveBack(qr, healthy);
     }
   }
 }
