@@ -11,6 +11,7 @@ import {
   SCHEDULE_NAME,
 } from '../model/reports';
 import { ChangeMessage, useApiChange } from './use-api-change';
+import { HostSelect } from './FormFields';
 
 type ScheduleBody =
   ApiPaths['/api/v1/reports/schedules/{name}']['put']['requestBody']['content']['application/json'];
@@ -77,14 +78,7 @@ export function ScheduleForm({
         size={16}
       />
       <label htmlFor="schedule-host">{t('scope.host')}</label>
-      <select id="schedule-host" name="agentId" defaultValue="">
-        <option value="">{t('scope.fleet')}</option>
-        {hosts.map((h) => (
-          <option key={h.agentId} value={h.agentId}>
-            {h.hostname}
-          </option>
-        ))}
-      </select>
+      <HostSelect id="schedule-host" name="agentId" hosts={hosts} allLabel={t('scope.fleet')} />
       <label htmlFor="schedule-labels">{t('scope.labels')}</label>
       <input id="schedule-labels" name="labels" placeholder="env=prod" size={14} />
       <fieldset>

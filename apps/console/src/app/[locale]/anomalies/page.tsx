@@ -2,6 +2,7 @@ import { getTimeZone, getTranslations, setRequestLocale } from 'next-intl/server
 import { isApiError, Schemas, specInteger } from '../../../api/client';
 import { currentUser, serverApi } from '../../../api/server-api';
 import { ApiProblem } from '../../../components/ApiProblem';
+import { HostSelect, RangeHidden } from '../../../components/FormFields';
 import { LiveRefresh } from '../../../live/LiveRefresh';
 import { RangeBar } from '../../../components/RangeBar';
 import { formatCount, formatDateTime } from '../../../format/units';
@@ -102,14 +103,12 @@ export default async function AnomaliesPage({
         {hosts.length ? (
           <>
             <label htmlFor="agentId">{t('host')}</label>
-            <select id="agentId" name="agentId" defaultValue={f.agentId ?? ''}>
-              <option value="">{t('allHosts')}</option>
-              {hosts.map((h) => (
-                <option key={h.agentId} value={h.agentId}>
-                  {h.hostname}
-                </option>
-              ))}
-            </select>
+            <HostSelect
+              id="agentId"
+              hosts={hosts}
+              defaultValue={f.agentId}
+              allLabel={t('allHosts')}
+            />
           </>
         ) : f.agentId ? (
           <input type="hidden" name="agentId" value={f.agentId} />
@@ -141,14 +140,7 @@ export default async function AnomaliesPage({
             </option>
           ))}
         </select>
-        {range.preset ? (
-          <input type="hidden" name="range" value={range.preset} />
-        ) : (
-          <>
-            <input type="hidden" name="from" value={from} />
-            <input type="hidden" name="to" value={to} />
-          </>
-        )}
+        <RangeHidden range={range} />
         <button type="submit">{t('apply')}</button>
         <Link href="/anomalies">{t('reset')}</Link>
       </form>

@@ -2,6 +2,7 @@ import { getTimeZone, getTranslations, setRequestLocale } from 'next-intl/server
 import { ApiStatusError, isApiError, specInteger } from '../../../api/client';
 import { currentUser, serverApi } from '../../../api/server-api';
 import { ApiProblem } from '../../../components/ApiProblem';
+import { RangeHidden } from '../../../components/FormFields';
 import { RangeBar } from '../../../components/RangeBar';
 import { formatCount, formatDateTime } from '../../../format/units';
 import { Link } from '../../../i18n/navigation';
@@ -123,14 +124,7 @@ export default async function AuditPage({
             </option>
           ))}
         </select>
-        {range.preset ? (
-          <input type="hidden" name="range" value={range.preset} />
-        ) : (
-          <>
-            <input type="hidden" name="from" value={filter.from} />
-            <input type="hidden" name="to" value={filter.to} />
-          </>
-        )}
+        <RangeHidden range={range} />
         <button type="submit">{t('apply')}</button>
         <a href={`/api/v1/audit/export?${exportQuery}`} data-testid="audit-export" download>
           {t('export')}

@@ -4,6 +4,7 @@ import { isApiError, Schemas, specInteger } from '../../../api/client';
 import { ApiProblem } from '../../../components/ApiProblem';
 import { serverApi } from '../../../api/server-api';
 import { FleetHost, FleetList } from '../../../components/FleetList';
+import { RangeHidden } from '../../../components/FormFields';
 import { LiveRefresh } from '../../../live/LiveRefresh';
 import { ProtocolMix } from '../../../components/ProtocolMix';
 import { RangeBar } from '../../../components/RangeBar';
@@ -113,14 +114,7 @@ export default async function FleetPage({
             </option>
           ))}
         </select>
-        {range.preset ? (
-          <input type="hidden" name="range" value={range.preset} />
-        ) : (
-          <>
-            <input type="hidden" name="from" value={range.from.toISOString()} />
-            <input type="hidden" name="to" value={range.to.toISOString()} />
-          </>
-        )}
+        <RangeHidden range={range} />
         <button type="submit">{t('apply')}</button>
       </form>
       <RangeBar path="/fleet" params={sp} range={range} locale={locale} timeZone={timeZone} />

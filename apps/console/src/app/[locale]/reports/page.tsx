@@ -3,6 +3,7 @@ import { ApiStatusError, isApiError, specInteger } from '../../../api/client';
 import { currentUser, serverApi } from '../../../api/server-api';
 import { ApiProblem } from '../../../components/ApiProblem';
 import { CsvExport } from '../../../components/CsvExport';
+import { HostSelect, RangeHidden } from '../../../components/FormFields';
 import { RangeBar } from '../../../components/RangeBar';
 import { DeleteSchedule, ScheduleForm } from '../../../components/ReportSchedules';
 import { formatBytes, formatCount, formatDateTime } from '../../../format/units';
@@ -126,14 +127,12 @@ export default async function ReportsPage({
           <h2 id="report-generate">{t('generate')}</h2>
           <form className="toolbar" method="get" aria-label={t('scope.label')}>
             <label htmlFor="agentId">{t('scope.host')}</label>
-            <select id="agentId" name="agentId" defaultValue={agentId ?? ''}>
-              <option value="">{t('scope.fleet')}</option>
-              {hosts.map((h) => (
-                <option key={h.agentId} value={h.agentId}>
-                  {h.hostname}
-                </option>
-              ))}
-            </select>
+            <HostSelect
+              id="agentId"
+              hosts={hosts}
+              defaultValue={agentId}
+              allLabel={t('scope.fleet')}
+            />
             <label htmlFor="labels">{t('scope.labels')}</label>
             <input
               id="labels"
@@ -150,14 +149,7 @@ export default async function ReportsPage({
                 </option>
               ))}
             </select>
-            {range.preset ? (
-              <input type="hidden" name="range" value={range.preset} />
-            ) : (
-              <>
-                <input type="hidden" name="from" value={range.from.toISOString()} />
-                <input type="hidden" name="to" value={range.to.toISOString()} />
-              </>
-            )}
+            <RangeHidden range={range} />
             <button type="submit">{t('apply')}</button>
           </form>
           <RangeBar path="/reports" params={sp} range={range} locale={locale} timeZone={timeZone} />
