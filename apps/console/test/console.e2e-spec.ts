@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -470,6 +471,17 @@ const api = (pathAndQuery: string, headers: Record<string, string>, init: Reques
     ...init,
     headers: { ...headers, ...(init.headers as Record<string, string>) },
   });
+
+/** The audit trail's entries for `action` on `target`, as [actor, outcome]. */
+const audited = async (action: string, target: string) =>
+  (
+    (await (
+      await api(
+        `/api/v1/audit?action=${action}&target=${encodeURIComponent(target)}`,
+        tokens[AUDITOR.role],
+      )
+    ).json()) as { items: { actor: string; outcome: string }[] }
+  ).items.map((e) => [e.actor, e.outcome]);
 
 /** Detection runs behind ingest: wait for the anomaly the fixture's window raises. */
 async function raisedAnomalies(agentId: string, type: string): Promise<ApiAnomaly[]> {
@@ -1031,16 +1043,6 @@ describe('administration (secadmin)', () => {
       lockedUntil: string | null;
       createdBy: string | null;
     };
-  /** The audit trail's entries for `action` on `target`, as [actor, outcome]. */
-  const audited = async (action: string, target: string) =>
-    (
-      (await (
-        await api(
-          `/api/v1/audit?action=${action}&target=${encodeURIComponent(target)}`,
-          tokens[AUDITOR.role],
-        )
-      ).json()) as { items: { actor: string; outcome: string }[] }
-    ).items.map((e) => [e.actor, e.outcome]);
   const bySecadmin = [[SECADMIN.username, 'success']];
 
   it('creates a user with a role, the generated password shown once signs in; disables, enables', async () => {
@@ -1159,16 +1161,97 @@ describe('administration (secadmin)', () => {
 
   it('a viewer has neither link nor page; the server refuses', async () => {
     const page = await context.newPage();
-    for (const at of ['/zh-CN/admin/users', '/zh-CN/admin/api-tokens']) {
+    for (const at of [
+      '/zh-CN/admin/users',
+      '/zh-CN/admin/api-tokens',
+      '/zh-CN/admin/enrollment-tokens',
+    ]) {
       await open(page, at, 'zh-CN');
-      expect(await page.getByTestId('nav-users').count()).toBe(0);
-      expect(await page.getByTestId('nav-api-tokens').count()).toBe(0);
+      for (const nav of ['nav-users', 'nav-api-tokens', 'nav-enrollment'])
+        expect(await page.getByTestId(nav).count()).toBe(0);
       expect(await page.getByTestId('api-problem').locator('h1').innerText()).toBe('无权查看');
     }
     expect((await api('/api/v1/users', auth)).status).toBe(403);
     expect((await api('/api/v1/api-tokens', auth)).status).toBe(403);
+    expect((await api('/api/v1/enrollment-tokens', auth)).status).toBe(403);
     await page.close();
   });
+});
+
+describe('enrollment tokens (sysadmin)', () => {
+  it.each([
+    ['zh-CN', { usedUp: '已用完', uses: '1 / 1' }],
+    ['en', { usedUp: 'used up', uses: '1 of 1' }],
+  ])(
+    '%s: creates a token shown once that enrolls one agent, then revokes it',
+    async (locale, words) => {
+      const ctx = await browser.newContext();
+      const page = await ctx.newPage();
+      await signIn(
+        page,
+        `/${locale}/sign-in?next=%2F${locale}%2Fadmin%2Fenrollment-tokens`,
+        SYSADMIN,
+      );
+      expect(new URL(page.url()).pathname).toBe(`/${locale}/admin/enrollment-tokens`);
+      expect(await page.getByTestId('nav-enrollment').count()).toBe(1);
+      const name = `rollout-${locale}`;
+      await page.locator('#enrollment-name').fill(name);
+      await page.locator('#enrollment-hours').fill('2');
+      await page.locator('#enrollment-uses').fill('1');
+      await page.getByTestId('enrollment-create-submit').click();
+      const row = page.locator('tr', { has: page.getByRole('rowheader', { name, exact: true }) });
+      await row.waitFor();
+      const token = await text(page, 'enrollment-secret');
+      const id = (await row.getAttribute('data-token-id')) ?? '';
+      expect(await audited('enrollment.token_created', id)).toEqual([
+        [SYSADMIN.username, 'success'],
+      ]);
+
+      // The token enrolls a new agent over real gRPC, once.
+      const agent = new AgentStream(server.grpcPort);
+      await agent.hello({
+        agentId: randomUUID(),
+        hostname: `enrolled-${locale}`,
+        labels: {},
+        agentVersion: '0.1.0',
+        kernelRelease: '4.19.90-kylin',
+        capabilities: [],
+        enrollmentToken: token,
+      });
+      agent.close();
+      const listed = (
+        (await (await api('/api/v1/enrollment-tokens', tokens[SYSADMIN.role])).json()) as {
+          items: { id: string; uses: number; maxUses: number; revokedAt: string | null }[];
+        }
+      ).items.find((k) => k.id === id);
+      expect([listed?.uses, listed?.maxUses, listed?.revokedAt]).toEqual([1, 1, null]);
+      await page.reload();
+      expect(await row.getByTestId('token-state').innerText()).toBe(words.usedUp);
+      expect(await row.getByTestId('token-uses').innerText()).toBe(words.uses);
+      await noRawKeys(page);
+      await screenshot(page, `admin-enrollment-${locale}`);
+
+      await row.getByTestId('token-revoke').click();
+      await page.locator(`tr[data-token-id="${id}"][data-state="revoked"]`).waitFor();
+      expect(await audited('enrollment.token_revoked', id)).toEqual([
+        [SYSADMIN.username, 'success'],
+      ]);
+      const refused = new AgentStream(server.grpcPort);
+      await expect(
+        refused.hello({
+          agentId: randomUUID(),
+          hostname: `refused-${locale}`,
+          labels: {},
+          agentVersion: '0.1.0',
+          kernelRelease: '4.19.90-kylin',
+          capabilities: [],
+          enrollmentToken: token,
+        }),
+      ).rejects.toThrow(/revoked/);
+      refused.close();
+      await ctx.close();
+    },
+  );
 });
 
 /** Waits (live: pushed by the server, then fetched again) for a figure to read `expected`. */

@@ -16,12 +16,25 @@ function ShownOnce({ label, value, testId }: { label: string; value: string; tes
   );
 }
 
+/** The roles a form offers, by their translated names; viewer (the least) first chosen. */
+function RoleSelect({ id, roles }: { id: string; roles: readonly Role[] }) {
+  const t = useTranslations('admin');
+  return (
+    <select id={id} name="role" defaultValue="viewer">
+      {roles.map((r) => (
+        <option key={r} value={r}>
+          {t(`roleName.${r}`)}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 type Created = { name: string; secret?: string };
 
 /** A new user with a role (POST /api/v1/users); without a password one is generated, shown once. */
 export function CreateUserForm() {
   const t = useTranslations('admin.users');
-  const ta = useTranslations('admin');
   const { busy, ready, outcome, setOutcome, run } = useApiChange<Created>();
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -49,13 +62,7 @@ export function CreateUserForm() {
       <label htmlFor="new-username">{t('col.username')}</label>
       <input id="new-username" name="username" required maxLength={64} size={16} />
       <label htmlFor="new-role">{t('col.role')}</label>
-      <select id="new-role" name="role" defaultValue="viewer">
-        {ROLES.map((r) => (
-          <option key={r} value={r}>
-            {ta(`roleName.${r}`)}
-          </option>
-        ))}
-      </select>
+      <RoleSelect id="new-role" roles={ROLES} />
       <label htmlFor="new-password">{t('password')}</label>
       <input
         id="new-password"
@@ -177,7 +184,6 @@ export function UserActions({
 /** A new API token for an integration (POST /api/v1/api-tokens): the token is shown once. */
 export function CreateTokenForm() {
   const t = useTranslations('admin.tokens');
-  const ta = useTranslations('admin');
   const { busy, ready, outcome, setOutcome, run } = useApiChange<Created>();
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -209,13 +215,7 @@ export function CreateTokenForm() {
       <label htmlFor="token-name">{t('col.name')}</label>
       <input id="token-name" name="name" required maxLength={100} size={20} />
       <label htmlFor="token-role">{t('col.role')}</label>
-      <select id="token-role" name="role" defaultValue="viewer">
-        {TOKEN_ROLES.map((r) => (
-          <option key={r} value={r}>
-            {ta(`roleName.${r}`)}
-          </option>
-        ))}
-      </select>
+      <RoleSelect id="token-role" roles={TOKEN_ROLES} />
       <label htmlFor="token-days">{t('days')}</label>
       <input id="token-days" name="days" type="number" min={1} max={730} size={5} />
       <button type="submit" disabled={busy || !ready} data-testid="token-create-submit">
@@ -235,10 +235,76 @@ export function CreateTokenForm() {
   );
 }
 
-/** Revokes one API token (DELETE /api/v1/api-tokens/:id); it stops working at once. */
-export function RevokeToken({ id, name }: { id: string; name: string }) {
-  const t = useTranslations('admin.tokens');
+/** Creates an enrollment token for new agents (POST /api/v1/enrollment-tokens), shown once. */
+export function CreateEnrollmentForm() {
+  const t = useTranslations('admin.enrollment');
+  const { busy, ready, outcome, setOutcome, run } = useApiChange<Created>();
+  async function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const formEl = e.currentTarget;
+    const f = new FormData(formEl);
+    const name = String(f.get('name') ?? '').trim();
+    const whole = (k: string) => {
+      const n = Number(f.get(k) || NaN);
+      return Number.isInteger(n) && n > 0 ? n : undefined;
+    };
+    if (!name) return setOutcome({ kind: 'invalid' });
+    const ok = await run(
+      () =>
+        browserApi().POST('/api/v1/enrollment-tokens', {
+          // 24 h unless given: the server's default, as its OpenAPI document states it.
+          body: { name, expiresInHours: whole('hours') ?? 24, maxUses: whole('uses') },
+        }),
+      (data) => ({ name, secret: (data as { token?: string } | undefined)?.token }),
+    );
+    if (ok) formEl.reset();
+  }
+  return (
+    <form
+      className="toolbar wrap"
+      onSubmit={(e) => void submit(e)}
+      aria-label={t('create')}
+      data-testid="enrollment-create"
+    >
+      <label htmlFor="enrollment-name">{t('col.name')}</label>
+      <input id="enrollment-name" name="name" required maxLength={100} size={20} />
+      <label htmlFor="enrollment-hours">{t('hours')}</label>
+      <input id="enrollment-hours" name="hours" type="number" min={1} max={8760} size={5} />
+      <label htmlFor="enrollment-uses">{t('uses')}</label>
+      <input id="enrollment-uses" name="uses" type="number" min={1} size={5} />
+      <button type="submit" disabled={busy || !ready} data-testid="enrollment-create-submit">
+        {t('createButton')}
+      </button>
+      <ChangeMessage
+        outcome={outcome}
+        busy={busy}
+        done={(c) => t('created', { name: c.name })}
+        invalid={t('invalid')}
+        testId="enrollment-create-message"
+      />
+      {outcome?.kind === 'done' && outcome.value.secret ? (
+        <ShownOnce label={t('token')} value={outcome.value.secret} testId="enrollment-secret" />
+      ) : null}
+    </form>
+  );
+}
+
+/**
+ * Revokes one token: an API token (DELETE /api/v1/api-tokens/:id, it stops working at once) or an
+ * enrollment token (DELETE /api/v1/enrollment-tokens/:id; agents enrolled with it stay).
+ */
+export function RevokeToken({
+  kind,
+  id,
+  name,
+}: {
+  kind: 'api' | 'enrollment';
+  id: string;
+  name: string;
+}) {
+  const t = useTranslations(kind === 'api' ? 'admin.tokens' : 'admin.enrollment');
   const { busy, ready, outcome, run } = useApiChange<string>();
+  const params = { path: { id } };
   return (
     <>
       <button
@@ -248,7 +314,10 @@ export function RevokeToken({ id, name }: { id: string; name: string }) {
         aria-label={t('revokeNamed', { name })}
         onClick={() =>
           void run(
-            () => browserApi().DELETE('/api/v1/api-tokens/{id}', { params: { path: { id } } }),
+            () =>
+              kind === 'api'
+                ? browserApi().DELETE('/api/v1/api-tokens/{id}', { params })
+                : browserApi().DELETE('/api/v1/enrollment-tokens/{id}', { params }),
             () => name,
           )
         }

@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AdminUser, ApiToken, ROLES, TOKEN_ROLES, tokenState, userStates } from './admin';
+import {
+  AdminUser,
+  ApiToken,
+  EnrollmentToken,
+  enrollmentState,
+  ROLES,
+  TOKEN_ROLES,
+  tokenState,
+  userStates,
+} from './admin';
 
 // The server's OpenAPI document (as the console's build read it) is the source of the roles.
 const spec = JSON.parse(
@@ -54,5 +63,25 @@ describe('administration', () => {
     expect(tokenState(tok, new Date('2026-12-01T12:00:00Z'))).toBe('active');
     expect(tokenState(tok, new Date('2026-12-02T00:00:00Z'))).toBe('expired');
     expect(tokenState({ ...tok, revokedAt: '2026-12-01T01:00:00Z' }, new Date(0))).toBe('revoked');
+  });
+  it('an enrollment token is revoked, expired, used up or active', () => {
+    const e: EnrollmentToken = {
+      id: 'e1',
+      name: 'rollout',
+      createdAt: '2026-12-01T00:00:00Z',
+      expiresAt: '2026-12-02T00:00:00Z',
+      maxUses: 2,
+      uses: 1,
+      revokedAt: null,
+    };
+    const noon = new Date('2026-12-01T12:00:00Z');
+    expect(enrollmentState(e, noon)).toBe('active');
+    expect(enrollmentState({ ...e, uses: 2 }, noon)).toBe('usedUp');
+    expect(enrollmentState({ ...e, maxUses: null, uses: 99 }, noon)).toBe('active');
+    expect(enrollmentState({ ...e, expiresAt: null }, new Date('2030-01-01T00:00:00Z'))).toBe(
+      'active',
+    );
+    expect(enrollmentState(e, new Date('2026-12-02T00:00:00Z'))).toBe('expired');
+    expect(enrollmentState({ ...e, revokedAt: '2026-12-01T01:00:00Z' }, noon)).toBe('revoked');
   });
 });

@@ -57,3 +57,25 @@ export function tokenState(t: ApiToken, now: Date): 'revoked' | 'expired' | 'act
   if (t.revokedAt) return 'revoked';
   return Date.parse(t.expiresAt) <= now.getTime() ? 'expired' : 'active';
 }
+
+/** An enrollment token as GET /api/v1/enrollment-tokens lists it (never the token itself). */
+export interface EnrollmentToken {
+  id: string;
+  name: string;
+  createdAt: string;
+  expiresAt: string | null;
+  maxUses: number | null;
+  uses: number;
+  revokedAt: string | null;
+}
+
+/** An enrollment token enrolls agents until revoked, expired or used up. */
+export function enrollmentState(
+  t: EnrollmentToken,
+  now: Date,
+): 'revoked' | 'expired' | 'usedUp' | 'active' {
+  if (t.revokedAt) return 'revoked';
+  if (t.expiresAt && Date.parse(t.expiresAt) <= now.getTime()) return 'expired';
+  if (t.maxUses !== null && t.uses >= t.maxUses) return 'usedUp';
+  return 'active';
+}

@@ -79,6 +79,11 @@ export default async function LocaleLayout({
                   {t('apiTokens')}
                 </Link>
               ) : null}
+              {me && mayCall(me.role, 'GET /api/v1/enrollment-tokens') ? (
+                <Link href="/admin/enrollment-tokens" data-testid="nav-enrollment">
+                  {t('enrollment')}
+                </Link>
+              ) : null}
             </nav>
             <span className="tz" data-testid="time-zone">
               {t('timeZone', { zone: timeZoneLabel(locale, timeZone) })}

@@ -92,7 +92,9 @@ export default async function ApiTokensPage({ params }: { params: Promise<{ loca
                     {when(k.lastUsedAt)}
                     {k.lastUsedFrom ? ` (${k.lastUsedFrom})` : ''}
                   </td>
-                  <td>{state === 'active' ? <RevokeToken id={k.id} name={k.name} /> : null}</td>
+                  <td>
+                    {state === 'active' ? <RevokeToken kind="api" id={k.id} name={k.name} /> : null}
+                  </td>
                 </tr>
               );
             })}
