@@ -55,6 +55,7 @@ const ISSUE_TABLE: Record<string, readonly Role[]> = {
   'GET traffic/talkers': ['operator', 'viewer'],
   'GET traffic/connections': ['operator', 'viewer'],
   'GET traffic/drops': ['operator', 'viewer'],
+  'GET traffic/hosts': ['operator', 'viewer'],
   'GET users': ['secadmin'],
   'POST users': ['secadmin'],
   'GET users/:username': ['secadmin'],
@@ -126,6 +127,8 @@ const SAMPLES: Record<string, Sample> = {
   'GET traffic/talkers': {},
   'GET traffic/connections': {},
   'GET traffic/drops': {},
+  'GET traffic/hosts': { query: 'by=failed&limit=3' },
+  'GET anomalies/hosts': {},
   'GET hosts': {},
   'GET users': {},
   'POST users': {

@@ -7,7 +7,7 @@ import { actorOf } from './actor';
 import { AnomaliesService } from './anomalies.service';
 import { AnomalyNoteDto, SuppressAnomalyDto } from './dto/anomaly-action.dto';
 import { AnomalyView } from './dto/anomaly.view';
-import { ListAnomaliesQuery } from './dto/anomalies.query';
+import { AnomalyHostsQuery, ListAnomaliesQuery } from './dto/anomalies.query';
 import { ThresholdsService } from './thresholds.service';
 
 const ID = /^[1-9][0-9]{0,17}$/;
@@ -29,6 +29,13 @@ export class AnomaliesController {
   @Roles('operator', 'viewer', 'sysadmin', 'secadmin', 'auditadmin')
   list(@Query() q: ListAnomaliesQuery) {
     return this.anomalies.list(q);
+  }
+
+  /** Hosts by how many anomalies match the filters, most first. */
+  @Get('hosts')
+  @Roles('operator', 'viewer', 'sysadmin', 'secadmin', 'auditadmin')
+  hosts(@Query() q: AnomalyHostsQuery) {
+    return this.anomalies.hostCounts(q);
   }
 
   /** Effective detector thresholds by scope (fleet, label:k=v), with the defaults. */

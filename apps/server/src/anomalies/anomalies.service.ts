@@ -8,7 +8,7 @@ import type { AnomalyStatus, EvidenceWindow, Finding, Severity } from './anomaly
 import { SEVERITIES } from './anomaly-types';
 import { AnomalyTransitionError } from './anomaly.errors';
 import { LISTENING_REFRESH_MINUTES } from './detectors';
-import type { ListAnomaliesQuery } from './dto/anomalies.query';
+import type { AnomalyHostsQuery, ListAnomaliesQuery } from './dto/anomalies.query';
 import type { AnomalyView } from './dto/anomaly.view';
 import { ANOMALY_CHANNEL, encodeAnomaly, type LiveAnomaly } from './live-anomaly';
 
@@ -164,9 +164,8 @@ export class AnomaliesService {
     };
   }
 
-  async list(
-    q: ListAnomaliesQuery,
-  ): Promise<{ items: AnomalyView[]; total: number; limit: number; offset: number }> {
+  /** The WHERE clause of the list's filters over `anomalies a LEFT JOIN hosts h`, and `p` to add more. */
+  private filtered(q: Omit<ListAnomaliesQuery, 'limit' | 'offset'>) {
     const where: string[] = [];
     const params: unknown[] = [];
     const p = (v: unknown) => {
@@ -181,7 +180,13 @@ export class AnomaliesService {
     if (q.to) where.push(`a.first_seen < ${p(new Date(q.to))}`);
     if (q.labels)
       where.push(`h.labels @> ${p(JSON.stringify(parseLabelSelector(q.labels, 'labels')))}::jsonb`);
-    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    return { clause: where.length ? `WHERE ${where.join(' AND ')}` : '', params, p };
+  }
+
+  async list(
+    q: ListAnomaliesQuery,
+  ): Promise<{ items: AnomalyView[]; total: number; limit: number; offset: number }> {
+    const { clause, params, p } = this.filtered(q);
     const [{ total }] = (await this.ds.query(
       `SELECT count(*)::int AS total FROM anomalies a LEFT JOIN hosts h ON h.agent_id = a.agent_id ${clause}`,
       params,
@@ -191,6 +196,26 @@ export class AnomaliesService {
       params,
     )) as Row[];
     return { items: rows.map(view), total, limit: q.limit, offset: q.offset };
+  }
+
+  /** Hosts by how many anomalies match the filters, most first (ties by agent id). */
+  async hostCounts(
+    q: AnomalyHostsQuery,
+  ): Promise<{ items: { agentId: string; hostname: string | null; anomalies: number }[] }> {
+    const { clause, params, p } = this.filtered(q);
+    const rows = (await this.ds.query(
+      `SELECT a.agent_id::text AS agent_id, max(h.hostname) AS hostname, count(*)::int AS anomalies
+         FROM anomalies a LEFT JOIN hosts h ON h.agent_id = a.agent_id ${clause}
+        GROUP BY a.agent_id ORDER BY anomalies DESC, a.agent_id LIMIT ${p(q.limit)}`,
+      params,
+    )) as { agent_id: string; hostname: string | null; anomalies: number }[];
+    return {
+      items: rows.map((r) => ({
+        agentId: r.agent_id,
+        hostname: r.hostname,
+        anomalies: r.anomalies,
+      })),
+    };
   }
 
   /**

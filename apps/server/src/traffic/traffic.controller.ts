@@ -4,6 +4,7 @@ import { ApiBadRequestResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import {
   RatesQuery,
   SeriesQuery,
+  TopHostsQuery,
   TopQuery,
   TrafficFilterQuery,
   TrafficScopeQuery,
@@ -11,6 +12,7 @@ import {
 import {
   ConnectionsView,
   DropsView,
+  HostRanksView,
   PortsView,
   RatesView,
   SeriesView,
@@ -63,6 +65,12 @@ export class TrafficController {
   @ApiOkResponse({ type: ConnectionsView })
   connections(@Query() q: TrafficScopeQuery): Promise<ConnectionsView> {
     return this.traffic.connections(q);
+  }
+
+  @Get('hosts')
+  @ApiOkResponse({ type: HostRanksView, description: 'Hosts ranked by a sum over the range' })
+  hosts(@Query() q: TopHostsQuery): Promise<HostRanksView> {
+    return this.traffic.topHosts(q);
   }
 
   @Get('drops')

@@ -8,7 +8,9 @@ import { API_DIRECTIONS, API_FAMILIES, API_PROTOCOLS, apiName } from '../storage
 import { Resolution, seriesByName } from '../storage/series';
 import {
   RatesQuery,
+  HostRank,
   SeriesQuery,
+  TopHostsQuery,
   TopQuery,
   TrafficFilterQuery,
   TrafficScopeQuery,
@@ -37,6 +39,14 @@ const SERIES_GROUP_COLUMNS: Record<Exclude<SeriesQuery['groupBy'], 'none'>, stri
   protocol: 'protocol',
   family: 'family',
   iface: 'iface',
+};
+
+// What each host ranking sums: a column of the traffic or the windows (TCP) series.
+const HOST_RANK_SUMS: Record<HostRank, { series: 'traffic' | 'windows'; column: string }> = {
+  bytes: { series: 'traffic', column: 'bytes' },
+  packets: { series: 'traffic', column: 'packets' },
+  failed: { series: 'windows', column: 'failed' },
+  retransmits: { series: 'windows', column: 'retransmits' },
 };
 
 export interface ResolvedScope {
@@ -343,6 +353,30 @@ export class TrafficService {
         windows: str(h.windows),
         sumMs: num(h.sum_ms),
       })),
+    };
+  }
+
+  /** The hosts with the highest sum of `by` over the range; hosts at 0 are left out. */
+  async topHosts(q: TopHostsQuery) {
+    const s = await this.resolveScope(q);
+    const segments = totalsPlan(s.from, s.to, q.resolution);
+    const { series, column } = HOST_RANK_SUMS[q.by];
+    const rows = await this.run('top-hosts', {
+      series: seriesByName(series),
+      segments,
+      groupBy: ['agent_id'],
+      metrics: [summed(column)],
+      agentIds: s.agentIds,
+      filters: {},
+      orderBy: `${column} DESC, agent_id`,
+      limit: q.limit,
+    });
+    return {
+      ...this.header(s, segments),
+      by: q.by,
+      items: rows
+        .filter((r) => str(r[column]) !== '0')
+        .map((r) => ({ agentId: String(r.agent_id), value: str(r[column]) })),
     };
   }
 

@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsDateString,
@@ -75,4 +75,19 @@ export class ListAnomaliesQuery {
   @Min(0)
   @Max(100_000)
   offset: number = 0;
+}
+
+/** Hosts ranked by how many anomalies match the list's filters (the fleet's "worst N"). */
+export class AnomalyHostsQuery extends OmitType(ListAnomaliesQuery, [
+  'agentId',
+  'limit',
+  'offset',
+] as const) {
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 10 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit: number = 10;
 }

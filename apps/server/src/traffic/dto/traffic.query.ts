@@ -126,3 +126,26 @@ export class RatesQuery extends TrafficScopeQuery {
   @MaxLength(64)
   iface = '';
 }
+
+export const HOST_RANKS = ['bytes', 'packets', 'failed', 'retransmits'] as const;
+export type HostRank = (typeof HOST_RANKS)[number];
+
+/** The hosts in scope ranked by one sum over the range, highest first (the fleet's "worst N"). */
+export class TopHostsQuery extends TrafficScopeQuery {
+  @ApiPropertyOptional({
+    enum: HOST_RANKS,
+    default: 'bytes',
+    description: 'bytes, packets (traffic) or failed connections, retransmits (TCP)',
+  })
+  @IsOptional()
+  @IsIn(HOST_RANKS)
+  by: HostRank = 'bytes';
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 10 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit: number = 10;
+}

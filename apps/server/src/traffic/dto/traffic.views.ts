@@ -150,3 +150,17 @@ export class DropsView extends RangeView {
   @ApiProperty({ type: [DropItem] }) items!: DropItem[];
   @ApiProperty({ type: AgentDrops }) agent!: AgentDrops;
 }
+
+export class HostRankItem {
+  @ApiProperty({ format: 'uuid' }) agentId!: string;
+  @ApiProperty({ example: '9876543', description: 'The sum ranked by, exact' }) value!: string;
+}
+
+export class HostRanksView extends RangeView {
+  @ApiProperty({ enum: ['bytes', 'packets', 'failed', 'retransmits'] }) by!: string;
+  @ApiProperty({
+    type: [HostRankItem],
+    description: 'Highest first; hosts whose sum is 0 left out',
+  })
+  items!: HostRankItem[];
+}
