@@ -13,7 +13,7 @@
 // generator, server and PostgreSQL share the machine.
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -22,7 +22,7 @@ import { SERIES } from '@tidewatch/server/dist/storage/series';
 import { partitionDdl } from '@tidewatch/server/dist/storage/partitions';
 import { validateBatch } from '@tidewatch/server/dist/ingest/batch-validation';
 import { loadTidewatchV1 } from '@tidewatch/proto';
-import { copyLoad, copyRowsOf } from './copy-baseline';
+import { copyLoad, copyRowsOf, cpuSeconds } from './copy-baseline';
 import { summarizeCpuProfile } from './cpu-profile';
 import { SimAgent } from './sim-agent';
 import { makeWindow, recordsOf } from './windows';
@@ -73,7 +73,9 @@ async function startServer(
   });
   return new Promise((resolve, reject) => {
     let out = '';
+    const serverLog = process.env.BENCH_SERVER_LOG; // the server's own log lines, kept when set
     proc.stdout?.on('data', (c: Buffer) => {
+      if (serverLog) appendFileSync(serverLog, c);
       out += c.toString();
       const line = out.split('\n').find((l) => l.includes('"event":"listening"'));
       if (line) {
@@ -83,17 +85,6 @@ async function startServer(
     });
     proc.on('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
   });
-}
-
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100)
-  } catch {
-    return 0; // the backend ended
-  }
 }
 
 function peakRssBytes(pid: number): number {
@@ -159,6 +150,7 @@ async function copyBaseline(
   records: number;
   ms: number;
   recordsPerSecond: number;
+  cpuSeconds: number;
 }> {
   const name = `tw_bench_copy_${randomBytes(4).toString('hex')}`;
   const admin = new Client({ connectionString: PG });
@@ -194,8 +186,15 @@ async function copyBaseline(
     const records = windows.reduce((n, w) => n + recordsOf(w.batch), 0);
     const tables = copyRowsOf(windows);
     const rows = tables.reduce((n, t) => n + t.lines.length, 0);
-    const ms = await copyLoad(url.toString(), tables);
-    return { windows: windows.length, rows, records, ms, recordsPerSecond: records / (ms / 1000) };
+    const { ms, cpuSeconds: cpu } = await copyLoad(url.toString(), tables);
+    return {
+      windows: windows.length,
+      rows,
+      records,
+      ms,
+      recordsPerSecond: records / (ms / 1000),
+      cpuSeconds: cpu,
+    };
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
@@ -491,7 +490,17 @@ async function main(): Promise<void> {
           ...copy,
           recordsPerSecond: Math.round(copy.recordsPerSecond),
           ratio: (batchesPerSecond * perBatch) / copy.recordsPerSecond,
+          recordsPerCpuSecond: Math.round(copy.records / copy.cpuSeconds),
         },
+        // The same comparison per CPU-second spent (server + its PostgreSQL backends against
+        // the COPY's backend): other jobs on a shared machine move both rates, less this one.
+        recordsPerCpuSecond: Math.round(
+          (batchesPerSecond * perBatch) / (cpu.serverCores + cpu.postgresCores),
+        ),
+        cpuRatio:
+          (batchesPerSecond * perBatch) /
+          (cpu.serverCores + cpu.postgresCores) /
+          (copy.records / copy.cpuSeconds),
         explainOneFlush: explain,
         writeTransactions: writeTx,
         catchupAckLatencyMs: {
@@ -521,6 +530,7 @@ async function main(): Promise<void> {
       `| sustained stored window records/s | ${result.ingest.sustainedRecordsPerSecond} (${result.ingest.sustainedBatchesPerSecond} batches/s x ${perBatch}) |`,
       `| raw COPY of the same rows, records/s (1 session, raw tables only) | ${result.ingest.rawCopy.recordsPerSecond} (${copy.windows} windows, ${copy.rows} rows in ${f(copy.ms / 1000)} s) |`,
       `| Tidewatch / raw COPY | ${result.ingest.rawCopy.ratio.toFixed(2)} |`,
+      `| records per CPU-second: Tidewatch (server + its PG backends) / raw COPY (its backend) | ${result.ingest.recordsPerCpuSecond} / ${result.ingest.rawCopy.recordsPerCpuSecond} = ${result.ingest.cpuRatio.toFixed(2)} |`,
       `| every window stored exactly once | ${result.ingest.everyWindowStoredOnce} (${stored.n} of ${total}) |`,
       `| CPU cores during catch-up: server / its ${cpu.postgresBackends} PG backends / simulator | ${cpu.serverCores.toFixed(2)} / ${cpu.postgresCores.toFixed(2)} / ${cpu.simulatorCores.toFixed(2)} |`,
       `| server peak RSS through saturated catch-up | ${result.serverPeakRssCatchupMiB} MiB |`,

@@ -5,6 +5,7 @@
 // table) into a fresh database migrated with the server's migrations.
 // Rollups are not maintained here: COPY cannot upsert, so the ratio compares
 // Tidewatch's raw + 1 min + 1 h writes with raw rows alone.
+import { readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { Batch, Batch__Output } from '@tidewatch/proto';
@@ -55,11 +56,30 @@ export function copyRowsOf(batches: { agentId: string; batch: Batch }[]): CopyTa
   });
 }
 
-/** COPY every table's lines in one session; returns the elapsed milliseconds. */
-export async function copyLoad(databaseUrl: string, tables: CopyTable[]): Promise<number> {
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (0 once it ended). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100)
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * COPY every table's lines in one session; returns the elapsed milliseconds and
+ * the CPU seconds its PostgreSQL backend spent (PostgreSQL on this machine).
+ */
+export async function copyLoad(
+  databaseUrl: string,
+  tables: CopyTable[],
+): Promise<{ ms: number; cpuSeconds: number }> {
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
   try {
+    const [{ pid }] = (await db.query('SELECT pg_backend_pid() AS pid')).rows as { pid: number }[];
+    const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
     for (const t of tables) {
       const sink = db.query(
@@ -82,7 +102,7 @@ export async function copyLoad(databaseUrl: string, tables: CopyTable[]): Promis
       };
       await pipeline(Readable.from(chunks()), sink);
     }
-    return performance.now() - t0;
+    return { ms: performance.now() - t0, cpuSeconds: cpuSeconds(pid) - cpu0 };
   } finally {
     await db.end();
   }
