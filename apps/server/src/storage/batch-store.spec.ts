@@ -1,40 +1,25 @@
-import { addExact, rawRowsOf, seriesInsertSql, StoredBatch } from './batch-store';
+import { rawRowsOf, seriesInsertSql, StoredBatch } from './batch-store';
 import { seriesByName } from './series';
 
 describe('seriesInsertSql', () => {
-  it('inserts raw rows and both rollups from three unnests in one statement', () => {
+  it('inserts raw rows with one unnest and upserts both rollups in the same statement', () => {
     const sql = seriesInsertSql(seriesByName('traffic'));
     expect(sql).toContain('INSERT INTO traffic_raw');
     expect(sql).toContain('unnest($1::uuid[], $2::timestamptz[], $3::text[]');
-    expect(sql).toContain('INSERT INTO traffic_1m AS t');
-    expect(sql).toContain('INSERT INTO traffic_1h AS t');
-    // 8 raw columns, then 8 rollup columns per resolution.
-    expect(sql).toContain('$9::uuid[]');
-    expect(sql).toContain('$17::uuid[]');
+    expect(sql).toContain(`date_trunc('minute', window_start, 'UTC')`);
+    expect(sql).toContain(`date_trunc('hour', window_start, 'UTC')`);
     expect(sql).toContain(
       'ON CONFLICT (agent_id, bucket, iface, direction, family, protocol) DO UPDATE SET packets = t.packets + EXCLUDED.packets',
     );
   });
 
-  it('merges maxima with GREATEST, flags with OR and histograms element-wise', () => {
+  it('merges maxima with GREATEST and flags with OR', () => {
     expect(seriesInsertSql(seriesByName('rates'))).toContain(
       'peak_bps = GREATEST(t.peak_bps, EXCLUDED.peak_bps)',
     );
     expect(seriesInsertSql(seriesByName('ports'))).toContain(
       'abnormal = t.abnormal OR EXCLUDED.abnormal',
     );
-    const d = seriesInsertSql(seriesByName('durations'));
-    expect(d).toContain('counts = tw_array_add(t.counts, EXCLUDED.counts)');
-    expect(d).toContain('bounds::double precision[]');
-  });
-});
-
-describe('addExact', () => {
-  it('stays a number below 2^53 and becomes an exact bigint past it', () => {
-    expect(addExact(1, 2)).toBe(3);
-    expect(addExact(Number.MAX_SAFE_INTEGER, 1)).toBe(2n ** 53n);
-    expect(addExact(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)).toBe(2n ** 54n - 2n);
-    expect(addExact(2n ** 60n, 5)).toBe(2n ** 60n + 5n);
   });
 });
 
@@ -84,19 +69,10 @@ describe('rawRowsOf', () => {
     expect(tables.map((t) => t.table)).toEqual(['traffic_raw', 'windows_raw', 'durations_raw']);
     const traffic = tables[0];
     expect(traffic.columns.slice(0, 3)).toEqual(['agent_id', 'window_start', 'iface']);
-    expect(traffic.values.map((c) => c[0])).toEqual([
-      item.agentId,
-      '2026-01-15T10:00:00.000Z',
-      'eth0',
-      1,
-      1,
-      1,
-      3,
-      300,
-    ]);
+    expect(traffic.values.map((c) => c[0])).toEqual([item.agentId, start, 'eth0', 1, 1, 1, 3, 300]);
     expect(tables[2].values.map((c) => c[0])).toEqual([
       item.agentId,
-      '2026-01-15T10:00:00.000Z',
+      start,
       '{10,100}',
       '{1,2,0}',
       12.5,

@@ -19,13 +19,8 @@ export interface RawColumn {
 export interface RollupColumn {
   name: string;
   type: string;
-  /** Aggregate over the raw rows of one bucket (SQL; the definition the rollups are checked against). */
+  /** Aggregate over the raw rows of one bucket. */
   agg: string;
-  /**
-   * What the writer aggregates in the server, the same as `agg`: a raw column,
-   * '*' (one per raw row) or 'window_ms' (window_end - window_start in ms).
-   */
-  from: string;
   /** How a new delta merges into an existing bucket row (array_sum: element-wise). */
   merge: 'sum' | 'max' | 'or' | 'array_sum';
 }
@@ -44,14 +39,12 @@ const sum = (name: string, col = name, type = 'bigint'): RollupColumn => ({
   name,
   type,
   agg: `sum(${col})`,
-  from: col,
   merge: 'sum',
 });
 const max = (name: string, col = name, type = 'bigint'): RollupColumn => ({
   name,
   type,
   agg: `max(${col})`,
-  from: col,
   merge: 'max',
 });
 const D = 'double precision';
@@ -101,13 +94,7 @@ export const SERIES: Series[] = [
       sum('packets'),
       sum('bytes'),
       sum('connections'),
-      {
-        name: 'abnormal',
-        type: 'boolean',
-        agg: 'bool_or(abnormal)',
-        from: 'abnormal',
-        merge: 'or',
-      },
+      { name: 'abnormal', type: 'boolean', agg: 'bool_or(abnormal)', merge: 'or' },
     ],
   },
   {
@@ -172,12 +159,11 @@ export const SERIES: Series[] = [
     ],
     dims: [],
     rollup: [
-      { name: 'windows', type: 'bigint', agg: 'count(*)', from: '*', merge: 'sum' },
+      { name: 'windows', type: 'bigint', agg: 'count(*)', merge: 'sum' },
       {
         name: 'milliseconds',
         type: 'bigint',
         agg: 'sum((extract(epoch from window_end - window_start) * 1000)::bigint)',
-        from: 'window_ms',
         merge: 'sum',
       },
       sum('opened_client'),
@@ -211,14 +197,8 @@ export const SERIES: Series[] = [
     ],
     dims: ['bounds'],
     rollup: [
-      { name: 'windows', type: 'bigint', agg: 'count(*)', from: '*', merge: 'sum' },
-      {
-        name: 'counts',
-        type: 'bigint[]',
-        agg: 'tw_sum_array(counts)',
-        from: 'counts',
-        merge: 'array_sum',
-      },
+      { name: 'windows', type: 'bigint', agg: 'count(*)', merge: 'sum' },
+      { name: 'counts', type: 'bigint[]', agg: 'tw_sum_array(counts)', merge: 'array_sum' },
       sum('sum_ms', 'sum_ms', D),
     ],
   },
