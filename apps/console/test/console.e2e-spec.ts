@@ -55,6 +55,8 @@ aBatches[4] = {
 };
 const bBatches = B_SLOTS.map((k, i) => zeroWindow(i + 1, T0 + k * WINDOW_MS));
 const truthA = sums(aBatches);
+/** A's failed connections in the range, as its windows said. */
+const FAILED_A = aBatches.reduce((n, b) => n + Number(b.connections?.failed ?? 0), 0);
 const truthB = sums(bBatches);
 
 // Whether the server has sign-in yet (its OpenAPI document, as the console's build read it).
@@ -415,6 +417,8 @@ describe.each([
   });
 
   it('fleet overview: every host, exact fleet totals, current rates, label filter in the URL', async () => {
+    // Detection runs behind ingest: the fleet's worst-N by anomalies needs A's anomaly raised.
+    expect((await raisedAnomalies(A.agentId, 'abnormal_port')).length).toBe(1);
     await open(page, `/${locale}/fleet?${RANGE}`, locale);
     expect(await text(page, 'fleet-hosts')).toBe('2');
     expect(await text(page, 'fleet-bytes')).toBe(count(locale, truthA.bytes + truthB.bytes));
@@ -426,6 +430,27 @@ describe.each([
     // The last window of A: (1,008,888 + 250,056 + 12,345) bytes in 10 s = 1,017,031.2 bit/s.
     await expect_text(rowA.getByTestId('current-rate'), '1.02 Mbit/s');
     await expect_text(rowB.getByTestId('current-rate'), '0 bit/s');
+    // The worst N, ranked by the server: only A sent bytes and had failed connections in the
+    // range (B's windows counted zero); A's one abnormal connection raised its one anomaly.
+    const worst = async (k: string) =>
+      page
+        .getByTestId(`worst-${k}`)
+        .locator('tbody tr')
+        .evaluateAll((rows) =>
+          rows.map((r) => [
+            r.getAttribute('data-ranked-agent-id'),
+            (r.querySelector('th') as HTMLElement).innerText,
+            (r.querySelector('[data-testid="worst-value"]') as HTMLElement).innerText,
+          ]),
+        );
+    expect((await worst('bytes')).map((r) => r.slice(0, 2))).toEqual([[A.agentId, A.hostname]]);
+    expect((await worst('bytes'))[0][2]).toContain(count(locale, truthA.bytes));
+    expect(await worst('failed')).toEqual([[A.agentId, A.hostname, count(locale, FAILED_A)]]);
+    expect(await worst('anomalies')).toEqual([[A.agentId, A.hostname, '1']]);
+    const link = page.getByTestId('worst-failed').getByRole('link', { name: A.hostname });
+    expect(new URL((await link.getAttribute('href')) ?? '', consoleApp.url).search).toBe(
+      `?${RANGE}`,
+    );
     await screenshot(page, `fleet-${locale}`);
 
     // The label filter, used as an operator would: typed, submitted, and kept in the URL.

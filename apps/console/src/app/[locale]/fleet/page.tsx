@@ -2,19 +2,23 @@ import { pageLocale } from '../../../i18n/page-locale';
 import { getTimeZone, getTranslations, setRequestLocale } from 'next-intl/server';
 import { isApiError, Schemas, specInteger } from '../../../api/client';
 import { ApiProblem } from '../../../components/ApiProblem';
-import { serverApi } from '../../../api/server-api';
+import { currentUser, serverApi } from '../../../api/server-api';
 import { FleetHost, FleetList } from '../../../components/FleetList';
 import { RangeHidden } from '../../../components/FormFields';
 import { LiveRefresh } from '../../../live/LiveRefresh';
 import { ProtocolMix } from '../../../components/ProtocolMix';
+import { RankedHost, WorstHosts } from '../../../components/WorstHosts';
+import { mayCall } from '../../../model/roles';
 import { RangeBar } from '../../../components/RangeBar';
 import { formatBitRate, formatBytes, formatCount } from '../../../format/units';
 import { hostState, HostState, labelChoices, validSelector } from '../../../model/host-state';
-import { first, parseRange, SearchParams, toSearch } from '../../../view-state/range';
+import { first, parseRange, rangeSearch, SearchParams, toSearch } from '../../../view-state/range';
 
 export const dynamic = 'force-dynamic';
 
 const PROTOCOLS = ['tcp', 'udp', 'icmp', 'icmpv6', 'other'] as const;
+/** How many hosts each worst-N list shows. */
+const WORST_N = 5;
 
 export default async function FleetPage({
   params,
@@ -33,6 +37,7 @@ export default async function FleetPage({
   const stateFilter = first(sp, 'state') as HostState | undefined;
   const range = parseRange(sp, new Date(), '15m');
   const { client, call } = await serverApi(locale, `/${locale}/fleet${toSearch(sp)}`);
+  const me = await currentUser();
   const from = range.from.toISOString();
   const to = range.to.toISOString();
 
@@ -57,7 +62,29 @@ export default async function FleetPage({
         client.GET('/api/v1/traffic/rates', { params: { query: { selector, from, to } } }),
       ),
     ]);
-    return { hosts, summary, rates };
+    // The worst N: the server ranks the hosts (traffic and TCP sums, anomaly counts).
+    const ranked = (by: 'bytes' | 'failed') =>
+      mayCall(me?.role, 'GET /api/v1/traffic/hosts')
+        ? call('/api/v1/traffic/hosts', () =>
+            client.GET('/api/v1/traffic/hosts', {
+              params: { query: { by, selector, from, to, limit: WORST_N } },
+            }),
+          ).then((r) => r.items)
+        : Promise.resolve(null);
+    const [byBytes, byFailed, byAnomalies] = await Promise.all([
+      ranked('bytes'),
+      ranked('failed'),
+      mayCall(me?.role, 'GET /api/v1/anomalies/hosts')
+        ? (
+            call('/api/v1/anomalies/hosts', () =>
+              client.GET('/api/v1/anomalies/hosts', {
+                params: { query: { labels: selector, from, to, limit: WORST_N } },
+              }),
+            ) as unknown as Promise<{ items: { agentId: string; anomalies: number }[] }>
+          ).then((r) => r.items.map((x) => ({ agentId: x.agentId, value: x.anomalies })))
+        : Promise.resolve(null),
+    ]);
+    return { hosts, summary, rates, worst: { byBytes, byFailed, byAnomalies } };
   }
   let data: Awaited<ReturnType<typeof load>>;
   try {
@@ -66,7 +93,13 @@ export default async function FleetPage({
     if (!isApiError(err)) throw err;
     return <ApiProblem error={err} locale={locale} />;
   }
-  const { hosts, summary, rates } = data;
+  const { hosts, summary, rates, worst } = data;
+  const hostName = new Map(hosts.map((h) => [h.agentId, h.hostname]));
+  const named = (items: { agentId: string; value: string | number }[]): RankedHost[] =>
+    items.map((x) => ({ ...x, hostname: hostName.get(x.agentId) ?? x.agentId }));
+  // The host's page over the same range (a preset stays a preset).
+  const hostHref = (agentId: string) =>
+    `/hosts/${agentId}?${rangeSearch({}, range.preset ? { preset: range.preset } : { from: range.from, to: range.to })}`;
   const all: FleetHost[] = hosts.map((h) => ({
     agentId: h.agentId,
     hostname: h.hostname,
@@ -174,6 +207,31 @@ export default async function FleetPage({
       ) : (
         <p className="banner notice">{t('noTraffic')}</p>
       )}
+      <h2>{t('worst.title', { n: WORST_N })}</h2>
+      <div className="cards worst">
+        {(
+          [
+            ['bytes', worst.byBytes, true],
+            ['failed', worst.byFailed, false],
+            ['anomalies', worst.byAnomalies, false],
+          ] as const
+        ).map(([k, items, bytes]) =>
+          items ? (
+            <WorstHosts
+              key={k}
+              title={t(`worst.${k}`)}
+              hostLabel={t('col.host')}
+              valueLabel={t(`worst.${k}Value`)}
+              items={named(items)}
+              bytes={bytes}
+              hostHref={hostHref}
+              locale={locale}
+              none={t('worst.none')}
+              testId={`worst-${k}`}
+            />
+          ) : null,
+        )}
+      </div>
       <h2>{t('hostsTitle', { count: shown.length })}</h2>
       {shown.length ? (
         <FleetList hosts={shown} from={from} to={to} timeZone={timeZone} />
