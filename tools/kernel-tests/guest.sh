@@ -18,13 +18,7 @@ case $version in
 esac
 echo "tw-kt-guest Linux $(uname -r), JIT $(cat /proc/sys/net/core/bpf_jit_enable), objects $TW_TEST_OBJECTS"
 
-# libs/bpf: the verifier (every program), exact counters for every class over
-# IPv4/IPv6, TCP lifecycle, flows and a full table, the interpreter (JIT off).
-# apps/agent: doctor's truth on this kernel; standalone with /metrics exact and
-# no filter left after it stops. (lifecycle.spec.ts's 100-cycle, non-root and
-# per-program-stats tests run on the host only: minutes under emulation.)
+# The files: tools/kernel-tests/jest.guest.config.js (transpiled on the host
+# by run.js before the guest boots).
 exec node node_modules/jest/bin/jest.js --config tools/kernel-tests/jest.guest.config.js \
-  --runInBand --ci \
-  libs/bpf/test/objects.spec.ts libs/bpf/test/traffic.spec.ts libs/bpf/test/tcp.spec.ts \
-  libs/bpf/test/flows.spec.ts libs/bpf/test/interpreter.spec.ts \
-  apps/agent/test/doctor.e2e-spec.ts apps/agent/test/standalone.e2e-spec.ts
+  --runInBand --ci
