@@ -4,7 +4,7 @@ import { useTranslations } from 'next-intl';
 import { FormEvent } from 'react';
 import { browserApi } from '../api/client';
 import { ROLES, Role, TOKEN_ROLES, TokenRole } from '../model/admin';
-import { ChangeMessage, useApiChange } from './use-api-change';
+import { ChangeMessage, ChangeOutcome, useApiChange } from './use-api-change';
 
 /** A secret the server shows once (a generated password, an API token): said to be copied now. */
 function ShownOnce({ label, value, testId }: { label: string; value: string; testId: string }) {
@@ -31,6 +31,44 @@ function RoleSelect({ id, roles }: { id: string; roles: readonly Role[] }) {
 }
 
 type Created = { name: string; secret?: string };
+
+/** The end of a create form: its button, how the change went, and the secret shown once. */
+function CreateFooter({
+  ns,
+  prefix,
+  busy,
+  ready,
+  outcome,
+  secretLabel,
+  secretTestId,
+}: {
+  ns: 'admin.users' | 'admin.tokens' | 'admin.enrollment';
+  prefix: string;
+  busy: boolean;
+  ready: boolean;
+  outcome: ChangeOutcome<Created> | null;
+  secretLabel: string;
+  secretTestId: string;
+}) {
+  const t = useTranslations(ns);
+  return (
+    <>
+      <button type="submit" disabled={busy || !ready} data-testid={`${prefix}-create-submit`}>
+        {t('createButton')}
+      </button>
+      <ChangeMessage
+        outcome={outcome}
+        busy={busy}
+        done={(c) => t('created', { name: c.name })}
+        invalid={t('invalid')}
+        testId={`${prefix}-create-message`}
+      />
+      {outcome?.kind === 'done' && outcome.value.secret ? (
+        <ShownOnce label={secretLabel} value={outcome.value.secret} testId={secretTestId} />
+      ) : null}
+    </>
+  );
+}
 
 /** A new user with a role (POST /api/v1/users); without a password one is generated, shown once. */
 export function CreateUserForm() {
@@ -76,19 +114,13 @@ export function CreateUserForm() {
       <span id="new-password-hint" className="muted">
         {t('passwordHint')}
       </span>
-      <button type="submit" disabled={busy || !ready} data-testid="user-create-submit">
-        {t('createButton')}
-      </button>
-      <ChangeMessage
-        outcome={outcome}
-        busy={busy}
-        done={(c) => t('created', { name: c.name })}
-        invalid={t('invalid')}
-        testId="user-create-message"
+      <CreateFooter
+        ns="admin.users"
+        prefix="user"
+        {...{ busy, ready, outcome }}
+        secretLabel={t('generated')}
+        secretTestId="user-password"
       />
-      {outcome?.kind === 'done' && outcome.value.secret ? (
-        <ShownOnce label={t('generated')} value={outcome.value.secret} testId="user-password" />
-      ) : null}
     </form>
   );
 }
@@ -218,19 +250,13 @@ export function CreateTokenForm() {
       <RoleSelect id="token-role" roles={TOKEN_ROLES} />
       <label htmlFor="token-days">{t('days')}</label>
       <input id="token-days" name="days" type="number" min={1} max={730} size={5} />
-      <button type="submit" disabled={busy || !ready} data-testid="token-create-submit">
-        {t('createButton')}
-      </button>
-      <ChangeMessage
-        outcome={outcome}
-        busy={busy}
-        done={(c) => t('created', { name: c.name })}
-        invalid={t('invalid')}
-        testId="token-create-message"
+      <CreateFooter
+        ns="admin.tokens"
+        prefix="token"
+        {...{ busy, ready, outcome }}
+        secretLabel={t('token')}
+        secretTestId="token-secret"
       />
-      {outcome?.kind === 'done' && outcome.value.secret ? (
-        <ShownOnce label={t('token')} value={outcome.value.secret} testId="token-secret" />
-      ) : null}
     </form>
   );
 }
@@ -272,19 +298,13 @@ export function CreateEnrollmentForm() {
       <input id="enrollment-hours" name="hours" type="number" min={1} max={8760} size={5} />
       <label htmlFor="enrollment-uses">{t('uses')}</label>
       <input id="enrollment-uses" name="uses" type="number" min={1} size={5} />
-      <button type="submit" disabled={busy || !ready} data-testid="enrollment-create-submit">
-        {t('createButton')}
-      </button>
-      <ChangeMessage
-        outcome={outcome}
-        busy={busy}
-        done={(c) => t('created', { name: c.name })}
-        invalid={t('invalid')}
-        testId="enrollment-create-message"
+      <CreateFooter
+        ns="admin.enrollment"
+        prefix="enrollment"
+        {...{ busy, ready, outcome }}
+        secretLabel={t('token')}
+        secretTestId="enrollment-secret"
       />
-      {outcome?.kind === 'done' && outcome.value.secret ? (
-        <ShownOnce label={t('token')} value={outcome.value.secret} testId="enrollment-secret" />
-      ) : null}
     </form>
   );
 }
