@@ -184,7 +184,7 @@ async function copyBaseline(
       }
     }
     const records = windows.reduce((n, w) => n + recordsOf(w.batch), 0);
-    const tables = copyRowsOf(windows);
+    const tables = await copyRowsOf(windows);
     const rows = tables.reduce((n, t) => n + t.lines.length, 0);
     const { ms, cpuSeconds: cpu } = await copyLoad(url.toString(), tables);
     return {

@@ -41,19 +41,32 @@ function asServerReceives(batch: Batch): Batch__Output {
   return msg.batch;
 }
 
-/** The server's rows for these batches, per raw table, as COPY text lines. */
-export function copyRowsOf(batches: { agentId: string; batch: Batch }[]): CopyTable[] {
-  const items: StoredBatch[] = batches.map(({ agentId, batch }) => ({
-    agentId,
-    batch: validateBatch(asServerReceives(batch), LIMITS),
-  }));
-  return rawRowsOf(items).map(({ table, columns, values }) => {
-    const lines: string[] = [];
-    for (let r = 0; r < values[0].length; r++) {
-      lines.push(`${values.map((c) => copyValue(c[r])).join('\t')}\n`);
+/**
+ * The server's rows for these batches, per raw table, as COPY text lines. Built
+ * in slices with a yield between them: a block of seconds here (tens of
+ * thousands of windows) let the server's gRPC keepalive give up on the
+ * simulated agents' idle streams, which then failed the paced phase.
+ */
+export async function copyRowsOf(
+  batches: { agentId: string; batch: Batch }[],
+): Promise<CopyTable[]> {
+  const tables = new Map<string, CopyTable>();
+  const SLICE = 250;
+  for (let i = 0; i < batches.length; i += SLICE) {
+    const items: StoredBatch[] = batches.slice(i, i + SLICE).map(({ agentId, batch }) => ({
+      agentId,
+      batch: validateBatch(asServerReceives(batch), LIMITS),
+    }));
+    for (const { table, columns, values } of rawRowsOf(items)) {
+      const t = tables.get(table) ?? { table, columns, lines: [] };
+      tables.set(table, t);
+      for (let r = 0; r < values[0].length; r++) {
+        t.lines.push(`${values.map((c) => copyValue(c[r])).join('\t')}\n`);
+      }
     }
-    return { table, columns, lines };
-  });
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return [...tables.values()];
 }
 
 /** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (0 once it ended). */
