@@ -1,9 +1,6 @@
 import { Command, Option } from 'commander';
-import { addConfigOptions, type CommonFlags } from './common';
-import { doctorCommand } from './doctor';
-import { exportCommand, type ExportFlags } from './export';
-import { runCommand } from './run';
-import { topCommand } from './top';
+import type { ExportFlags } from './export';
+import { addConfigOptions, type CommonFlags } from './options';
 import { AGENT_VERSION } from './version';
 
 const EXIT_CODES_HELP = `
@@ -16,7 +13,12 @@ Exit codes:
      or another agent process uses it (stateDir/agent.lock)
   5  cannot listen on the --metrics-listen address`;
 
-/** The command tree. `onExit` receives each command's exit code. */
+/**
+ * The command tree. `onExit` receives each command's exit code. Each command's
+ * code is loaded when it runs: `doctor` and `--help` do not pay for gRPC,
+ * Prometheus and the config schema (about 480 modules), which under emulation
+ * or on a small host costs seconds.
+ */
 export function buildProgram(onExit: (code: number) => void): Command {
   const program = new Command('tidewatch-agent')
     .description(
@@ -50,7 +52,10 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--tls-server-name <name>', 'expected server name in its certificate')
     .option('--spool-max-bytes <size>', 'on-disk spool bound, e.g. 64MiB')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (flags: CommonFlags) => onExit(await runCommand(flags)));
+    .action(async (flags: CommonFlags) => {
+      const { runCommand } = await import('./run');
+      onExit(await runCommand(flags));
+    });
 
   program
     .command('doctor')
@@ -62,16 +67,20 @@ export function buildProgram(onExit: (code: number) => void): Command {
         .default('auto'),
     )
     .addHelpText('after', '\nExit code 0: the agent can run here; 3: it cannot (see "What to do").')
-    .action(async (opts: { json?: boolean; object?: 'auto' | 'legacy' | 'modern' }) =>
-      onExit(await doctorCommand(opts)),
-    );
+    .action(async (opts: { json?: boolean; object?: 'auto' | 'legacy' | 'modern' }) => {
+      const { doctorCommand } = await import('./doctor');
+      onExit(await doctorCommand(opts));
+    });
 
   addConfigOptions(
     program.command('top').description('live view refreshed each second, like iftop (q to quit)'),
   )
     .option('--count <n>', 'stop after n frames')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (flags: CommonFlags & { count?: string }) => onExit(await topCommand(flags)));
+    .action(async (flags: CommonFlags & { count?: string }) => {
+      const { topCommand } = await import('./top');
+      onExit(await topCommand(flags));
+    });
 
   addConfigOptions(
     program
@@ -84,7 +93,10 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--duration <duration>', 'how long to watch, e.g. 30s, 5m', '30s')
     .requiredOption('-o, --output <file>', 'file to write')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (flags: ExportFlags) => onExit(await exportCommand(flags)));
+    .action(async (flags: ExportFlags) => {
+      const { exportCommand } = await import('./export');
+      onExit(await exportCommand(flags));
+    });
 
   return program;
 }
