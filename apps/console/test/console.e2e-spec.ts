@@ -840,9 +840,11 @@ describe('audit trail (auditadmin)', () => {
 describe('reports', () => {
   let sysadmin: BrowserContext;
   const SCHEDULE = 'daily-core-db';
-  // What the browser downloads, read back by the test, removed after.
-  const downloads = mkdtempSync(path.join(tmpdir(), 'tw-console-downloads-'));
+  // What the browser downloads, read back by the test, removed after (made in beforeAll, so a
+  // run that skips these tests leaves nothing behind).
+  let downloads = '';
   beforeAll(async () => {
+    downloads = mkdtempSync(path.join(tmpdir(), 'tw-console-downloads-'));
     sysadmin = await browser.newContext();
     const page = await sysadmin.newPage();
     await signIn(page, '/en/sign-in?next=%2Fen%2Freports', SYSADMIN);
@@ -851,7 +853,7 @@ describe('reports', () => {
   });
   afterAll(async () => {
     await sysadmin?.close();
-    rmSync(downloads, { recursive: true, force: true });
+    if (downloads) rmSync(downloads, { recursive: true, force: true });
   });
 
   /** Saves what a click on `testId` downloads, answers its path and suggested name. */
