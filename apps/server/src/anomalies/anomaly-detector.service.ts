@@ -13,9 +13,15 @@ import { ThresholdsService } from './thresholds.service';
  * Runs the per-window detectors on every batch the writer committed: per
  * agent in sequence order (baselines are a chain), agents concurrently. The
  * detector state (baselines, known listeners) lives in PostgreSQL and changes
- * in the same transaction as the anomalies it raises.
+ * in the same transaction as the anomalies it raises. The windows of an agent
+ * that queued up meanwhile (a burst, a spool replayed after an outage) go
+ * through in one transaction, the state carried from window to window in
+ * memory: one state read, one state write and one commit for the run, not
+ * per window.
  */
 const MAX_PENDING = 20_000;
+/** Most windows of one agent detected in one transaction. */
+const MAX_RUN = 200;
 
 @Injectable()
 export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
@@ -44,6 +50,8 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
   private pending = 0;
   skipped = 0;
 
+  private readonly queued = new Map<string, StoredBatch[]>();
+
   private enqueue(items: StoredBatch[]): void {
     for (const item of items) {
       if (this.pending >= MAX_PENDING) {
@@ -53,21 +61,37 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
         continue;
       }
       this.pending++;
-      const prev = this.chains.get(item.agentId) ?? Promise.resolve();
-      const next = prev
-        .then(() => this.detect(item))
-        .catch((err: Error) =>
-          this.logger.error(`detection failed for ${item.agentId}: ${err.message}`),
-        )
-        .finally(() => {
-          this.pending--;
-          if (this.chains.get(item.agentId) === next) this.chains.delete(item.agentId);
-        });
-      this.chains.set(item.agentId, next);
+      const queue = this.queued.get(item.agentId);
+      if (queue) {
+        queue.push(item);
+        continue;
+      }
+      this.queued.set(item.agentId, [item]);
+      if (!this.chains.has(item.agentId)) this.chains.set(item.agentId, this.drain(item.agentId));
     }
   }
 
-  private async detect({ agentId, batch }: StoredBatch): Promise<void> {
+  /** Detects an agent's queued windows, a run at a time, until none is left. */
+  private async drain(agentId: string): Promise<void> {
+    // Let the rest of this flush's windows join the first run.
+    await Promise.resolve();
+    for (;;) {
+      const queue = this.queued.get(agentId);
+      if (!queue || queue.length === 0) break;
+      const run = queue.splice(0, MAX_RUN);
+      try {
+        await this.detect(agentId, run);
+      } catch (err) {
+        this.logger.error(`detection failed for ${agentId}: ${(err as Error).message}`);
+      } finally {
+        this.pending -= run.length;
+      }
+    }
+    this.queued.delete(agentId);
+    this.chains.delete(agentId);
+  }
+
+  private async detect(agentId: string, run: StoredBatch[]): Promise<void> {
     const [host] = (await this.ds.query(`SELECT labels FROM hosts WHERE agent_id = $1`, [
       agentId,
     ])) as {
@@ -75,19 +99,24 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
     }[];
     const t = await this.thresholds.forHost(host?.labels ?? {});
     await this.ds.transaction(async (em) => {
-      const state = await this.loadState(em, agentId);
-      const { findings, state: next } = detectWindow(batch, state, t);
-      await this.saveState(em, agentId, state, next);
-      if (batch.listening) await this.saveListening(em, agentId, batch.listening, batch.windowEnd);
-      const window = {
-        start: batch.windowStart.toISOString(),
-        end: batch.windowEnd.toISOString(),
-        sequence: batch.sequence,
-      };
-      if (findings.length > 0) await this.anomalies.raise(em, agentId, window, findings);
-      for (const f of this.fleet.observe(agentId, batch.windowEnd, batch.scan, t)) {
-        await this.anomalies.raise(em, f.agentId, window, [f.finding]);
+      const first = await this.loadState(em, agentId);
+      let state = first;
+      for (const { batch } of run) {
+        const { findings, state: next } = detectWindow(batch, state, t);
+        state = next;
+        if (batch.listening)
+          await this.saveListening(em, agentId, batch.listening, batch.windowEnd);
+        const window = {
+          start: batch.windowStart.toISOString(),
+          end: batch.windowEnd.toISOString(),
+          sequence: batch.sequence,
+        };
+        if (findings.length > 0) await this.anomalies.raise(em, agentId, window, findings);
+        for (const f of this.fleet.observe(agentId, batch.windowEnd, batch.scan, t)) {
+          await this.anomalies.raise(em, f.agentId, window, [f.finding]);
+        }
       }
+      await this.saveState(em, agentId, first, state);
     });
   }
 
