@@ -231,5 +231,7 @@ export function partitionedTables(): { table: string; resolution: Resolution }[]
     out.push({ table: rollupTable(s, '1m'), resolution: '1m' });
     out.push({ table: rollupTable(s, '1h'), resolution: '1h' });
   }
+  // The detectors' per-window scan figures (not rolled up): kept as long as the raw windows.
+  out.push({ table: 'scan_windows', resolution: 'raw' });
   return out;
 }

@@ -9,6 +9,7 @@ import { SecuritySettings1795740000000 } from './1795740000000-security-settings
 import { Reports1795745000000 } from './1795745000000-reports';
 import { EnrollmentRetry1795750000000 } from './1795750000000-enrollment-retry';
 import { RollupFillfactor1795760000000 } from './1795760000000-rollup-fillfactor';
+import { ScanWindowsPartitioned1795770000000 } from './1795770000000-scan-windows-partitioned';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and dist load the same set. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   Reports1795745000000,
   EnrollmentRetry1795750000000,
   RollupFillfactor1795760000000,
+  ScanWindowsPartitioned1795770000000,
 ];
