@@ -1,9 +1,8 @@
 import type { Batch, Hello } from '@tidewatch/proto';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { makeBatch } from './fixtures/windows';
 import { AgentStream, ingestClient } from './support/agent-client';
-import { BIN, ChildServer, killed, spawnServer } from './support/child-server';
+import { ChildServer, killed, serverCli, spawnServer } from './support/child-server';
 import { createTestDatabase, TestDatabase } from './support/database';
 
 // The writer keeps its database sessions between flushes. Ground truth: the N
@@ -29,12 +28,7 @@ afterAll(async () => {
 });
 
 it('survives its ingest sessions being ended and still stores every window once', async () => {
-  const cli = (...args: string[]) =>
-    execFileSync(process.execPath, [BIN, ...args], {
-      env: { ...process.env, DATABASE_URL: db.url },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
+  const cli = serverCli(db.url);
   cli('migrate', 'run');
   const token = cli('enroll', 'create', '--name', 'session-loss', '--expires', '1h');
   const agentId = randomUUID();

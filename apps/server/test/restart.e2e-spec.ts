@@ -1,10 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Batch, Hello } from '@tidewatch/proto';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { makeBatch } from './fixtures/windows';
 import { AgentStream, ingestClient } from './support/agent-client';
-import { BIN, ChildServer, killed, spawnServer } from './support/child-server';
+import { ChildServer, killed, serverCli, spawnServer } from './support/child-server';
 import { createTestDatabase, TestDatabase } from './support/database';
 
 // Ground truth: the N windows the simulated agent holds in its spool. After
@@ -28,12 +27,7 @@ afterAll(async () => {
 });
 
 it('loses nothing and doubles nothing when the server is killed mid-stream', async () => {
-  const cli = (...args: string[]) =>
-    execFileSync(process.execPath, [BIN, ...args], {
-      env: { ...process.env, DATABASE_URL: db.url },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
+  const cli = serverCli(db.url);
   cli('migrate', 'run');
   const token = cli('enroll', 'create', '--name', 'restart', '--expires', '1h');
   expect(token).toMatch(/^twe_/);

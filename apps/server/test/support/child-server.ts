@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { testAuditEnv } from './audit';
@@ -70,4 +70,14 @@ export function killed(proc: ChildProcess): Promise<void> {
     if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
     proc.once('exit', () => resolve());
   });
+}
+
+/** Runs the built server's CLI against `databaseUrl`; its trimmed stdout (stderr dropped). */
+export function serverCli(databaseUrl: string): (...args: string[]) => string {
+  return (...args) =>
+    execFileSync(process.execPath, [BIN, ...args], {
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
 }
