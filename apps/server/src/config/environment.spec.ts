@@ -16,6 +16,7 @@ describe('parseEnvironment', () => {
       retentionRawDays: 7,
       retention1mDays: 35,
       retention1hDays: 400,
+      reportRetentionDays: 400,
       grpcMaxMessageBytes: 4 * 1024 * 1024,
     });
   });
@@ -74,6 +75,14 @@ describe('parseEnvironment', () => {
     [{ DATABASE_URL: URL, MIGRATE_ON_START: 'maybe' }, /MIGRATE_ON_START must be true or false/],
     [{ DATABASE_URL: URL, RETENTION_RAW_DAYS: '40' }, /retention must not shrink/],
     [{ DATABASE_URL: URL, LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [
+      { DATABASE_URL: URL, REPORT_RETENTION_DAYS: '179' },
+      /REPORT_RETENTION_DAYS must be at least 180/,
+    ],
+    [
+      { DATABASE_URL: URL, REPORT_RETENTION_DAYS: '1y' },
+      /REPORT_RETENTION_DAYS must be an integer/,
+    ],
     [{ DATABASE_URL: URL, GRPC_TLS_CERT: '/nonexistent/server.crt' }, /GRPC_TLS_CERT: cannot read/],
     [
       { DATABASE_URL: URL, GRPC_TLS_KEY: path.join(__dirname, '..', '..', 'package.json') },

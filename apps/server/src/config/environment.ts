@@ -2,7 +2,7 @@
 // name, one type and one default here; nothing else reads process.env.
 
 import { readFileSync } from 'node:fs';
-import { AuditSettings, parseAuditSettings } from '../audit/audit-settings';
+import { AuditSettings, MIN_RETENTION_DAYS, parseAuditSettings } from '../audit/audit-settings';
 import { AuthSettings, parseAuthSettings } from './auth-environment';
 import { LdapSettings, parseLdapSettings } from '../auth/ldap/ldap-settings';
 
@@ -58,6 +58,8 @@ export interface Environment {
   retentionRawDays: number;
   retention1mDays: number;
   retention1hDays: number;
+  /** Kept (scheduled) compliance reports are purged this many days after they were made. */
+  reportRetentionDays: number;
   /** Days of partitions created ahead of today. */
   partitionsAheadDays: number;
   maintenanceIntervalSeconds: number;
@@ -74,6 +76,12 @@ export interface Environment {
   /** LDAP / Active Directory sign-in (LDAP_*); null = off. */
   ldap: LdapSettings | null;
 }
+
+/**
+ * Kept reports: 400 days, so that a yearly audit finds every daily report of the year it
+ * examines with a month to spare, and as long as the 1 h rollups they could be rebuilt from.
+ */
+export const REPORT_RETENTION_DEFAULT_DAYS = 400;
 
 export class EnvironmentError extends Error {
   override name = 'EnvironmentError';
@@ -201,6 +209,13 @@ export function parseEnvironment(src: Source = process.env): Environment {
     retentionRawDays: int(src, 'RETENTION_RAW_DAYS', 7, 1, 3_650),
     retention1mDays: int(src, 'RETENTION_1M_DAYS', 35, 1, 3_650),
     retention1hDays: int(src, 'RETENTION_1H_DAYS', 400, 1, 36_500),
+    reportRetentionDays: int(
+      src,
+      'REPORT_RETENTION_DAYS',
+      REPORT_RETENTION_DEFAULT_DAYS,
+      0,
+      36_500,
+    ),
     partitionsAheadDays: int(src, 'PARTITIONS_AHEAD_DAYS', 3, 1, 60),
     maintenanceIntervalSeconds: int(src, 'MAINTENANCE_INTERVAL_SECONDS', 3_600, 1, 86_400),
     maxClockSkewSeconds: int(src, 'MAX_CLOCK_SKEW_SECONDS', 3_600, 0, 7 * 86_400),
@@ -222,6 +237,12 @@ export function parseEnvironment(src: Source = process.env): Environment {
   )) {
     throw new EnvironmentError(
       'retention must not shrink with coarser resolution: RETENTION_RAW_DAYS <= RETENTION_1M_DAYS <= RETENTION_1H_DAYS',
+    );
+  }
+  // Reports are compliance evidence: never kept for less than the audit trail's minimum.
+  if (env.reportRetentionDays < MIN_RETENTION_DAYS) {
+    throw new EnvironmentError(
+      `REPORT_RETENTION_DAYS must be at least ${MIN_RETENTION_DAYS} (the audit trail's six months, Cybersecurity Law / MLPS 2.0), got ${env.reportRetentionDays}`,
     );
   }
   return env;

@@ -10,6 +10,7 @@ import { Reports1795745000000 } from './1795745000000-reports';
 import { EnrollmentRetry1795750000000 } from './1795750000000-enrollment-retry';
 import { RollupFillfactor1795760000000 } from './1795760000000-rollup-fillfactor';
 import { ScanWindowsPartitioned1795770000000 } from './1795770000000-scan-windows-partitioned';
+import { ReportRetention1795780000000 } from './1795780000000-report-retention';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and dist load the same set. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   EnrollmentRetry1795750000000,
   RollupFillfactor1795760000000,
   ScanWindowsPartitioned1795770000000,
+  ReportRetention1795780000000,
 ];
