@@ -9,8 +9,16 @@ import { Client } from 'pg';
 // The real parts the browser test runs against: PostgreSQL, the built server (a child process,
 // like `npx tidewatch-server`) and the built console (`server.mjs`: `next start` plus the live feed). Nothing is stubbed.
 
-const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-export const CONSOLE_ROOT = path.join(ROOT, 'apps', 'console');
+/** apps/console, found upwards from this file: the e2e runs it from source, bench:console from bench/dist. */
+function consoleRoot(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'server.mjs')) && existsSync(path.join(dir, 'next.config.ts')))
+      return dir;
+    if (path.dirname(dir) === dir) throw new Error(`apps/console not found above ${__dirname}`);
+  }
+}
+export const CONSOLE_ROOT = consoleRoot();
+const ROOT = path.resolve(CONSOLE_ROOT, '..', '..');
 // TIDEWATCH_SERVER_ROOT: another build of the server (e.g. a clean checkout's) for local runs.
 const SERVER_ROOT = process.env.TIDEWATCH_SERVER_ROOT || path.join(ROOT, 'apps', 'server');
 const SERVER_BIN = path.join(SERVER_ROOT, 'bin', 'tidewatch-server.js');
@@ -72,7 +80,11 @@ function waitFor(
 ) {
   let out = '';
   return new Promise<{ match: RegExpMatchArray; output: () => string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${out}`)), ms);
+    // A child that never got ready is stopped here: the caller has no handle on it to stop.
+    const timer = setTimeout(() => {
+      proc.kill('SIGTERM');
+      reject(new Error(`${what} did not start:\n${out}`));
+    }, ms);
     const onData = (c: Buffer) => {
       out += c.toString();
       const m = test(out);
