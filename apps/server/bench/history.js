@@ -6,7 +6,7 @@
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** `count` hosts named host-0001…, labelled env=prod|test alternately, seen now (online). */
+/** The hosts of `ids`, named host-0001… in order, labelled env=test|prod alternately, seen now. */
 async function insertHosts(db, ids, enrolledAt) {
   await db.query(
     `INSERT INTO hosts (agent_id, hostname, labels, masking, enrolled_at, last_seen_at)
