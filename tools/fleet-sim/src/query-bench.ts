@@ -1,0 +1,308 @@
+// npm run bench:queries — issue #12's query goal: 1,000 hosts with 30 days of
+// generated history (query-history.ts), then the dashboard's queries through
+// the real server's REST API, signed in as a viewer: fleet and per-host
+// summary and series, top ports and top talkers over 1 h, 24 h and 30 d,
+// median and p95 of BENCH_QUERY_RUNS runs each, and EXPLAIN (ANALYZE, BUFFERS)
+// of the slowest one's statement (the server's own SQL, through its
+// TrafficService). Knobs: BENCH_QUERY_HOSTS (1000), BENCH_QUERY_RUNS (10).
+// Kept apart from bench:server so that its ingest run stays short.
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { TrafficService } from '@tidewatch/server/dist/traffic/traffic.service';
+import { generateQueryHistory } from './query-history';
+
+// The host rows bench:reports and bench:console load too (plain JS, no types).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { insertHosts } = require('../../../apps/server/bench/history.js') as {
+  insertHosts: (db: Client, ids: string[], enrolledAt: Date) => Promise<void>;
+};
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const BIN = path.join(ROOT, 'apps', 'server', 'bin', 'tidewatch-server.js');
+const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const HOSTS = Number(process.env.BENCH_QUERY_HOSTS ?? 1000);
+const RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 10);
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const TARGET_P95_MS = 200;
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+};
+const log = (m: string) => process.stderr.write(`bench:queries: ${m}\n`);
+
+async function startServer(databaseUrl: string): Promise<{ proc: ChildProcess; http: number }> {
+  const auditDir = path.join(os.tmpdir(), `tw-qbench-audit-${randomBytes(4).toString('hex')}`);
+  mkdirSync(auditDir, { recursive: true, mode: 0o700 });
+  const auditKey = path.join(auditDir, 'audit-signing-key.pem');
+  execFileSync(process.execPath, [BIN, 'audit', 'keygen', '--out', auditKey], { stdio: 'ignore' });
+  const proc = spawn(process.execPath, [BIN, 'serve'], {
+    env: {
+      ...process.env,
+      AUDIT_SIGNING_KEY_FILE: auditKey,
+      DATABASE_URL: databaseUrl,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'info',
+      RETENTION_1H_DAYS: '400',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const line = out.split('\n').find((l) => l.includes('"event":"listening"'));
+      if (line) resolve({ proc, http: (JSON.parse(line) as { httpPort: number }).httpPort });
+    });
+    proc.on('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
+  });
+}
+
+interface Query {
+  name: string;
+  route: string;
+  /** The TrafficService call answering the route (for EXPLAIN). */
+  call: (t: TrafficService, q: Record<string, unknown>) => Promise<unknown>;
+  params: Record<string, unknown>;
+  perHost: boolean;
+}
+
+const QUERIES: Query[] = [
+  {
+    name: 'fleet summary',
+    route: 'summary',
+    call: (t, q) => t.summary(q as never),
+    params: {},
+    perHost: false,
+  },
+  {
+    name: 'host summary',
+    route: 'summary',
+    call: (t, q) => t.summary(q as never),
+    params: {},
+    perHost: true,
+  },
+  {
+    name: 'fleet series',
+    route: 'series',
+    call: (t, q) => t.series(q as never),
+    params: { groupBy: 'direction' },
+    perHost: false,
+  },
+  {
+    name: 'host series',
+    route: 'series',
+    call: (t, q) => t.series(q as never),
+    params: { groupBy: 'direction' },
+    perHost: true,
+  },
+  {
+    name: 'top ports',
+    route: 'ports',
+    call: (t, q) => t.topPorts(q as never),
+    params: { limit: 10, sort: 'bytes' },
+    perHost: false,
+  },
+  {
+    name: 'top talkers',
+    route: 'talkers',
+    call: (t, q) => t.topTalkers(q as never),
+    params: { limit: 10, sort: 'bytes' },
+    perHost: false,
+  },
+];
+const RANGES = [
+  ['1h', HOUR],
+  ['24h', DAY],
+  ['30d', 30 * DAY],
+] as const;
+
+async function main(): Promise<void> {
+  const name = `tw_qbench_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: PG });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(PG);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  const db = new Client({ connectionString: databaseUrl });
+  db.on('error', (e) => log(`bench session: ${e.message}`));
+  try {
+    const cli = (...args: string[]) =>
+      execFileSync(process.execPath, [BIN, ...args], {
+        env: { ...process.env, DATABASE_URL: databaseUrl },
+        encoding: 'utf8',
+      }).trim();
+    cli('migrate', 'run');
+    const password = randomBytes(18).toString('base64url');
+    const passwordFile = path.join(os.tmpdir(), `${name}-viewer-password`);
+    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+    try {
+      cli(
+        'users',
+        'create',
+        '--username',
+        'bench-viewer',
+        '--role',
+        'viewer',
+        '--password-file',
+        passwordFile,
+      );
+    } finally {
+      rmSync(passwordFile, { force: true });
+    }
+    await db.connect();
+    const ids = Array.from({ length: HOSTS }, () => randomUUID());
+    // Every range ends here, so each run reads the same rows (and the edges hit raw and 1 min).
+    const t0 = Date.now();
+    await insertHosts(db, ids, new Date(t0 - 40 * DAY));
+    log(`generating ${HOSTS} hosts x 30 days …`);
+    const g0 = performance.now();
+    const history = await generateQueryHistory(db, ids, t0, databaseUrl, log);
+    const generateSeconds = (performance.now() - g0) / 1000;
+    log(`history in ${generateSeconds.toFixed(0)} s: ${JSON.stringify(history)}`);
+
+    server = await startServer(databaseUrl);
+    const login = await fetch(`http://127.0.0.1:${server.http}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bench-viewer', password }),
+    });
+    if (login.status !== 200) throw new Error(`sign-in -> ${login.status}`);
+    const bearer = ((await login.json()) as { accessToken: string }).accessToken;
+
+    const to = new Date(t0).toISOString();
+    const results: {
+      query: string;
+      range: string;
+      p50: number;
+      p95: number;
+      max: number;
+      params: Record<string, unknown>;
+      call: Query['call'];
+    }[] = [];
+    for (const [range, span] of RANGES) {
+      const from = new Date(t0 - span).toISOString();
+      for (const q of QUERIES) {
+        const ms: number[] = [];
+        let last: Record<string, unknown> = {};
+        // One warm-up run, then RUNS timed; per-host queries take a different host each run.
+        for (let i = 0; i <= RUNS; i++) {
+          const params: Record<string, unknown> = {
+            ...q.params,
+            from,
+            to,
+            ...(q.perHost ? { agentId: ids[(i * 97) % ids.length] } : {}),
+          };
+          const qs = new URLSearchParams(
+            Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]),
+          ).toString();
+          const t = performance.now();
+          const res = await fetch(
+            `http://127.0.0.1:${server.http}/api/v1/traffic/${q.route}?${qs}`,
+            {
+              headers: { authorization: `Bearer ${bearer}` },
+            },
+          );
+          const body = await res.text();
+          const took = performance.now() - t;
+          if (res.status !== 200) throw new Error(`${q.route}?${qs} -> ${res.status}: ${body}`);
+          if (i > 0) ms.push(took);
+          last = params;
+        }
+        const r = {
+          query: q.name,
+          range,
+          p50: pct(ms, 50),
+          p95: pct(ms, 95),
+          max: Math.max(...ms),
+        };
+        log(`${range} ${q.name}: p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms`);
+        results.push({ ...r, params: last, call: q.call });
+      }
+    }
+
+    // EXPLAIN (ANALYZE, BUFFERS) of the slowest: the server's own statements for it.
+    const slowest = results.reduce((a, b) => (b.p95 > a.p95 ? b : a));
+    const plans: { sql: string; plan: string }[] = [];
+    const traffic = new TrafficService(
+      {
+        query: async (sql: string, params: unknown[]) => {
+          const r = await db.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
+          plans.push({
+            sql,
+            plan: r.rows.map((x: { 'QUERY PLAN': string }) => x['QUERY PLAN']).join('\n'),
+          });
+          return [];
+        },
+      } as never,
+      { exists: async () => true, idsForSelector: async () => [] } as never,
+      { timeQuery: (_n: string, f: () => Promise<unknown>) => f() } as never,
+    );
+    await slowest.call(traffic, { resolution: 'auto', ...slowest.params });
+    await db.end();
+
+    const f = (n: number) => n.toFixed(1);
+    const rows = results.map(({ query, range, p50, p95, max }) => ({
+      query,
+      range,
+      p50,
+      p95,
+      max,
+    }));
+    const table = [
+      `bench:queries — ${HOSTS} hosts x 30 days, ${RUNS} runs each, ${os.cpus().length} CPUs`,
+      '| query | 1 h p50 / p95 | 24 h p50 / p95 | 30 d p50 / p95 |',
+      '| --- | --- | --- | --- |',
+      ...QUERIES.map(
+        (q) =>
+          `| ${q.name} | ${RANGES.map(([range]) => {
+            const r = rows.find((x) => x.query === q.name && x.range === range)!;
+            return `${f(r.p50)} / ${f(r.p95)}${r.p95 > TARGET_P95_MS ? ' ✗' : ''}`;
+          }).join(' | ')} |`,
+      ),
+      `(ms; ✗ = p95 over ${TARGET_P95_MS} ms)`,
+      `slowest: ${slowest.range} ${slowest.query}, p95 ${f(slowest.p95)} ms; EXPLAIN (ANALYZE, BUFFERS):`,
+      ...plans.map((p) => `${p.sql}\n${p.plan}`),
+    ];
+    process.stdout.write(`${table.join('\n')}\n`);
+    const result = {
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+      hosts: HOSTS,
+      runs: RUNS,
+      history,
+      generateSeconds,
+      targetP95Ms: TARGET_P95_MS,
+      queriesMs: rows,
+      slowest: { query: slowest.query, range: slowest.range, params: slowest.params, plans },
+    };
+    const dir = path.join(ROOT, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `queries-${result.date.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    log(`wrote ${path.relative(ROOT, file)}`);
+  } finally {
+    if (server) {
+      server.proc.kill('SIGTERM');
+      await new Promise((r) => server?.proc.once('exit', r));
+    }
+    if (process.env.BENCH_KEEP_DB) log(`kept database ${name}`);
+    else await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench:queries: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
