@@ -6,7 +6,7 @@ import { InvalidInputError } from '../common/domain-errors';
 import { actorOf } from './actor';
 import { AnomaliesService } from './anomalies.service';
 import { AnomalyNoteDto, SuppressAnomalyDto } from './dto/anomaly-action.dto';
-import { AnomalyView } from './dto/anomaly.view';
+import { AnomalyHostsView, AnomalyListView, AnomalyView } from './dto/anomaly.view';
 import { AnomalyHostsQuery, ListAnomaliesQuery } from './dto/anomalies.query';
 import { ThresholdsService } from './thresholds.service';
 
@@ -27,6 +27,7 @@ export class AnomaliesController {
 
   @Get()
   @Roles('operator', 'viewer', 'sysadmin', 'secadmin', 'auditadmin')
+  @ApiOkResponse({ type: AnomalyListView })
   list(@Query() q: ListAnomaliesQuery) {
     return this.anomalies.list(q);
   }
@@ -34,6 +35,7 @@ export class AnomaliesController {
   /** Hosts by how many anomalies match the filters, most first. */
   @Get('hosts')
   @Roles('operator', 'viewer', 'sysadmin', 'secadmin', 'auditadmin')
+  @ApiOkResponse({ type: AnomalyHostsView })
   hosts(@Query() q: AnomalyHostsQuery) {
     return this.anomalies.hostCounts(q);
   }

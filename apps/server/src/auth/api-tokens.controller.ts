@@ -1,8 +1,9 @@
 import { Body, Controller, Delete, Get, Param, Post, Req } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { uuidParam } from '../common/params';
 import type { AuthenticatedRequest } from './access.guard';
 import { ApiTokensService, ApiTokenView } from './api-tokens.service';
+import { ApiTokenListItem, ApiTokenListView, CreatedApiTokenView } from './dto/api-token.view';
 import { CreateApiTokenDto } from './dto/auth.dto';
 import { requestIdOf, sourceOf } from './request-credentials';
 import { Roles } from './roles.decorator';
@@ -20,12 +21,14 @@ export class ApiTokensController {
   }
 
   @Get()
+  @ApiOkResponse({ type: ApiTokenListView })
   async list(): Promise<{ items: ApiTokenView[] }> {
     return { items: await this.tokens.list() };
   }
 
   /** The token is in the answer once; only its hash is stored. */
   @Post()
+  @ApiCreatedResponse({ type: CreatedApiTokenView })
   async create(
     @Body() body: CreateApiTokenDto,
     @Req() req: AuthenticatedRequest,
@@ -35,6 +38,7 @@ export class ApiTokensController {
   }
 
   @Delete(':id')
+  @ApiOkResponse({ type: ApiTokenListItem })
   revoke(
     @Param('id', uuidParam('id')) id: string,
     @Req() req: AuthenticatedRequest,

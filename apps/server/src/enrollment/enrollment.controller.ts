@@ -1,11 +1,16 @@
 import { Body, Controller, Delete, Get, Param, Post, Req } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { actorOfRequest as who, AuditedRequest } from '../audit/request-actor';
 import { Roles } from '../auth/roles.decorator';
 import { uuidParam } from '../common/params';
 import { CreateEnrollmentTokenDto } from './dto/enrollment.dto';
+import {
+  CreatedEnrollmentTokenView,
+  EnrollmentTokenListView,
+  RevokedEnrollmentTokenView,
+} from './dto/enrollment-token.view';
 import { EnrollmentTokenEntity } from './enrollment-token.entity';
 import { EnrollmentService } from './enrollment.service';
 
@@ -37,12 +42,14 @@ export class EnrollmentController {
   ) {}
 
   @Get()
+  @ApiOkResponse({ type: EnrollmentTokenListView })
   async list() {
     return { items: (await this.enrollment.list()).map(view) };
   }
 
   /** The token is in the answer once; only its hash is stored. */
   @Post()
+  @ApiCreatedResponse({ type: CreatedEnrollmentTokenView })
   create(@Body() body: CreateEnrollmentTokenDto, @Req() req: AuditedRequest) {
     return this.ds.transaction(async (em) => {
       const created = await this.enrollment.create(
@@ -74,6 +81,7 @@ export class EnrollmentController {
 
   /** Agents already enrolled with it keep their credentials. */
   @Delete(':id')
+  @ApiOkResponse({ type: RevokedEnrollmentTokenView })
   revoke(@Param('id', uuidParam('id')) id: string, @Req() req: AuditedRequest) {
     return this.ds.transaction(async (em) => {
       const revoked = await this.enrollment.revoke(id, em);

@@ -21,6 +21,12 @@ import { actorOfRequest as who, AuditedRequest } from '../audit/request-actor';
 import { InvalidInputError } from '../common/domain-errors';
 import { DAY_MS } from '../traffic/time-range';
 import { ReportQuery, ReportScheduleDto, StoredReportsQuery } from './dto/reports.dto';
+import {
+  ReportScheduleListView,
+  ReportScheduleView,
+  ReportVerificationView,
+  StoredReportListView,
+} from './dto/report.view';
 import { ReportSchedulerService } from './report-scheduler.service';
 import { ReportsService } from './reports.service';
 
@@ -111,7 +117,10 @@ export class ReportsController {
 
   @Get('stored')
   @Roles('operator', 'viewer')
-  @ApiOkResponse({ description: 'Kept (scheduled) reports, newest first, without their bytes' })
+  @ApiOkResponse({
+    type: StoredReportListView,
+    description: 'Kept (scheduled) reports, newest first, without their bytes',
+  })
   stored(@Query() q: StoredReportsQuery) {
     return this.reports.list(q.limit, q.offset);
   }
@@ -132,18 +141,21 @@ export class ReportsController {
   /** Re-hashes a kept report and compares it with the digest the audit trail recorded at generation. */
   @Get('stored/:id/verify')
   @Roles('operator', 'viewer', 'auditadmin')
+  @ApiOkResponse({ type: ReportVerificationView })
   verify(@Param('id') id: string, @Req() req: AuditedRequest) {
     return this.reports.verify(reportId(id), who(req));
   }
 
   @Get('schedules')
   @Roles('sysadmin')
+  @ApiOkResponse({ type: ReportScheduleListView })
   schedules() {
     return this.scheduler.list().then((items) => ({ items }));
   }
 
   @Put('schedules/:name')
   @Roles('sysadmin')
+  @ApiOkResponse({ type: ReportScheduleView })
   putSchedule(
     @Param('name') name: string,
     @Body() body: ReportScheduleDto,

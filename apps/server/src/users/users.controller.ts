@@ -1,9 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../auth/access.guard';
 import { requestIdOf, sourceOf } from '../auth/request-credentials';
 import { Roles } from '../auth/roles.decorator';
 import { CreateUserDto, ResetUserDto, UpdateUserDto } from './dto/users.dto';
+import { CreatedUserView, ResetUserView, UserListView, UserView } from './dto/user.view';
 import type { User } from './user';
 import { Actor, UsersService } from './users.service';
 
@@ -20,11 +21,13 @@ export class UsersController {
   }
 
   @Get()
+  @ApiOkResponse({ type: UserListView })
   async list(): Promise<{ items: User[] }> {
     return { items: await this.users.list() };
   }
 
   @Post()
+  @ApiCreatedResponse({ type: CreatedUserView })
   async create(
     @Body() body: CreateUserDto,
     @Req() req: AuthenticatedRequest,
@@ -34,12 +37,14 @@ export class UsersController {
   }
 
   @Get(':username')
+  @ApiOkResponse({ type: UserView })
   get(@Param('username') username: string): Promise<User> {
     return this.users.get(username);
   }
 
   /** Role change (separation of the administrator roles enforced) and disable/enable. */
   @Patch(':username')
+  @ApiOkResponse({ type: UserView })
   async update(
     @Param('username') username: string,
     @Body() body: UpdateUserDto,
@@ -58,6 +63,7 @@ export class UsersController {
   /** A new generated password (shown once, changed at next sign-in); sessions end. */
   @Post(':username/reset')
   @HttpCode(200)
+  @ApiOkResponse({ type: ResetUserView })
   async reset(
     @Param('username') username: string,
     @Body() body: ResetUserDto,
@@ -68,6 +74,7 @@ export class UsersController {
 
   @Post(':username/unlock')
   @HttpCode(200)
+  @ApiOkResponse({ type: UserView })
   unlock(@Param('username') username: string, @Req() req: AuthenticatedRequest): Promise<User> {
     return this.users.unlock(this.actor(req), username);
   }

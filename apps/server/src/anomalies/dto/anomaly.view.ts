@@ -25,3 +25,21 @@ export class AnomalyView {
   @ApiPropertyOptional({ type: String, nullable: true }) suppressedUntil!: string | null;
   @ApiPropertyOptional({ type: String, nullable: true }) suppressReason!: string | null;
 }
+
+export class AnomalyListView {
+  @ApiProperty({ type: [AnomalyView] }) items!: AnomalyView[];
+  @ApiProperty({ description: 'Anomalies matching the filters' }) total!: number;
+  @ApiProperty() limit!: number;
+  @ApiProperty() offset!: number;
+}
+
+export class AnomalyHostCount {
+  @ApiProperty() agentId!: string;
+  @ApiProperty({ type: String, nullable: true }) hostname!: string | null;
+  @ApiProperty({ description: 'Anomalies of this host matching the filters' }) anomalies!: number;
+}
+
+export class AnomalyHostsView {
+  @ApiProperty({ type: [AnomalyHostCount], description: 'Most anomalies first' })
+  items!: AnomalyHostCount[];
+}

@@ -108,6 +108,7 @@ export class ReportScheduleDto {
   lang: ReportLang = 'zh-CN';
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 0,
     maximum: 23,
     default: 1,
@@ -120,6 +121,7 @@ export class ReportScheduleDto {
   hour = 1;
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: -720,
     maximum: 840,
     default: 0,
@@ -131,7 +133,7 @@ export class ReportScheduleDto {
   @Max(840)
   utcOffsetMinutes = 0;
 
-  @ApiPropertyOptional({ default: true })
+  @ApiPropertyOptional({ type: Boolean, default: true })
   @IsOptional()
   @IsBoolean()
   enabled = true;
