@@ -38,7 +38,7 @@ export function ScheduleForm({
     const agentId = String(f.get('agentId') ?? '') || undefined;
     const labels = agentId ? undefined : String(f.get('labels') ?? '').trim() || undefined;
     if (!SCHEDULE_NAME.test(name) || formats.length === 0) return setOutcome({ kind: 'invalid' });
-    const body = {
+    const body: ScheduleBody = {
       agentId,
       labels,
       formats: formats as ReportFormat[],
@@ -51,10 +51,7 @@ export function ScheduleForm({
       () =>
         browserApi().PUT('/api/v1/reports/schedules/{name}', {
           params: { path: { name } },
-          // The server's OpenAPI document types hour, utcOffsetMinutes and enabled as objects
-          // (its DTO declares `hour = 1` without a type annotation, as with specInteger); the
-          // server validates them as an integer, an integer and a boolean.
-          body: body as unknown as ScheduleBody,
+          body,
         }),
       () => name,
     );

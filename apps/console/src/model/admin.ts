@@ -1,8 +1,7 @@
-import type { ApiPaths } from '../api/client';
+import type { ApiPaths, Schemas } from '../api/client';
 
-// What the administration pages show and send. The server's OpenAPI document describes the
-// request bodies (the types below come from it) but not these answers (no @ApiOkResponse on the
-// users and API token routes), so their shapes are stated here.
+// What the administration pages show and send, as the server's OpenAPI document describes the
+// request bodies and the answers.
 
 type Body<P extends keyof ApiPaths, M extends 'post' | 'patch'> = ApiPaths[P][M] extends {
   requestBody?: { content: { 'application/json': infer B } };
@@ -16,32 +15,8 @@ export type TokenRole = Body<'/api/v1/api-tokens', 'post'>['role'];
 export const ROLES: readonly Role[] = ['sysadmin', 'secadmin', 'auditadmin', 'operator', 'viewer'];
 export const TOKEN_ROLES: readonly TokenRole[] = ['operator', 'viewer'];
 
-export interface AdminUser {
-  id: string;
-  username: string;
-  role: Role;
-  source: 'local' | 'ldap';
-  mustChangePassword: boolean;
-  passwordChangedAt: string | null;
-  disabledAt: string | null;
-  lockedUntil: string | null;
-  totpEnrolled: boolean;
-  createdAt: string;
-  createdBy: string | null;
-  lastLoginAt: string | null;
-}
-
-export interface ApiToken {
-  id: string;
-  name: string;
-  role: TokenRole;
-  createdBy: string | null;
-  createdAt: string;
-  expiresAt: string;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-  lastUsedFrom: string | null;
-}
+export type AdminUser = Schemas['UserView'];
+export type ApiToken = Schemas['ApiTokenListItem'];
 
 /** The states a user row shows, in this order (a user may be in several). */
 export function userStates(u: AdminUser): ('disabled' | 'locked' | 'mustChange' | 'active')[] {
@@ -59,15 +34,7 @@ export function tokenState(t: ApiToken, now: Date): 'revoked' | 'expired' | 'act
 }
 
 /** An enrollment token as GET /api/v1/enrollment-tokens lists it (never the token itself). */
-export interface EnrollmentToken {
-  id: string;
-  name: string;
-  createdAt: string;
-  expiresAt: string | null;
-  maxUses: number | null;
-  uses: number;
-  revokedAt: string | null;
-}
+export type EnrollmentToken = Schemas['EnrollmentTokenView'];
 
 /** An enrollment token enrolls agents until revoked, expired or used up. */
 export function enrollmentState(

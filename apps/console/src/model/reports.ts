@@ -1,7 +1,7 @@
 // The report download links of the reports page: the period, scope and language in the URL of
 // the server's GET /api/v1/reports (through the console's /api), one link per format.
 
-import type { ApiPaths } from '../api/client';
+import type { ApiPaths, Schemas } from '../api/client';
 
 type Query = NonNullable<ApiPaths['/api/v1/reports']['get']['parameters']['query']>;
 export type ReportFormat = NonNullable<Query['format']>;
@@ -34,41 +34,12 @@ export function storedReportHref(id: string): string {
   return `/api/v1/reports/stored/${encodeURIComponent(id)}`;
 }
 
-/**
- * A kept report as GET /api/v1/reports/stored lists it. The server's OpenAPI document does not
- * describe these answers (no @ApiOkResponse on the report routes), so their shape is stated here.
- */
-export interface StoredReport {
-  id: string;
-  scheduleName: string | null;
-  from: string;
-  to: string;
-  scope: { agentId?: string | null; labels?: string | null; hosts?: number };
-  format: ReportFormat;
-  lang: ReportLang;
-  contentType: string;
-  bytes: number;
-  digestAlg: string;
-  digest: string;
-  generatedBy: string | null;
-  createdAt: string;
-}
+/** A kept report as GET /api/v1/reports/stored lists it. */
+export type StoredReport = Schemas['StoredReportView'];
 
-/** A daily schedule as GET /api/v1/reports/schedules lists it (see StoredReport). */
-export interface ReportSchedule {
-  name: string;
-  agentId: string | null;
-  labels: string | null;
-  formats: ReportFormat[];
-  lang: ReportLang;
-  hour: number;
-  utcOffsetMinutes: number;
-  enabled: boolean;
-  updatedBy: string | null;
-  updatedAt: string;
-}
+/** A daily schedule as GET /api/v1/reports/schedules lists it. */
+export type ReportSchedule = Schemas['ReportScheduleView'];
 
-/** What the server takes as a schedule's name (PUT /api/v1/reports/schedules/:name). */
 export const SCHEDULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** The zone's offset from UTC at `at`, in minutes east (Asia/Shanghai: 480). */

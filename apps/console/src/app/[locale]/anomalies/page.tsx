@@ -1,5 +1,5 @@
 import { getTimeZone, getTranslations, setRequestLocale } from 'next-intl/server';
-import { isApiError, Schemas, specInteger } from '../../../api/client';
+import { isApiError, specInteger } from '../../../api/client';
 import { currentUser, serverApi } from '../../../api/server-api';
 import { ApiProblem } from '../../../components/ApiProblem';
 import { HostSelect, RangeHidden } from '../../../components/FormFields';
@@ -19,17 +19,6 @@ import { mayCall } from '../../../model/roles';
 import { parseRange, SearchParams, toSearch } from '../../../view-state/range';
 
 export const dynamic = 'force-dynamic';
-
-/**
- * The server's list answer. Its OpenAPI document does not describe the list's body (no
- * @ApiOkResponse on GET /anomalies), only each item's: AnomalyView.
- */
-export interface AnomalyPage {
-  items: Schemas['AnomalyView'][];
-  total: number;
-  limit: number;
-  offset: number;
-}
 
 export default async function AnomaliesPage({
   params,
@@ -51,7 +40,7 @@ export default async function AnomaliesPage({
   const to = range.to.toISOString();
 
   async function load() {
-    const page = (await call('/api/v1/anomalies', () =>
+    const page = await call('/api/v1/anomalies', () =>
       client.GET('/api/v1/anomalies', {
         params: {
           query: {
@@ -66,7 +55,7 @@ export default async function AnomaliesPage({
           },
         },
       }),
-    )) as unknown as AnomalyPage;
+    );
     // The host choices, for roles that may list hosts (the others filter by the URL only).
     const hosts = mayCall(me?.role, 'GET /api/v1/hosts')
       ? (

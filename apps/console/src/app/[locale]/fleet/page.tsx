@@ -75,12 +75,10 @@ export default async function FleetPage({
       ranked('bytes'),
       ranked('failed'),
       mayCall(me?.role, 'GET /api/v1/anomalies/hosts')
-        ? (
-            call('/api/v1/anomalies/hosts', () =>
-              client.GET('/api/v1/anomalies/hosts', {
-                params: { query: { labels: selector, from, to, limit: WORST_N } },
-              }),
-            ) as unknown as Promise<{ items: { agentId: string; anomalies: number }[] }>
+        ? call('/api/v1/anomalies/hosts', () =>
+            client.GET('/api/v1/anomalies/hosts', {
+              params: { query: { labels: selector, from, to, limit: WORST_N } },
+            }),
           ).then((r) => r.items.map((x) => ({ agentId: x.agentId, value: x.anomalies })))
         : Promise.resolve(null),
     ]);

@@ -13,10 +13,8 @@ import {
   REPORT_FORMATS,
   REPORT_LANGS,
   ReportLang,
-  ReportSchedule,
   reportHref,
   scheduleTime,
-  StoredReport,
   storedReportHref,
   utcOffsetMinutes,
 } from '../../../model/reports';
@@ -66,14 +64,12 @@ export default async function ReportsPage({
           ).then((p) => p.items)
         : Promise.resolve([]),
       mayList
-        ? (call('/api/v1/reports/stored', () =>
+        ? call('/api/v1/reports/stored', () =>
             client.GET('/api/v1/reports/stored', { params: { query: { limit: specInteger(50) } } }),
-          ) as unknown as Promise<{ items: StoredReport[]; total: number }>)
+          )
         : Promise.resolve(null),
       maySchedule
-        ? (call('/api/v1/reports/schedules', () =>
-            client.GET('/api/v1/reports/schedules'),
-          ) as unknown as Promise<{ items: ReportSchedule[] }>)
+        ? call('/api/v1/reports/schedules', () => client.GET('/api/v1/reports/schedules'))
         : Promise.resolve(null),
     ]);
     return { hosts, stored, schedules };

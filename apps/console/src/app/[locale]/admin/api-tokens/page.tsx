@@ -26,11 +26,7 @@ export default async function ApiTokensPage({ params }: { params: Promise<{ loca
   const { client, call } = await serverApi(locale, `/${locale}/admin/api-tokens`);
   let tokens: ApiToken[];
   try {
-    tokens = (
-      (await call('/api/v1/api-tokens', () => client.GET('/api/v1/api-tokens'))) as unknown as {
-        items: ApiToken[];
-      }
-    ).items;
+    tokens = (await call('/api/v1/api-tokens', () => client.GET('/api/v1/api-tokens'))).items;
   } catch (err) {
     if (!isApiError(err)) throw err;
     return <ApiProblem error={err} locale={locale} />;

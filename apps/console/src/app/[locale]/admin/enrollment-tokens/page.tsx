@@ -34,9 +34,7 @@ export default async function EnrollmentTokensPage({
   let tokens: EnrollmentToken[];
   try {
     tokens = (
-      (await call('/api/v1/enrollment-tokens', () =>
-        client.GET('/api/v1/enrollment-tokens'),
-      )) as unknown as { items: EnrollmentToken[] }
+      await call('/api/v1/enrollment-tokens', () => client.GET('/api/v1/enrollment-tokens'))
     ).items;
   } catch (err) {
     if (!isApiError(err)) throw err;

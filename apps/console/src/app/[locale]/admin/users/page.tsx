@@ -24,11 +24,7 @@ export default async function UsersPage({ params }: { params: Promise<{ locale: 
   const { client, call } = await serverApi(locale, `/${locale}/admin/users`);
   let users: AdminUser[];
   try {
-    users = (
-      (await call('/api/v1/users', () => client.GET('/api/v1/users'))) as unknown as {
-        items: AdminUser[];
-      }
-    ).items;
+    users = (await call('/api/v1/users', () => client.GET('/api/v1/users'))).items;
   } catch (err) {
     if (!isApiError(err)) throw err;
     return <ApiProblem error={err} locale={locale} />;
