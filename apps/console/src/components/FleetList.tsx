@@ -96,20 +96,22 @@ function Row({
   else current = formatBitRate(locale, live.currentBps);
   return (
     <>
-      <span>
+      <span role="cell">
         <Link href={`/hosts/${host.agentId}`}>{host.hostname}</Link>
       </span>
-      <span>
+      <span role="cell">
         <span className={`badge ${host.state}`} data-testid="host-state">
           {t(`state.${host.state}`)}
         </span>{' '}
         {live?.gap ? <span className="badge gap">{t('state.gap')}</span> : null}
       </span>
-      <span className="muted">{labels}</span>
-      <span className="num" data-testid="current-rate">
+      <span role="cell" className="muted">
+        {labels}
+      </span>
+      <span role="cell" className="num" data-testid="current-rate">
         {current}
       </span>
-      <span>
+      <span role="cell">
         {live?.line ? (
           <Sparkline
             points={live.line.points}
@@ -119,7 +121,7 @@ function Row({
           />
         ) : null}
       </span>
-      <span className="muted">
+      <span role="cell" className="muted">
         {host.lastSeenAt ? formatDateTime(locale, timeZone, host.lastSeenAt) : t('never')}
       </span>
     </>
@@ -158,8 +160,10 @@ export function FleetList({
         <span role="columnheader">{t('col.trend')}</span>
         <span role="columnheader">{t('col.lastSeen')}</span>
       </div>
+      {/* The scrolling body is the table's row group: a table may own only rows and row groups. */}
       <div
         className="fleet-list"
+        role="rowgroup"
         ref={parent}
         data-testid="fleet-list"
         tabIndex={0}
