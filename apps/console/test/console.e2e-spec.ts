@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { expectAccessible } from './support/a11y';
 import { AgentStream } from './support/agent';
 import {
   assertBuilt,
@@ -248,7 +249,9 @@ it('redirects / to the default locale, zh-CN', async () => {
 });
 
 it('shows the sign-in form with inputs named username, password and totp, in both languages', async () => {
-  const page = await browser.newPage();
+  // A context of its own (axe's scan needs one), without the session.
+  const fresh = await browser.newContext();
+  const page = await fresh.newPage();
   for (const [locale, title] of [
     ['zh-CN', '登录'],
     ['en', 'Sign in'],
@@ -259,8 +262,9 @@ it('shows the sign-in form with inputs named username, password and totp, in bot
       expect(await page.locator(`input[name="${name}"]`).count()).toBe(1);
     }
     await screenshot(page, `sign-in-${locale}`);
+    await expectAccessible(page, 'sign-in', locale);
   }
-  await page.close();
+  await fresh.close();
 });
 
 it('a page without a session goes to sign-in and, signed in, back to where the user was', async () => {
@@ -287,6 +291,20 @@ it('a page without a session goes to sign-in and, signed in, back to where the u
   await fresh.close();
 });
 
+it('shows the account page (change password) in both languages', async () => {
+  const page = await context.newPage();
+  for (const [locale, title] of [
+    ['zh-CN', '修改密码'],
+    ['en', 'Change password'],
+  ]) {
+    await open(page, `/${locale}/account/password`, locale);
+    expect(await page.locator('h1').innerText()).toBe(title);
+    await screenshot(page, `account-password-${locale}`);
+    await expectAccessible(page, 'account', locale);
+  }
+  await page.close();
+});
+
 // Skipped (and counted as skipped) while the server has no sign-in to refuse a password with.
 (AUTH ? it : it.skip)('says so when the password is wrong', async () => {
   const page = await browser.newPage();
@@ -303,17 +321,19 @@ it('a page without a session goes to sign-in and, signed in, back to where the u
 it('shows that the server is unreachable instead of a blank page', async () => {
   const closed = await freePort();
   const orphan = await startConsole(`http://127.0.0.1:${closed}`, ZONE);
+  const fresh = await browser.newContext();
   try {
-    const page = await browser.newPage();
+    const page = await fresh.newPage();
     for (const [locale, title] of [
       ['zh-CN', '无法连接 Tidewatch 服务器'],
       ['en', 'The Tidewatch server is unreachable'],
     ]) {
       await open(page, `/${locale}/fleet`, locale, orphan.url);
       expect(await page.getByTestId('api-problem').locator('h1').innerText()).toBe(title);
+      await expectAccessible(page, 'server-unreachable', locale);
     }
-    await page.close();
   } finally {
+    await fresh.close();
     await stop(orphan);
   }
 });
@@ -393,6 +413,7 @@ describe.each([
     await page.locator('[data-testid="rate-chart"] canvas').first().waitFor();
     expect(await page.getByTestId('no-data').count()).toBe(0);
     await screenshot(page, `host-${locale}`);
+    await expectAccessible(page, 'host', locale);
   });
 
   it('says the traffic was zero when windows arrived with nothing in them', async () => {
@@ -400,6 +421,7 @@ describe.each([
     expect(await text(page, 'no-data')).toBe(words.zero);
     expect(await text(page, 'total-bytes')).toBe('0');
     await screenshot(page, `host-zero-${locale}`);
+    await expectAccessible(page, 'host-zero', locale);
   });
 
   it('says the agent was silent when no window arrived in the range', async () => {
@@ -452,6 +474,7 @@ describe.each([
       `?${RANGE}`,
     );
     await screenshot(page, `fleet-${locale}`);
+    await expectAccessible(page, 'fleet', locale);
 
     // The label filter, used as an operator would: typed, submitted, and kept in the URL.
     await page.locator('#selector').fill('env=prod');
@@ -595,6 +618,7 @@ describe('anomalies', () => {
       expect(await row.getByTestId('severity').innerText()).toBe(words.low);
       expect(await row.locator('td').nth(0).innerText()).toBe(when(locale, ABNORMAL_WINDOW.end));
       await screenshot(page, `anomalies-${locale}`);
+      await expectAccessible(page, 'anomalies', locale);
       // Another type: nothing of that kind was raised for A.
       await open(
         page,
@@ -636,6 +660,7 @@ describe('anomalies', () => {
       expect(await page.getByTestId('anomaly-actions').count()).toBe(0);
       expect(await text(page, 'anomaly-read-only')).toBe(words.readOnly);
       await screenshot(page, `anomaly-${locale}`);
+      await expectAccessible(page, 'anomaly', locale);
     });
   });
 
@@ -671,6 +696,7 @@ describe('anomalies', () => {
       [OPERATOR.username, 'operator', 'success', note],
     ]);
     await screenshot(page, 'anomaly-acknowledged-zh-CN');
+    await expectAccessible(page, 'anomaly-operator', 'zh-CN');
 
     // Suppressed with a reason, for an hour: the step an acknowledged anomaly still offers.
     const reason = 'maintenance window';
@@ -695,6 +721,8 @@ describe('anomalies', () => {
       )
     ).json()) as { items: { actor: string; reason: string }[] };
     expect(sup.items.map((e) => [e.actor, e.reason])).toEqual([[OPERATOR.username, reason]]);
+    await open(page, `/en/anomalies/${anomaly.id}`, 'en');
+    await expectAccessible(page, 'anomaly-operator', 'en');
     await page.close();
   });
 });
@@ -814,6 +842,7 @@ describe('audit trail (auditadmin)', () => {
       'anomaly.acknowledged',
     ]);
     await screenshot(page, 'audit-en');
+    await expectAccessible(page, 'audit', 'en');
     // The export link carries the same filters; the browser's session downloads it.
     const href = (await page.getByTestId('audit-export').getAttribute('href')) ?? '';
     expect(new URL(href, consoleApp.url).searchParams.get('action')).toBe('anomaly.acknowledged');
@@ -824,6 +853,8 @@ describe('audit trail (auditadmin)', () => {
     expect(body.charCodeAt(0)).toBe(0xfeff);
     expect(body.trim().split('\n').length).toBe(2);
     expect(body).toContain('anomaly.acknowledged');
+    await open(page, '/zh-CN/audit?action=anomaly.acknowledged', 'zh-CN');
+    await expectAccessible(page, 'audit', 'zh-CN');
     await ctx.close();
   });
 
@@ -904,6 +935,7 @@ describe('reports', () => {
     expect(await row.nth(3).innerText()).toBe('00:00 UTC+08:00, for the day before');
     await noRawKeys(page);
     await screenshot(page, 'reports-sysadmin-en');
+    await expectAccessible(page, 'reports-sysadmin', 'en');
 
     await page.locator('tr[data-schedule="to-delete"]').getByTestId('schedule-delete').click();
     await page.locator('tr[data-schedule="to-delete"]').waitFor({ state: 'detached' });
@@ -913,6 +945,8 @@ describe('reports', () => {
       items: { name: string }[];
     };
     expect(after.items.map((s) => s.name)).toEqual([SCHEDULE]);
+    await open(page, '/zh-CN/reports', 'zh-CN');
+    await expectAccessible(page, 'reports-sysadmin', 'zh-CN');
     for (const [action, target] of [
       ['report.schedule_changed', SCHEDULE],
       ['report.schedule_deleted', 'to-delete'],
@@ -951,6 +985,7 @@ describe('reports', () => {
       expect(await text(page, 'range-shown')).toContain(when(locale, T0));
       await noRawKeys(page);
       await screenshot(page, `reports-${locale}`);
+      await expectAccessible(page, 'reports', locale);
 
       const pdf = await download(page, 'report-download-pdf');
       expect(pdf.name).toMatch(/\.pdf$/);
@@ -1096,6 +1131,7 @@ describe('administration (secadmin)', () => {
     expect(await audited('user.created', NEW)).toEqual(bySecadmin);
     await noRawKeys(page);
     await screenshot(page, 'admin-users-en');
+    await expectAccessible(page, 'admin-users', 'en');
 
     await row.getByTestId('user-disable').click();
     await row.getByTestId('user-enable').waitFor();
@@ -1140,6 +1176,7 @@ describe('administration (secadmin)', () => {
     expect(await audited('user.password_reset', NEW)).toEqual([...bySecadmin, ...bySecadmin]);
     await noRawKeys(page);
     await screenshot(page, 'admin-users-zh-CN');
+    await expectAccessible(page, 'admin-users', 'zh-CN');
     await page.close();
   });
 
@@ -1177,6 +1214,7 @@ describe('administration (secadmin)', () => {
       expect(await audited('api_token.created', id)).toEqual(bySecadmin);
       await noRawKeys(page);
       await screenshot(page, `admin-tokens-${locale}`);
+      await expectAccessible(page, 'admin-api-tokens', locale);
 
       await row.getByTestId('token-revoke').click();
       await page.locator(`tr[data-token-id="${id}"][data-state="revoked"]`).waitFor();
@@ -1257,6 +1295,7 @@ describe('enrollment tokens (sysadmin)', () => {
       expect(await row.getByTestId('token-uses').innerText()).toBe(words.uses);
       await noRawKeys(page);
       await screenshot(page, `admin-enrollment-${locale}`);
+      await expectAccessible(page, 'admin-enrollment-tokens', locale);
 
       await row.getByTestId('token-revoke').click();
       await page.locator(`tr[data-token-id="${id}"][data-state="revoked"]`).waitFor();
