@@ -55,6 +55,8 @@ async function startServer(databaseUrl: string): Promise<{ proc: ChildProcess; h
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // The signing key's directory goes when the server does.
+  proc.once('exit', () => rmSync(auditDir, { recursive: true, force: true }));
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout?.on('data', (c: Buffer) => {
