@@ -1,4 +1,4 @@
-import { mayCall, mayWatchLive } from './roles';
+import { homePath, mayCall, mayWatchLive } from './roles';
 
 // The table is generated from the built server's @Roles; these are the declarations the
 // console's pages rely on (issue 9's roles), so a change on the server shows up here.
@@ -17,5 +17,20 @@ describe('role checks from the server declarations', () => {
       ['viewer', 'operator', 'auditadmin'].map((r) => mayCall(r, 'GET /api/v1/audit')),
     ).toEqual([false, false, true]);
     expect(['viewer', 'auditadmin'].map(mayWatchLive)).toEqual([true, false]);
+  });
+  it('starts each role on a page it may open', () => {
+    const homes = ['sysadmin', 'secadmin', 'auditadmin', 'operator', 'viewer', null].map(homePath);
+    expect(homes).toEqual([
+      '/admin/enrollment-tokens',
+      '/admin/users',
+      '/audit',
+      '/fleet',
+      '/fleet',
+      '/fleet',
+    ]);
+    // The administrator roles may not read traffic: the fleet page is not theirs.
+    expect(
+      ['sysadmin', 'secadmin', 'auditadmin'].map((r) => mayCall(r, 'GET /api/v1/traffic/summary')),
+    ).toEqual([false, false, false]);
   });
 });

@@ -19,3 +19,19 @@ export function mayWatchLive(role: string | null | undefined): boolean {
   if (!role) return true;
   return (LIVE_ROLES as readonly string[]).includes(role);
 }
+
+/**
+ * The page a role starts on (`/` and the brand link go there): the one its work is on. The
+ * administrator roles have no traffic to look at: the fleet page would only say "not allowed".
+ */
+const HOME: Record<string, { path: string; route: Route }> = {
+  sysadmin: { path: '/admin/enrollment-tokens', route: 'GET /api/v1/enrollment-tokens' },
+  secadmin: { path: '/admin/users', route: 'GET /api/v1/users' },
+  auditadmin: { path: '/audit', route: 'GET /api/v1/audit' },
+};
+
+/** Where `role` starts, without the locale: its own page, else the fleet overview. */
+export function homePath(role: string | null | undefined): string {
+  const home = role ? HOME[role] : undefined;
+  return home && mayCall(role, home.route) ? home.path : '/fleet';
+}

@@ -17,7 +17,7 @@ describe('return path after sign-in', () => {
       '',
       undefined,
     ]) {
-      expect(safeReturnPath(bad, 'en')).toBe('/en/fleet');
+      expect(safeReturnPath(bad, 'en')).toBe('/en');
     }
   });
   it('encodes where the user was', () => {

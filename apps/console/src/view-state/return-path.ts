@@ -2,10 +2,11 @@ import { LOCALES } from '../i18n/locales';
 
 /**
  * Where to go after signing in: only a path inside the console (`/<locale>/...`), never
- * another origin or a protocol-relative URL; anything else goes to the fleet overview.
+ * another origin or a protocol-relative URL; anything else goes to the locale's home (the
+ * signed-in role's own page).
  */
 export function safeReturnPath(next: string | undefined | null, locale: string): string {
-  const fallback = `/${locale}/fleet`;
+  const fallback = `/${locale}`;
   if (!next || !next.startsWith('/') || next.startsWith('//') || next.includes('\\')) {
     return fallback;
   }

@@ -46,7 +46,7 @@ export default async function LocaleLayout({
       <body>
         <NextIntlClientProvider>
           <header className="topbar">
-            <Link href="/fleet" className="brand">
+            <Link href="/" className="brand">
               {t('title')}
             </Link>
             <nav aria-label={t('navigation')}>
