@@ -1,10 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
 import { expectAccessible } from './support/a11y';
+import {
+  expectNoRawKeys,
+  launchChromium,
+  openPage,
+  screenshot,
+  signIn as signInAt,
+  textOf,
+} from './support/browser';
 import { AgentStream } from './support/agent';
 import {
   assertBuilt,
@@ -160,18 +168,7 @@ beforeAll(async () => {
     }
     auth = tokens[USER.role];
   }
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 beforeAll(async () => {
@@ -184,16 +181,9 @@ beforeAll(async () => {
   }
 });
 
-/** Signs in through the form, as a person would, and waits for the page it leads to. */
-async function signIn(page: Page, at: string, user: User = USER) {
-  if (at) await page.goto(`${consoleApp.url}${at}`);
-  await page.locator('input[name="username"]').fill(user.username);
-  await page.locator('input[name="password"]').fill(user.password);
-  await Promise.all([
-    page.waitForURL((u) => !u.pathname.endsWith('/sign-in')),
-    page.locator('button[type="submit"]').click(),
-  ]);
-}
+/** Signs in through the form as `user` (the viewer unless said), from `at` on the console. */
+const signIn = (page: Page, at: string, user: User = USER) =>
+  signInAt(page, at ? `${consoleApp.url}${at}` : '', user);
 
 afterAll(async () => {
   await context?.close();
@@ -204,26 +194,11 @@ afterAll(async () => {
   audit?.cleanup();
 });
 
-async function open(page: Page, pathAndQuery: string, locale: string, base = consoleApp.url) {
-  const res = await page.goto(`${base}${pathAndQuery}`);
-  expect(res?.status()).toBe(200);
-  expect(await page.getAttribute('html', 'lang')).toBe(locale);
-}
+const open = (page: Page, pathAndQuery: string, locale: string, base = consoleApp.url) =>
+  openPage(page, `${base}${pathAndQuery}`, locale);
 
-const text = (page: Page, testId: string) => page.getByTestId(testId).first().innerText();
-
-/** The page's visible text has no untranslated key of the catalogs' namespaces. */
-async function noRawKeys(page: Page) {
-  const body = await page.locator('body').innerText();
-  expect(body.match(/\b(app|reports|table|range|errors|admin)\.[a-zA-Z][\w.]*/g)).toBeNull();
-}
-
-// Every page as the browser drew it, kept as a test artifact (apps/console/test-artifacts/).
-const ARTIFACTS = path.join(CONSOLE_ROOT, 'test-artifacts');
-async function screenshot(page: Page, name: string) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
+const text = textOf;
+const noRawKeys = expectNoRawKeys;
 
 it('ground truth is what the fixture says', () => {
   expect(truthA.bytes).toBe(7_600_902n);
