@@ -4,7 +4,9 @@
 //  2. N simulated agents over real gRPC catching up a backlog as fast as the
 //     acks allow: sustained stored window records/s;
 //  3. the same agents paced at one window per second each: ack latency;
-//  4. dashboard queries (fleet summary + series) over 1 h, 24 h and 30 d.
+//  4. dashboard queries (fleet summary + series) over 1 h, 24 h and 30 d;
+//  5. 10,000 agents connected at once, a window each every 10 s (fleet-phases.ts);
+//  6. 1,000 agents catching up an hour of spooled windows beside live agents and queries.
 // Between 2 and 3, the limit: the catch-up's windows as the server's rows,
 // loaded with COPY into a fresh migrated database (copy-baseline.ts), and
 // EXPLAIN ANALYZE of one flush's ingest statements (rolled back).
@@ -24,6 +26,7 @@ import { validateBatch } from '@tidewatch/server/dist/ingest/batch-validation';
 import { loadTidewatchV1 } from '@tidewatch/proto';
 import { copyLoad, copyRowsOf, cpuSeconds } from './copy-baseline';
 import { summarizeCpuProfile } from './cpu-profile';
+import { fleetPhases } from './fleet-phases';
 import { SimAgent } from './sim-agent';
 import { makeWindow, recordsOf } from './windows';
 
@@ -465,9 +468,29 @@ async function main(): Promise<void> {
     const [stored] = (await db.query(`SELECT count(*)::int AS n FROM windows_raw`)).rows as {
       n: number;
     }[];
-    await db.end();
     const total = seqs.reduce((n, x) => n + x, 0);
     if (stored.n !== total) throw new Error(`${total} windows sent, ${stored.n} stored`);
+
+    // Phases 5 and 6: the fleet at scale (BENCH_FLEET=0 leaves them out).
+    const fleet =
+      process.env.BENCH_FLEET === '0'
+        ? null
+        : await fleetPhases({
+            address,
+            enrollmentToken: token,
+            serverPid: server.proc.pid as number,
+            firstHost: AGENTS,
+            countStored: async () =>
+              (
+                (await db.query(`SELECT count(*)::int AS n FROM windows_raw`)).rows[0] as {
+                  n: number;
+                }
+              ).n,
+            query: (q) => timeGet(`http://127.0.0.1:${server?.http}${q}`),
+            cpuSeconds,
+            log,
+          });
+    await db.end();
 
     const result = {
       date: new Date().toISOString(),
@@ -512,6 +535,7 @@ async function main(): Promise<void> {
       },
       serverPeakRssMiB: Math.round(rss / 2 ** 20),
       serverPeakRssCatchupMiB: Math.round(catchupRss / 2 ** 20),
+      fleet: fleet && { connections: fleet.connections, catchup: fleet.catchup },
       dashboardMs: Object.fromEntries(
         Object.entries(queries).map(([k, v]) => [
           k,
@@ -547,6 +571,7 @@ async function main(): Promise<void> {
         ([k, v]) =>
           `| dashboard ${k}, fleet summary / series (p50 / p99) | ${f(v.summary.p50)} / ${f(v.summary.p99)} ms, ${f(v.series.p50)} / ${f(v.series.p99)} ms |`,
       ),
+      ...(fleet?.lines ?? []),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     const dir = path.join(ROOT, 'bench', 'results');

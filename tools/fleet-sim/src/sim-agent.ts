@@ -16,6 +16,11 @@ export interface SimAgentOptions {
   agentCredential?: string;
   /** Batches sent but not yet acknowledged, at most. */
   window: number;
+  /**
+   * Its own TCP connection, as a real agent on its own host has (grpc-js otherwise shares one
+   * connection between the clients of one process that name the same address).
+   */
+  ownConnection?: boolean;
 }
 
 /**
@@ -36,6 +41,7 @@ export class SimAgent {
     this.client = new (loadTidewatchV1().Ingest)(
       opts.address,
       grpc.credentials.createInsecure(),
+      opts.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {},
     ) as IngestClient;
   }
 
