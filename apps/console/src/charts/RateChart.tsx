@@ -1,7 +1,10 @@
 'use client';
 
-import { useMemo } from 'react';
+import { useCallback, useMemo } from 'react';
 import { formatAxisTime, formatBitRate, formatDateTime } from '../format/units';
+import { useRouter } from '../i18n/navigation';
+import { brushSearch } from '../view-state/compare';
+import type { SearchParams } from '../view-state/range';
 import { ChartOption, EChart } from './EChart';
 import { gapLabelStyle, themeColor } from './gap-label';
 import type { RateLine } from './series-data';
@@ -18,17 +21,55 @@ export interface RateChartProps {
   /** Translated names: one per line key, and the chart's own words. */
   names: Record<string, string>;
   words: { title: string; axis: string; gap: string; peak: string; incident?: string };
+  /**
+   * A past period drawn over the current one, dashed, its points already moved onto the current
+   * axis; `names` per line key say which period it is. Its gaps stay breaks in its lines.
+   */
+  compare?: {
+    lines: RateLine[];
+    gaps: { from: number; to: number }[];
+    names: Record<string, string>;
+  };
+  /** When given, a drag across the chart opens `path` with the dragged range, keeping `params`. */
+  zoom?: { path: string; params: SearchParams };
 }
+
+// ECharts' own first colours, named so that a compared line wears its current line's colour.
+const PALETTE = ['#5470c6', '#91cc75', '#fac858', '#ee6666', '#73c0de', '#3ba272'];
 
 /** Rate over time, one line per key; gaps (no windows) shaded and left empty; peaks marked. */
 export function RateChart(p: RateChartProps) {
+  const router = useRouter();
+  const zoom = p.zoom;
+  const onBrushX = useCallback(
+    (a: number, b: number) => {
+      const search = zoom ? brushSearch(zoom.params, a, b) : null;
+      if (zoom && search) router.push(`${zoom.path}?${search}`);
+    },
+    [zoom, router],
+  );
   const option = useMemo<ChartOption>(() => {
     const span = p.to - p.from;
     const gapLabel = gapLabelStyle();
+    const colour = (key: string, i: number) => {
+      const at = p.lines.findIndex((l) => l.key === key);
+      return PALETTE[(at >= 0 ? at : p.lines.length + i) % PALETTE.length];
+    };
     return {
       animation: false,
-      grid: { left: 70, right: 20, top: 40, bottom: 50 },
+      color: PALETTE,
+      // The compared period's names are longer (they carry its dates): room for a second row.
+      grid: { left: 70, right: 20, top: p.compare ? 64 : 40, bottom: 50 },
       legend: { top: 8 },
+      brush: p.zoom
+        ? {
+            xAxisIndex: 0,
+            brushType: 'lineX',
+            brushMode: 'single',
+            transformable: false,
+            brushStyle: { color: 'rgba(84,112,198,0.15)', borderColor: 'rgba(84,112,198,0.6)' },
+          }
+        : undefined,
       tooltip: {
         trigger: 'axis',
         valueFormatter: (v: unknown) => (typeof v === 'number' ? formatBitRate(p.locale, v) : '—'),
@@ -51,47 +92,60 @@ export function RateChart(p: RateChartProps) {
         },
       },
       yAxis: { type: 'value', axisLabel: { formatter: (v: number) => formatBitRate(p.locale, v) } },
-      series: p.lines.map((l, i) => ({
-        type: 'line',
-        name: p.names[l.key] ?? l.key,
-        data: l.points,
-        showSymbol: false,
-        connectNulls: false,
-        sampling: 'lttb',
-        markPoint: l.max
-          ? {
-              symbolSize: 40,
-              label: { formatter: () => p.words.peak },
-              data: [{ coord: [l.max.t, l.max.bitsPerSecond], name: p.words.peak }],
-            }
-          : undefined,
-        markArea:
-          i === 0 && (p.gaps.length || p.incidents?.length)
+      series: [
+        ...p.lines.map((l, i) => ({
+          type: 'line',
+          name: p.names[l.key] ?? l.key,
+          color: colour(l.key, i),
+          data: l.points,
+          showSymbol: false,
+          connectNulls: false,
+          sampling: 'lttb',
+          markPoint: l.max
             ? {
-                silent: true,
-                itemStyle: { color: 'rgba(154,103,0,0.12)' },
-                // The label in the theme's warning colour on the card's, bold: ECharts' default
-                // (the area's own faint fill colour) left "no data" nearly invisible.
-                label: { formatter: p.words.gap, position: 'insideTop', ...gapLabel },
-                data: [
-                  ...p.gaps.map((g) => [{ xAxis: g.from }, { xAxis: g.to }]),
-                  ...(p.incidents ?? []).map((g) => [
-                    {
-                      xAxis: g.from,
-                      itemStyle: { color: 'rgba(180,35,24,0.16)' },
-                      label: {
-                        formatter: p.words.incident ?? '',
-                        position: 'insideBottom',
-                        ...gapLabel,
-                        color: themeColor('--bad', '#b42318'),
-                      },
-                    },
-                    { xAxis: Math.max(g.to, g.from + 1) },
-                  ]),
-                ],
+                symbolSize: 40,
+                label: { formatter: () => p.words.peak },
+                data: [{ coord: [l.max.t, l.max.bitsPerSecond], name: p.words.peak }],
               }
             : undefined,
-      })),
+          markArea:
+            i === 0 && (p.gaps.length || p.incidents?.length)
+              ? {
+                  silent: true,
+                  itemStyle: { color: 'rgba(154,103,0,0.12)' },
+                  // The label in the theme's warning colour on the card's, bold: ECharts' default
+                  // (the area's own faint fill colour) left "no data" nearly invisible.
+                  label: { formatter: p.words.gap, position: 'insideTop', ...gapLabel },
+                  data: [
+                    ...p.gaps.map((g) => [{ xAxis: g.from }, { xAxis: g.to }]),
+                    ...(p.incidents ?? []).map((g) => [
+                      {
+                        xAxis: g.from,
+                        itemStyle: { color: 'rgba(180,35,24,0.16)' },
+                        label: {
+                          formatter: p.words.incident ?? '',
+                          position: 'insideBottom',
+                          ...gapLabel,
+                          color: themeColor('--bad', '#b42318'),
+                        },
+                      },
+                      { xAxis: Math.max(g.to, g.from + 1) },
+                    ]),
+                  ],
+                }
+              : undefined,
+        })),
+        ...(p.compare?.lines ?? []).map((l, i) => ({
+          type: 'line',
+          name: p.compare?.names[l.key] ?? l.key,
+          color: colour(l.key, i),
+          data: l.points,
+          showSymbol: false,
+          connectNulls: false,
+          sampling: 'lttb',
+          lineStyle: { type: 'dashed', width: 1.5, opacity: 0.85 },
+        })),
+      ],
     };
   }, [p]);
   return (
@@ -100,8 +154,15 @@ export function RateChart(p: RateChartProps) {
       data-gaps={JSON.stringify(p.gaps)}
       data-incidents={JSON.stringify(p.incidents ?? [])}
       data-lines={p.lines.length}
+      data-compare-lines={p.compare?.lines.length ?? 0}
+      data-compare-gaps={JSON.stringify(p.compare?.gaps ?? [])}
     >
-      <EChart option={option} locale={p.locale} label={p.words.title} />
+      <EChart
+        option={option}
+        locale={p.locale}
+        label={p.words.title}
+        onBrushX={p.zoom ? onBrushX : undefined}
+      />
     </div>
   );
 }

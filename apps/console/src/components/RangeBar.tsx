@@ -2,6 +2,7 @@ import { getTranslations } from 'next-intl/server';
 import { Link } from '../i18n/navigation';
 import type { Locale } from '../i18n/routing';
 import { formatDateTime, isoInZone } from '../format/units';
+import { zoomOut } from '../view-state/compare';
 import {
   RANGE_PRESETS,
   rangeSearch,
@@ -10,7 +11,7 @@ import {
   TimeRange,
 } from '../view-state/range';
 
-/** Presets, previous/next and an absolute range, all as links and a GET form: the URL is the state. */
+/** Presets, previous/next, zoom out and an absolute range, all as links and a GET form: the URL is the state. */
 export async function RangeBar({
   path,
   params,
@@ -45,6 +46,12 @@ export async function RangeBar({
         </Link>
         <Link href={`${path}?${rangeSearch(params, next)}`} rel="next">
           {t('next')}
+        </Link>
+        <Link
+          href={`${path}?${rangeSearch(params, zoomOut(range, new Date()))}`}
+          data-testid="zoom-out"
+        >
+          {t('zoomOut')}
         </Link>
       </nav>
       <form className="toolbar" method="get" aria-label={t('absolute')}>

@@ -9,6 +9,8 @@ import { allZero, gaps, rateLines } from '../../../../charts/series-data';
 import { LiveRefresh } from '../../../../live/LiveRefresh';
 import { ProtocolMix } from '../../../../components/ProtocolMix';
 import { RangeBar } from '../../../../components/RangeBar';
+import { CompareBar } from '../../../../components/CompareBar';
+import { formatChange } from '../../../../format/change';
 import {
   formatBitRate,
   formatBytes,
@@ -22,6 +24,13 @@ import {
 import { dropReasonKey } from '../../../../model/drop-reasons';
 import { hostState } from '../../../../model/host-state';
 import { parseRange, SearchParams, toSearch } from '../../../../view-state/range';
+import {
+  changeRatio,
+  comparedRange,
+  offsetMs,
+  parseCompare,
+  shiftPoints,
+} from '../../../../view-state/compare';
 
 export const dynamic = 'force-dynamic';
 
@@ -50,6 +59,8 @@ export default async function HostPage({
   const from = range.from.toISOString();
   const to = range.to.toISOString();
   const q = { agentId, from, to };
+  const compare = parseCompare(sp);
+  const past = compare ? comparedRange(range, compare) : null;
 
   async function load() {
     let host;
@@ -82,7 +93,21 @@ export default async function HostPage({
       ),
       call('drops', () => client.GET('/api/v1/traffic/drops', { params: { query: q } })),
     ]);
-    return { host, summary, series, rates, ports, talkers, conns, drops };
+    // The compared period through the same routes, its range shifted back.
+    const pq = past && { agentId, from: past.from.toISOString(), to: past.to.toISOString() };
+    const before = pq
+      ? await Promise.all([
+          call('summary (compared)', () =>
+            client.GET('/api/v1/traffic/summary', { params: { query: pq } }),
+          ),
+          call('series (compared)', () =>
+            client.GET('/api/v1/traffic/series', {
+              params: { query: { ...pq, groupBy: 'direction' } },
+            }),
+          ),
+        ])
+      : null;
+    return { host, summary, series, rates, ports, talkers, conns, drops, before };
   }
   let data: Awaited<ReturnType<typeof load>>;
   try {
@@ -91,7 +116,7 @@ export default async function HostPage({
     if (!isApiError(err)) throw err;
     return <ApiProblem error={err} locale={locale} />;
   }
-  const { host, summary, series, rates, ports, talkers, conns, drops } = data;
+  const { host, summary, series, rates, ports, talkers, conns, drops, before } = data;
 
   const state = hostState(host);
   // "No data" says why: no window arrived in the range (the agent was silent), or windows
@@ -104,6 +129,62 @@ export default async function HostPage({
     summary.items.filter((i) => i.direction === d).reduce((a, i) => a + BigInt(i.packets), 0n);
   const total = BigInt(summary.total.bytes);
   const rate = (d: string) => rates.items.find((i) => i.direction === d);
+
+  // The compared period: its lines moved onto this range's axis, its totals beside these.
+  const shift = compare ? offsetMs(compare) : 0;
+  const pastPoints = before ? shiftPoints(before[1].points, shift) : [];
+  const pastStep = before ? before[1].stepSeconds : null;
+  const hasNow = series.points.length > 0;
+  const hasPast = pastPoints.length > 0;
+  const pastItems = before ? before[0].items : [];
+  const pastFigures = {
+    'total-bytes': BigInt(before?.[0].total.bytes ?? '0'),
+    'total-packets': BigInt(before?.[0].total.packets ?? '0'),
+    'bytes-ingress': pastItems
+      .filter((i) => i.direction === 'ingress')
+      .reduce((a, i) => a + BigInt(i.bytes), 0n),
+    'bytes-egress': pastItems
+      .filter((i) => i.direction === 'egress')
+      .reduce((a, i) => a + BigInt(i.bytes), 0n),
+  };
+  const pastPeriod = past
+    ? {
+        from: formatDateTime(locale, timeZone, past.from),
+        to: formatDateTime(locale, timeZone, past.to),
+      }
+    : null;
+  const compareChart =
+    compare && pastPeriod
+      ? {
+          lines: rateLines(pastPoints, pastStep, ['ingress', 'egress']),
+          gaps: gaps(pastPoints, pastStep, range.from.getTime(), range.to.getTime()),
+          names: Object.fromEntries(
+            (['ingress', 'egress'] as const).map((d) => [
+              d,
+              t('compare.series', { direction: tc(`direction.${d}`), ...pastPeriod }),
+            ]),
+          ),
+        }
+      : undefined;
+  /** The compared figure under a current one, and the change where both periods have data. */
+  const pastFigure = (id: keyof typeof pastFigures, current: bigint) => {
+    if (!compare) return null;
+    const ratio = changeRatio(hasNow ? current : null, hasPast ? pastFigures[id] : null);
+    return (
+      <div className="sub" data-testid={`compare-${id}`}>
+        {t(`compare.short.${compare}`)}{' '}
+        <span data-testid={`prev-${id}`}>
+          {hasPast ? formatCount(locale, pastFigures[id]) : t('compare.noData')}
+        </span>
+        {ratio !== null ? (
+          <>
+            {' · '}
+            <span data-testid={`change-${id}`}>{formatChange(locale, ratio)}</span>
+          </>
+        ) : null}
+      </div>
+    );
+  };
   const protocolNames = Object.fromEntries(PROTOCOLS.map((p) => [p, tc(`protocol.${p}`)]));
 
   // The kernel's reason names, translated; a name the catalogs lack is shown as the kernel's.
@@ -161,6 +242,14 @@ export default async function HostPage({
         on={['batch']}
       />
       <RangeBar path={path} params={sp} range={range} locale={locale} timeZone={timeZone} />
+      <CompareBar
+        path={path}
+        params={sp}
+        compare={compare}
+        period={past}
+        locale={locale}
+        timeZone={timeZone}
+      />
       {noData ? (
         <p className="banner notice" data-testid="no-data">
           {noData}
@@ -173,12 +262,14 @@ export default async function HostPage({
             {formatCount(locale, summary.total.bytes)}
           </div>
           <div className="sub">{formatBytes(locale, summary.total.bytes)}</div>
+          {pastFigure('total-bytes', total)}
         </div>
         <div className="card">
           <div className="label">{tc('packets')}</div>
           <div className="value" data-testid="total-packets">
             {formatCount(locale, summary.total.packets)}
           </div>
+          {pastFigure('total-packets', BigInt(summary.total.packets))}
         </div>
         {(['ingress', 'egress'] as const).map((d) => (
           <div className="card" key={d} data-testid={`dir-${d}`}>
@@ -198,6 +289,7 @@ export default async function HostPage({
                 peak: formatBitRate(locale, rate(d)?.peakBitsPerSecond ?? 0),
               })}
             </div>
+            {pastFigure(`bytes-${d}`, dirBytes(d))}
           </div>
         ))}
       </section>
@@ -216,7 +308,12 @@ export default async function HostPage({
           gap: t('gap'),
           peak: t('peakMark'),
         }}
+        compare={compareChart}
+        zoom={{ path, params: sp }}
       />
+      <p className="muted" data-testid="zoom-hint">
+        {t('zoomHint')}
+      </p>
       <div className="grid2">
         <section>
           <h2>{t('protocolMix')}</h2>
