@@ -22,6 +22,12 @@ import { ThresholdsService } from './thresholds.service';
 const MAX_PENDING = 20_000;
 /** Most windows of one agent detected in one transaction. */
 const MAX_RUN = 200;
+/**
+ * Detection transactions open at once. Agents wait their turn in arrival order: with thousands
+ * of agents each starting its own, they took the whole pool, and the batch writer, sign-in, the
+ * audit trail and the API timed out waiting for a connection (10,000 agents in bench:server).
+ */
+const MAX_CONCURRENT_RUNS = 2;
 
 @Injectable()
 export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
@@ -51,6 +57,24 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
   skipped = 0;
 
   private readonly queued = new Map<string, StoredBatch[]>();
+  /** Runs holding a detection slot, and the agents' drains waiting for one (first come first). */
+  private running = 0;
+  private readonly waitingForSlot: (() => void)[] = [];
+
+  private async slot(): Promise<void> {
+    if (this.running < MAX_CONCURRENT_RUNS) {
+      this.running++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waitingForSlot.push(resolve));
+  }
+
+  /** Hands the slot to the next waiting agent, or frees it. */
+  private release(): void {
+    const next = this.waitingForSlot.shift();
+    if (next) next();
+    else this.running--;
+  }
 
   private enqueue(items: StoredBatch[]): void {
     for (const item of items) {
@@ -78,6 +102,8 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
     for (;;) {
       const queue = this.queued.get(agentId);
       if (!queue || queue.length === 0) break;
+      // The run is taken once the slot is ours: windows that arrived meanwhile join it.
+      await this.slot();
       const run = queue.splice(0, MAX_RUN);
       try {
         await this.detect(agentId, run);
@@ -85,6 +111,7 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
         this.logger.error(`detection failed for ${agentId}: ${(err as Error).message}`);
       } finally {
         this.pending -= run.length;
+        this.release();
       }
     }
     this.queued.delete(agentId);
