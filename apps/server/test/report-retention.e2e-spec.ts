@@ -41,19 +41,97 @@ beforeAll(async () => {
     if (!r) throw new Error('report not stored');
     reports.push(r);
   }
-  // The first one was made 201 days ago, as far as the table knows.
-  await db.query(`UPDATE reports SET created_at = now() - interval '201 days' WHERE id = $1`, [
-    reports[0].id,
-  ]);
-  // 190 days: past the audit minimum, within the configured 200.
-  await db.query(`UPDATE reports SET created_at = now() - interval '190 days' WHERE id = $1`, [
-    reports[1].id,
-  ]);
+  // The first one was made 201 days ago, as far as the table knows; 190 days for the second:
+  // past the audit minimum, within the configured 200. The table refuses a backdated
+  // created_at (below), so the test, as the table's owner, lifts that trigger to age them.
+  await db.query(`ALTER TABLE reports DISABLE TRIGGER reports_keep_as_made`);
+  try {
+    for (const [report, days] of [
+      [reports[0], 201],
+      [reports[1], 190],
+    ] as const) {
+      await db.query(
+        `UPDATE reports SET created_at = now() - $2::int * interval '1 day' WHERE id = $1`,
+        [report.id, days],
+      );
+    }
+  } finally {
+    await db.query(`ALTER TABLE reports ENABLE ALWAYS TRIGGER reports_keep_as_made`);
+  }
 });
 
 afterAll(async () => {
   await server?.close();
   await db?.drop();
+});
+
+const row = async (id: string) =>
+  (
+    await db.query<{
+      created_at: Date;
+      digest: string;
+      content: Buffer;
+      schedule_name: string | null;
+    }>(`SELECT created_at, digest, content, schedule_name FROM reports WHERE id = $1`, [id])
+  )[0];
+
+it('refuses to backdate a kept report or change its bytes, whoever may UPDATE the table', async () => {
+  const young = reports[2];
+  const before = await row(young.id);
+  const refused = [
+    [`UPDATE reports SET created_at = now() - interval '400 days' WHERE id = $1`, 'created_at'],
+    [`UPDATE reports SET content = 'x'::bytea, digest = 'forged' WHERE id = $1`, 'content, digest'],
+    [
+      `UPDATE reports SET period_from = period_from - interval '1 day' WHERE id = $1`,
+      'period_from',
+    ],
+    [`UPDATE reports SET schedule_name = 'other' WHERE id = $1`, 'schedule_name'],
+  ] as const;
+  // The superuser this test connects as (the trigger holds unless it is disabled)...
+  for (const [sql, columns] of refused) {
+    await expect(db.query(sql, [young.id])).rejects.toThrow(
+      `kept reports are not changed: UPDATE of ${columns} refused (report ${young.id})`,
+    );
+  }
+  // ...in replica mode too (ENABLE ALWAYS)...
+  await db.query('BEGIN');
+  await db.query('SET LOCAL session_replication_role = replica');
+  await expect(
+    db.query(`UPDATE reports SET created_at = now() - interval '400 days' WHERE id = $1`, [
+      young.id,
+    ]),
+  ).rejects.toThrow('UPDATE of created_at refused');
+  await db.query('ROLLBACK');
+  // ...and a role granted UPDATE and DELETE on it, which then cannot delete it either.
+  const role = `tw_report_writer_${db.name.slice(-6)}`;
+  await db.query(`CREATE ROLE ${role}`);
+  try {
+    await db.query(`GRANT SELECT, UPDATE, DELETE ON reports TO ${role}`);
+    await db.query('BEGIN');
+    await db.query(`SET LOCAL ROLE ${role}`);
+    await expect(
+      db.query(`UPDATE reports SET created_at = now() - interval '400 days' WHERE id = $1`, [
+        young.id,
+      ]),
+    ).rejects.toMatchObject({
+      code: '42501',
+      message: expect.stringContaining('UPDATE of created_at refused'),
+    });
+    await db.query('ROLLBACK');
+    await db.query('BEGIN');
+    await db.query(`SET LOCAL ROLE ${role}`);
+    await expect(db.query(`DELETE FROM reports WHERE id = $1`, [young.id])).rejects.toThrow(
+      'reports younger than 180 days are kept: DELETE refused',
+    );
+    await db.query('ROLLBACK');
+  } finally {
+    await db.query(`DROP OWNED BY ${role}`);
+    await db.query(`DROP ROLE ${role}`);
+  }
+  expect(await row(young.id)).toEqual(before);
+  // An UPDATE that changes nothing is no change.
+  await db.query(`UPDATE reports SET digest = digest WHERE id = $1`, [young.id]);
+  expect(await row(young.id)).toEqual(before);
 });
 
 it('purges the report past REPORT_RETENTION_DAYS with an audit entry, and keeps the younger ones', async () => {
@@ -109,6 +187,30 @@ it('never deletes a report younger than 180 days: the database refuses, whatever
   );
   await expect(db.query(`TRUNCATE reports`)).rejects.toThrow(/TRUNCATE refused/);
   expect(await ids()).toEqual([reports[1].id, reports[2].id]);
+});
+
+it('lets a deleted schedule leave its kept reports, changed only in schedule_name', async () => {
+  await db.query(
+    `INSERT INTO report_schedules (name, formats, lang) VALUES ('gone', '{csv}', 'en')`,
+  );
+  const to = new Date(Math.floor(Date.now() / DAY) * DAY);
+  const kept = await server.app
+    .get(ReportsService)
+    .generateStored(
+      { from: new Date(to.getTime() - DAY), to, lang: 'en' },
+      'csv',
+      'gone',
+      SERVER_ACTOR,
+    );
+  if (!kept) throw new Error('report not stored');
+  const before = await row(kept.id);
+  expect(before.schedule_name).toBe('gone');
+  await db.query(`DELETE FROM report_schedules WHERE name = 'gone'`);
+  expect(await row(kept.id)).toEqual({ ...before, schedule_name: null });
+  // Only to NULL: naming it after another schedule is a change like any other.
+  await expect(
+    db.query(`UPDATE reports SET schedule_name = 'gone' WHERE id = $1`, [kept.id]),
+  ).rejects.toThrow('UPDATE of schedule_name refused');
 });
 
 it('refuses a retention under 180 days, or not a number, at start with a clear error', () => {

@@ -507,19 +507,27 @@ it('the scheduled daily report is made once at its hour, kept, downloaded (audit
   );
   expect(ok.body).toMatchObject({ ok: true, digest: hash('sm3', pdfBytes, 'hex') });
 
-  // One byte changed in the kept PDF, and its digest column "fixed" to match: the audit trail still knows.
-  await db.query(
-    `UPDATE reports SET content = set_byte(content, 200, (get_byte(content, 200) + 1) % 256) WHERE id = $1`,
-    [pdf.id],
+  // One byte changed in the kept PDF, and its digest column "fixed" to match: the database refuses
+  // it; the table's owner, lifting that trigger, can — and the audit trail still knows.
+  const tamper = `UPDATE reports SET content = set_byte(content, 200, (get_byte(content, 200) + 1) % 256) WHERE id = $1`;
+  await expect(db.query(tamper, [pdf.id])).rejects.toThrow(
+    `kept reports are not changed: UPDATE of content refused (report ${pdf.id})`,
   );
-  const [{ content }] = await db.query<{ content: Buffer }>(
-    `SELECT content FROM reports WHERE id = $1`,
-    [pdf.id],
-  );
-  await db.query(`UPDATE reports SET digest = $2 WHERE id = $1`, [
-    pdf.id,
-    hash('sm3', content, 'hex'),
-  ]);
+  await db.query(`ALTER TABLE reports DISABLE TRIGGER reports_keep_as_made`);
+  let content: Buffer;
+  try {
+    await db.query(tamper, [pdf.id]);
+    [{ content }] = await db.query<{ content: Buffer }>(
+      `SELECT content FROM reports WHERE id = $1`,
+      [pdf.id],
+    );
+    await db.query(`UPDATE reports SET digest = $2 WHERE id = $1`, [
+      pdf.id,
+      hash('sm3', content, 'hex'),
+    ]);
+  } finally {
+    await db.query(`ALTER TABLE reports ENABLE ALWAYS TRIGGER reports_keep_as_made`);
+  }
   const bad = await send('GET', `reports/stored/${pdf.id}/verify`, viewer);
   expect(bad.status).toBe(200);
   expect(bad.body).toMatchObject({

@@ -11,6 +11,7 @@ import { EnrollmentRetry1795750000000 } from './1795750000000-enrollment-retry';
 import { RollupFillfactor1795760000000 } from './1795760000000-rollup-fillfactor';
 import { ScanWindowsPartitioned1795770000000 } from './1795770000000-scan-windows-partitioned';
 import { ReportRetention1795780000000 } from './1795780000000-report-retention';
+import { ReportImmutable1795810000000 } from './1795810000000-report-immutable';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and dist load the same set. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   RollupFillfactor1795760000000,
   ScanWindowsPartitioned1795770000000,
   ReportRetention1795780000000,
+  ReportImmutable1795810000000,
 ];
