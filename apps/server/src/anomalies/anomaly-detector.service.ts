@@ -6,14 +6,16 @@ import type { StoredBatch } from '../storage/batch-store';
 import { AnomaliesService } from './anomalies.service';
 import type { BaselineState } from './baseline';
 import { detectWindow, LISTENING_REFRESH_MINUTES, type DetectorState } from './detectors';
-import { FleetSweepTracker } from './fleet-sweep';
+import { FleetSweeps } from './fleet-sweep';
+import { resolveThresholds } from './thresholds';
 import { ThresholdsService } from './thresholds.service';
 
 /**
  * Runs the per-window detectors on every batch the writer committed: per
  * agent in sequence order (baselines are a chain), agents concurrently. The
- * detector state (baselines, known listeners) lives in PostgreSQL and changes
- * in the same transaction as the anomalies it raises. The windows of an agent
+ * detector state (baselines, known listeners, the fleet-wide sweep tracker)
+ * lives in PostgreSQL and changes in the same transaction as the anomalies it
+ * raises, so replicas on one database share it. The windows of an agent
  * that queued up meanwhile (a burst, a spool replayed after an outage) go
  * through in one transaction, the state carried from window to window in
  * memory: one state read, one state write and one commit for the run, not
@@ -28,13 +30,19 @@ const MAX_RUN = 200;
  * audit trail and the API timed out waiting for a connection (10,000 agents in bench:server).
  */
 const MAX_CONCURRENT_RUNS = 2;
+/** How often the fleet-wide sweep tracker forgets what no window can count any more. */
+const EXPIRE_EVERY_MS = 60_000;
+/** Kept past the longest regroupSeconds, for windows that arrive late or from a skewed clock. */
+const EXPIRE_MARGIN_SECONDS = 600;
 
 @Injectable()
 export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('anomalies');
   private readonly chains = new Map<string, Promise<void>>();
-  private readonly fleet = new FleetSweepTracker();
+  private readonly fleet = new FleetSweeps();
   private readonly onStored = (items: StoredBatch[]) => this.enqueue(items);
+  private expiry: NodeJS.Timeout | undefined;
+  private expiring: Promise<void> | undefined;
 
   constructor(
     private readonly ds: DataSource,
@@ -45,11 +53,27 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.writer.on('stored', this.onStored);
+    this.expiry = setInterval(() => {
+      this.expiring ??= this.expireFleetSweeps()
+        .catch((err: Error) => this.logger.warn(`fleet sweep expiry failed: ${err.message}`))
+        .finally(() => (this.expiring = undefined));
+    }, EXPIRE_EVERY_MS);
+    this.expiry.unref();
   }
 
   async onModuleDestroy(): Promise<void> {
     this.writer.off('stored', this.onStored);
-    await Promise.all([...this.chains.values()]);
+    clearInterval(this.expiry);
+    await Promise.all([...this.chains.values(), this.expiring]);
+  }
+
+  private async expireFleetSweeps(): Promise<void> {
+    const scopes = await this.thresholds.scopes();
+    const longest = Math.max(
+      resolveThresholds(scopes, {}).regroupSeconds,
+      ...[...scopes.values()].map((s) => s.regroupSeconds ?? 0),
+    );
+    await this.fleet.expire(this.ds, longest + EXPIRE_MARGIN_SECONDS);
   }
 
   /** Windows waiting for detection; beyond MAX_PENDING new ones are skipped and counted. */
@@ -128,6 +152,10 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
     await this.ds.transaction(async (em) => {
       const first = await this.loadState(em, agentId);
       let state = first;
+      const fleetWide = await this.fleet.lock(
+        em,
+        run.map(({ batch }) => batch),
+      );
       for (const { batch } of run) {
         const { findings, state: next } = detectWindow(batch, state, t);
         state = next;
@@ -139,9 +167,10 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
           sequence: batch.sequence,
         };
         if (findings.length > 0) await this.anomalies.raise(em, agentId, window, findings);
-        for (const f of this.fleet.observe(agentId, batch.windowEnd, batch.scan, t)) {
-          await this.anomalies.raise(em, f.agentId, window, [f.finding]);
-        }
+        const fleet = fleetWide
+          ? await this.fleet.observe(em, agentId, batch.windowEnd, batch.scan, t)
+          : [];
+        for (const f of fleet) await this.anomalies.raise(em, f.agentId, window, [f.finding]);
       }
       await this.saveState(em, agentId, first, state);
     });

@@ -12,6 +12,7 @@ import { RollupFillfactor1795760000000 } from './1795760000000-rollup-fillfactor
 import { ScanWindowsPartitioned1795770000000 } from './1795770000000-scan-windows-partitioned';
 import { ReportRetention1795780000000 } from './1795780000000-report-retention';
 import { ReportImmutable1795810000000 } from './1795810000000-report-immutable';
+import { FleetSweeps1795810000001 } from './1795810000001-fleet-sweeps';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and dist load the same set. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   ScanWindowsPartitioned1795770000000,
   ReportRetention1795780000000,
   ReportImmutable1795810000000,
+  FleetSweeps1795810000001,
 ];
