@@ -138,6 +138,43 @@ it('a retransmit surge over a learned baseline is raised once and extended while
   await stream.close();
 });
 
+it("forty agents at once: their windows detected together, each agent's surge its own, once", async () => {
+  // Sent side by side, the agents' windows share flushes and so detection transactions (runs of
+  // several agents, each behind its own savepoint); each agent's baseline stays its own chain.
+  const agents = await Promise.all(Array.from({ length: 40 }, () => agent()));
+  const base = Math.floor(Date.now() / 10_000) * 10_000 - 1_800_000;
+  await Promise.all(
+    agents.map(async ({ stream }, k) => {
+      const quiet = Array.from({ length: 30 }, (_, i) => window(i + 1, base + i * 10_000, 2));
+      await stream.sendAndAwaitAck(quiet);
+      // Every other agent surges; the rest stay quiet and must raise nothing.
+      const r = k % 2 === 0 ? 600 : 2;
+      await stream.sendAndAwaitAck([31, 32, 33].map((q) => window(q, base + (q - 1) * 10_000, r)));
+    }),
+  );
+  const surging = agents.filter((_, k) => k % 2 === 0);
+  await until(
+    async () =>
+      (await Promise.all(surging.map(({ id }) => anomaliesOf(id, 'retransmit_surge')))).every(
+        (l) => l.length === 1 && l[0].windows === 3,
+      ),
+    30_000,
+    'one 3-window surge on each of the 20 surging agents',
+  );
+  for (const { id } of surging) {
+    const l = await anomaliesOf(id, 'retransmit_surge');
+    expect({ id, n: l.length, agent: l[0].agentId, total: l[0].evidence.figures.total }).toEqual({
+      id,
+      n: 1,
+      agent: id,
+      total: 600,
+    });
+  }
+  for (const { id } of agents.filter((_, k) => k % 2 === 1))
+    expect({ id, found: await anomaliesOf(id, 'retransmit_surge') }).toEqual({ id, found: [] });
+  for (const { stream } of agents) await stream.close();
+});
+
 it('an agent gone silent is raised; one that keeps sending empty windows is not, nor one whose label allows longer', async () => {
   const silent = await agent();
   const quiet = await agent({ role: 'quiet' });

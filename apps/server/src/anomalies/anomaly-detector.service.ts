@@ -5,29 +5,36 @@ import type { NormalizedListening } from '../ingest/scan-validation';
 import type { StoredBatch } from '../storage/batch-store';
 import { AnomaliesService } from './anomalies.service';
 import type { BaselineState } from './baseline';
-import { detectWindow, LISTENING_REFRESH_MINUTES, type DetectorState } from './detectors';
+import type { NormalizedBatch } from '../ingest/batch-validation';
+import {
+  detectWindow,
+  LISTENING_REFRESH_MINUTES,
+  type DetectorState,
+  type DetectorWindow,
+} from './detectors';
 import { FleetSweeps } from './fleet-sweep';
-import { resolveThresholds } from './thresholds';
+import { resolveThresholds, type Thresholds } from './thresholds';
 import { ThresholdsService } from './thresholds.service';
 
 /**
  * Runs the per-window detectors on every batch the writer committed: per
- * agent in sequence order (baselines are a chain), agents concurrently. The
- * detector state (baselines, known listeners, the fleet-wide sweep tracker)
- * lives in PostgreSQL and changes in the same transaction as the anomalies it
- * raises, so replicas on one database share it. The windows of an agent
- * that queued up meanwhile (a burst, a spool replayed after an outage) go
- * through in one transaction, the state carried from window to window in
- * memory: one state read, one state write and one commit for the run, not
- * per window.
+ * agent in sequence order (baselines are a chain). The detector state
+ * (baselines, known listeners, the fleet-wide sweep tracker) lives in
+ * PostgreSQL and changes in the same transaction as the anomalies it raises,
+ * so replicas on one database share it. Windows that queued up meanwhile go
+ * through together: an agent's run of windows (a burst, a spool replayed after
+ * an outage) with its state carried from window to window in memory, and the
+ * runs of many agents in one transaction, each behind its own savepoint — with
+ * thousands of agents sending a window each, a transaction per agent was more
+ * commits than the database could take beside ingest.
  */
 const MAX_PENDING = 20_000;
-/** Most windows of one agent detected in one transaction. */
+/** Most windows detected in one transaction (one agent's run, or several agents' together). */
 const MAX_RUN = 200;
 /**
- * Detection transactions open at once. Agents wait their turn in arrival order: with thousands
- * of agents each starting its own, they took the whole pool, and the batch writer, sign-in, the
- * audit trail and the API timed out waiting for a connection (10,000 agents in bench:server).
+ * Detection transactions open at once. The rest of the pool stays for the batch writer,
+ * sign-in, the audit trail and the API: with an unbounded number (one per agent) they all
+ * timed out waiting for a connection with 10,000 agents in bench:server.
  */
 const MAX_CONCURRENT_RUNS = 2;
 /** How often the fleet-wide sweep tracker forgets what no window can count any more. */
@@ -35,10 +42,26 @@ const EXPIRE_EVERY_MS = 60_000;
 /** Kept past the longest regroupSeconds, for windows that arrive late or from a skewed clock. */
 const EXPIRE_MARGIN_SECONDS = 600;
 
+/** What detection keeps of a stored window while it waits: only what the detectors read. */
+type QueuedWindow = DetectorWindow & Pick<NormalizedBatch, 'sequence' | 'scan' | 'listening'>;
+
+const queuedWindow = (b: NormalizedBatch): QueuedWindow => ({
+  sequence: b.sequence,
+  windowStart: b.windowStart,
+  windowEnd: b.windowEnd,
+  traffic: b.traffic,
+  connections: b.connections,
+  drops: b.drops,
+  abnormal: b.abnormal,
+  scan: b.scan,
+  listening: b.listening,
+});
+
 @Injectable()
 export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('anomalies');
-  private readonly chains = new Map<string, Promise<void>>();
+  /** The detection loops running (at most MAX_CONCURRENT_RUNS). */
+  private readonly loops = new Set<Promise<void>>();
   private readonly fleet = new FleetSweeps();
   private readonly onStored = (items: StoredBatch[]) => this.enqueue(items);
   private expiry: NodeJS.Timeout | undefined;
@@ -64,7 +87,7 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.writer.off('stored', this.onStored);
     clearInterval(this.expiry);
-    await Promise.all([...this.chains.values(), this.expiring]);
+    await Promise.all([...this.loops, this.expiring]);
   }
 
   private async expireFleetSweeps(): Promise<void> {
@@ -80,25 +103,12 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
   private pending = 0;
   skipped = 0;
 
-  private readonly queued = new Map<string, StoredBatch[]>();
-  /** Runs holding a detection slot, and the agents' drains waiting for one (first come first). */
-  private running = 0;
-  private readonly waitingForSlot: (() => void)[] = [];
-
-  private async slot(): Promise<void> {
-    if (this.running < MAX_CONCURRENT_RUNS) {
-      this.running++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waitingForSlot.push(resolve));
-  }
-
-  /** Hands the slot to the next waiting agent, or frees it. */
-  private release(): void {
-    const next = this.waitingForSlot.shift();
-    if (next) next();
-    else this.running--;
-  }
+  /** Each agent's windows waiting, in sequence order. */
+  private readonly queued = new Map<string, QueuedWindow[]>();
+  /** Agents with windows waiting and none in a run, first come first served. */
+  private readonly ready = new Set<string>();
+  /** Agents whose run is in a transaction now (their next windows wait for it). */
+  private readonly inRun = new Set<string>();
 
   private enqueue(items: StoredBatch[]): void {
     for (const item of items) {
@@ -110,70 +120,102 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
       }
       this.pending++;
       const queue = this.queued.get(item.agentId);
-      if (queue) {
-        queue.push(item);
-        continue;
-      }
-      this.queued.set(item.agentId, [item]);
-      if (!this.chains.has(item.agentId)) this.chains.set(item.agentId, this.drain(item.agentId));
+      if (queue) queue.push(queuedWindow(item.batch));
+      else this.queued.set(item.agentId, [queuedWindow(item.batch)]);
+      if (!this.inRun.has(item.agentId)) this.ready.add(item.agentId);
+    }
+    while (this.loops.size < MAX_CONCURRENT_RUNS && this.ready.size > 0) {
+      const loop: Promise<void> = this.loop().finally(() => this.loops.delete(loop));
+      this.loops.add(loop);
     }
   }
 
-  /** Detects an agent's queued windows, a run at a time, until none is left. */
-  private async drain(agentId: string): Promise<void> {
+  /** Takes ready agents' runs, up to MAX_RUN windows a transaction, until none is ready. */
+  private async loop(): Promise<void> {
     // Let the rest of this flush's windows join the first run.
     await Promise.resolve();
-    for (;;) {
-      const queue = this.queued.get(agentId);
-      if (!queue || queue.length === 0) break;
-      // The run is taken once the slot is ours: windows that arrived meanwhile join it.
-      await this.slot();
-      const run = queue.splice(0, MAX_RUN);
+    while (this.ready.size > 0) {
+      const runs: { agentId: string; windows: QueuedWindow[] }[] = [];
+      let size = 0;
+      for (const agentId of this.ready) {
+        if (size >= MAX_RUN) break;
+        const queue = this.queued.get(agentId) ?? [];
+        const windows = queue.splice(0, MAX_RUN - size);
+        if (queue.length === 0) this.queued.delete(agentId);
+        this.ready.delete(agentId);
+        this.inRun.add(agentId);
+        runs.push({ agentId, windows });
+        size += windows.length;
+      }
       try {
-        await this.detect(agentId, run);
+        await this.detect(runs);
       } catch (err) {
-        this.logger.error(`detection failed for ${agentId}: ${(err as Error).message}`);
+        const agents = runs.map((r) => r.agentId).join(', ');
+        this.logger.error(`detection failed for ${agents}: ${(err as Error).message}`);
       } finally {
-        this.pending -= run.length;
-        this.release();
+        this.pending -= size;
+        for (const { agentId } of runs) {
+          this.inRun.delete(agentId);
+          if (this.queued.has(agentId)) this.ready.add(agentId);
+        }
       }
     }
-    this.queued.delete(agentId);
-    this.chains.delete(agentId);
   }
 
-  private async detect(agentId: string, run: StoredBatch[]): Promise<void> {
-    const [host] = (await this.ds.query(`SELECT labels FROM hosts WHERE agent_id = $1`, [
-      agentId,
-    ])) as {
-      labels: Record<string, string>;
-    }[];
-    const t = await this.thresholds.forHost(host?.labels ?? {});
+  /** The runs in one transaction, each agent's behind a savepoint: one agent's failure is its own. */
+  private async detect(runs: { agentId: string; windows: QueuedWindow[] }[]): Promise<void> {
+    const hosts = (await this.ds.query(
+      `SELECT agent_id, labels FROM hosts WHERE agent_id = ANY($1::uuid[])`,
+      [runs.map((r) => r.agentId)],
+    )) as { agent_id: string; labels: Record<string, string> }[];
+    const labels = new Map(hosts.map((h) => [h.agent_id, h.labels]));
+    const thresholds = await Promise.all(
+      runs.map((r) => this.thresholds.forHost(labels.get(r.agentId) ?? {})),
+    );
     await this.ds.transaction(async (em) => {
-      const first = await this.loadState(em, agentId);
-      let state = first;
+      // Every key of the transaction locked first, in one order on every replica.
       const fleetWide = await this.fleet.lock(
         em,
-        run.map(({ batch }) => batch),
+        runs.flatMap((r) => r.windows),
       );
-      for (const { batch } of run) {
-        const { findings, state: next } = detectWindow(batch, state, t);
-        state = next;
-        if (batch.listening)
-          await this.saveListening(em, agentId, batch.listening, batch.windowEnd);
-        const window = {
-          start: batch.windowStart.toISOString(),
-          end: batch.windowEnd.toISOString(),
-          sequence: batch.sequence,
-        };
-        if (findings.length > 0) await this.anomalies.raise(em, agentId, window, findings);
-        const fleet = fleetWide
-          ? await this.fleet.observe(em, agentId, batch.windowEnd, batch.scan, t)
-          : [];
-        for (const f of fleet) await this.anomalies.raise(em, f.agentId, window, [f.finding]);
+      for (const [i, { agentId, windows }] of runs.entries()) {
+        await em.query('SAVEPOINT agent_run');
+        try {
+          await this.detectRun(em, agentId, windows, thresholds[i], fleetWide);
+          await em.query('RELEASE SAVEPOINT agent_run');
+        } catch (err) {
+          await em.query('ROLLBACK TO SAVEPOINT agent_run');
+          this.logger.error(`detection failed for ${agentId}: ${(err as Error).message}`);
+        }
       }
-      await this.saveState(em, agentId, first, state);
     });
+  }
+
+  private async detectRun(
+    em: EntityManager,
+    agentId: string,
+    run: QueuedWindow[],
+    t: Thresholds,
+    fleetWide: boolean,
+  ): Promise<void> {
+    const first = await this.loadState(em, agentId);
+    let state = first;
+    for (const batch of run) {
+      const { findings, state: next } = detectWindow(batch, state, t);
+      state = next;
+      if (batch.listening) await this.saveListening(em, agentId, batch.listening, batch.windowEnd);
+      const window = {
+        start: batch.windowStart.toISOString(),
+        end: batch.windowEnd.toISOString(),
+        sequence: batch.sequence,
+      };
+      if (findings.length > 0) await this.anomalies.raise(em, agentId, window, findings);
+      const fleet = fleetWide
+        ? await this.fleet.observe(em, agentId, batch.windowEnd, batch.scan, t)
+        : [];
+      for (const f of fleet) await this.anomalies.raise(em, f.agentId, window, [f.finding]);
+    }
+    await this.saveState(em, agentId, first, state);
   }
 
   private async loadState(em: EntityManager, agentId: string): Promise<DetectorState> {

@@ -186,10 +186,14 @@ export class BatchWriterService extends EventEmitter implements OnApplicationShu
     try {
       await qr.startTransaction();
       const ids = [...new Set(items.map((i) => i.agentId))].sort();
+      // NO KEY UPDATE: writers still take each agent one after the other, but rows that only
+      // reference the host (anomalies, baselines: their foreign keys take KEY SHARE) are not
+      // blocked. FOR UPDATE deadlocked with a detection transaction holding KEY SHARE on one
+      // agent of this flush while waiting for another this flush had locked.
       const locked: { agent_id: string; highest_sequence: string; revoked: boolean }[] =
         await qr.query(
           `SELECT agent_id, highest_sequence, revoked_at IS NOT NULL AS revoked
-           FROM hosts WHERE agent_id = ANY($1::uuid[]) ORDER BY agent_id FOR UPDATE`,
+           FROM hosts WHERE agent_id = ANY($1::uuid[]) ORDER BY agent_id FOR NO KEY UPDATE`,
           [ids],
         );
       const state = new Map(

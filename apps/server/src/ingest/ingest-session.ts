@@ -2,10 +2,12 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { AgentConfig, AgentMessage__Output, ServerMessage } from '@tidewatch/proto';
 import type { ConfigAppliedReport } from '../agent-config/agent-config.service';
 import {
+  DomainError,
   InvalidInputError,
   MalformedMessageError,
   ProtocolOrderError,
   SequenceGapError,
+  StoreUnavailableError,
   StreamSupersededError,
 } from '../common/domain-errors';
 import { toGrpcStatus } from '../common/grpc-status';
@@ -67,7 +69,9 @@ export class IngestSession {
   fail(err: unknown): void {
     if (this.state === 'closed') return;
     const st = toGrpcStatus(err);
-    this.deps.log('warn', `agent ${this.agentId ?? '?'} stream ended: ${st.details}`);
+    // The agent is told only "internal error"; the log keeps the cause.
+    const cause = err instanceof DomainError ? '' : ` (${(err as Error)?.message ?? String(err)})`;
+    this.deps.log('warn', `agent ${this.agentId ?? '?'} stream ended: ${st.details}${cause}`);
     this.close();
     this.call.emit('error', st);
   }
@@ -171,7 +175,16 @@ export class IngestSession {
           .then((latest) => this.pushConfig(latest))
           .catch(() => undefined);
       })
-      .catch((err) => this.fail(err));
+      .catch((err) => {
+        // The database unreachable or its pool exhausted (thousands of agents reconnecting at
+        // once): a retry later is the answer, not INTERNAL.
+        if (err instanceof DomainError) return this.fail(err);
+        this.deps.log(
+          'warn',
+          `agent ${hello.agentId || '?'} not admitted: ${(err as Error).message}`,
+        );
+        this.fail(new StoreUnavailableError('could not admit the agent now; retry later'));
+      });
   }
 
   private onBatch(m: AgentMessage__Output): void {
