@@ -170,9 +170,9 @@ describe('TOTP', () => {
     await page.goto(`${consoleApp.url}/en/sign-in?next=%2Fen%2Fadmin%2Fsign-in-policy`);
     await fillSignIn(page, SECADMIN);
     await page.waitForURL((u) => u.pathname === '/en/account');
-    expect(new URL(page.url()).searchParams.get('required')).toBe('totp');
-    expect(await text(page, 'totp-required')).toBe(
-      'Your role signs in with a one-time code. Enrol an authenticator app now: until then only this page is open to you.',
+    expect(new URL(page.url()).searchParams.get('next')).toBe('/en/admin/sign-in-policy');
+    expect(await text(page, 'totp-due')).toBe(
+      'Your role signs in with a one-time code, and you have not enrolled one yet: until you do, only your account page is open to you. My account',
     );
     expect(await text(page, 'totp-state')).toBe('Not enrolled yet, and your role requires it.');
     // Until enrolled, the server keeps this session to the sign-in routes.
@@ -217,6 +217,7 @@ describe('TOTP', () => {
       ['success', null],
     ]);
 
+    expect(await page.getByTestId('totp-due').count()).toBe(0);
     await open(page, '/en/account', 'en');
     expect(await text(page, 'totp-state')).toBe(
       'Enrolled: each sign-in asks for the code your authenticator shows. A lost authenticator is reset by a security administrator.',

@@ -61,7 +61,7 @@ export function SignInForm({ next }: { next: string }) {
         outcome.mustChangePassword
           ? `/${locale}/account/password?required=1&next=${then}`
           : (await totpEnrolmentDue())
-            ? `/${locale}/account?required=totp&next=${then}`
+            ? `/${locale}/account?next=${then}`
             : next,
       );
       return;

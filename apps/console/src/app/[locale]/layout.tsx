@@ -109,7 +109,14 @@ export default async function LocaleLayout({
             </Suspense>
           </header>
           <LiveProvider enabled={!!me && mayWatchLive(me.role)}>
-            <main>{children}</main>
+            <main>
+              {me?.totpDue ? (
+                <p className="banner notice" data-testid="totp-due">
+                  {t('totpDue')} <Link href="/account">{t('account')}</Link>
+                </p>
+              ) : null}
+              {children}
+            </main>
           </LiveProvider>
         </NextIntlClientProvider>
       </body>

@@ -12,8 +12,8 @@ export const dynamic = 'force-dynamic';
 
 /**
  * The signed-in user's own account (any role): who they are, the TOTP second factor (enrolment
- * when not yet enrolled) and the way to the password change. `?required=totp` when the sign-in
- * sent them here (their role needs TOTP: until it is enrolled, only this is allowed).
+ * when not yet enrolled) and the way to the password change. `?next=` when the sign-in sent them
+ * here to enrol first (the layout says why), where "continue" then leads.
  */
 export default async function AccountPage({
   params,
@@ -36,18 +36,12 @@ export default async function AccountPage({
     if (!isApiError(err)) throw err;
     return <ApiProblem error={err} locale={locale} />;
   }
-  const required = first(sp, 'required') === 'totp';
   const next = first(sp, 'next') ? safeReturnPath(first(sp, 'next'), locale) : null;
   return (
     <>
       <h1>{t('title')}</h1>
       <p data-testid="account-who">{t('who', { username: me.username, role: tr(me.role) })}</p>
       <h2>{t('totp.title')}</h2>
-      {required && !me.totpEnrolled ? (
-        <p className="banner notice" data-testid="totp-required">
-          {t('totp.required')}
-        </p>
-      ) : null}
       {me.via !== 'session' ? (
         <p className="muted">{t('totp.notForTokens')}</p>
       ) : me.totpEnrolled ? (
