@@ -37,7 +37,12 @@ export async function serverApi(locale: string, returnTo: string) {
  * Who is signed in (GET /api/v1/auth/me with the request's cookie), or null: not signed in, or
  * a server without sign-in. Never redirects: the header shows it, pages decide.
  */
-export async function currentUser(): Promise<{ username: string; role: string } | null> {
+export async function currentUser(): Promise<{
+  username: string;
+  role: string;
+  /** The role signs in with TOTP, not enrolled yet: the server admits only the sign-in routes. */
+  totpDue?: boolean;
+} | null> {
   const h = await headers();
   const cookie = h.get('cookie');
   if (!cookie) return null;
@@ -47,9 +52,21 @@ export async function currentUser(): Promise<{ username: string; role: string } 
       cache: 'no-store',
     });
     if (!res.ok) return null;
-    const me = (await res.json()) as { username?: unknown; role?: unknown };
+    const me = (await res.json()) as {
+      username?: unknown;
+      role?: unknown;
+      totpRequired?: unknown;
+      totpEnrolled?: unknown;
+      mustChangePassword?: unknown;
+    };
     return typeof me.username === 'string' && typeof me.role === 'string'
-      ? { username: me.username, role: me.role }
+      ? {
+          username: me.username,
+          role: me.role,
+          // The password change comes first (the enrolment is refused until it is done).
+          totpDue:
+            me.totpRequired === true && me.totpEnrolled === false && me.mustChangePassword !== true,
+        }
       : null;
   } catch {
     return null;

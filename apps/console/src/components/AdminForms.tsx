@@ -213,6 +213,58 @@ export function UserActions({
   );
 }
 
+/**
+ * One user's role (PATCH /api/v1/users/:username {role}): the server enforces the separation of
+ * the administrator roles and refuses in words, which are shown; the user's sessions end.
+ */
+export function RoleChange({ username, role }: { username: string; role: Role }) {
+  const t = useTranslations('admin.users');
+  const tr = useTranslations('admin.roleName');
+  const { busy, ready, outcome, run } = useApiChange<string>();
+  function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const next = String(new FormData(e.currentTarget).get('role')) as Role;
+    void run(
+      () =>
+        browserApi().PATCH('/api/v1/users/{username}', {
+          params: { path: { username } },
+          body: { role: next },
+        }),
+      () => tr(next),
+    );
+  }
+  return (
+    <form className="row-actions" onSubmit={submit} data-testid="user-role">
+      <select
+        name="role"
+        defaultValue={role}
+        aria-label={t('roleOf', { name: username })}
+        data-testid="user-role-select"
+      >
+        {ROLES.map((r) => (
+          <option key={r} value={r}>
+            {tr(r)}
+          </option>
+        ))}
+      </select>
+      <button
+        type="submit"
+        disabled={busy || !ready}
+        data-testid="user-role-submit"
+        aria-label={t('changeRoleNamed', { name: username })}
+      >
+        {t('changeRole')}
+      </button>
+      <ChangeMessage
+        outcome={outcome}
+        busy={busy}
+        done={(r) => t('roleChanged', { name: username, role: r })}
+        testId="user-role-message"
+      />
+    </form>
+  );
+}
+
 /** A new API token for an integration (POST /api/v1/api-tokens): the token is shown once. */
 export function CreateTokenForm() {
   const t = useTranslations('admin.tokens');

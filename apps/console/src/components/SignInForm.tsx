@@ -6,6 +6,17 @@ import { SignInOutcome, signInOutcome } from './sign-in-outcome';
 
 type Message = Exclude<SignInOutcome['kind'], 'signedIn'> | null;
 
+/** The new session's role signs in with TOTP and this user has not enrolled it yet. */
+async function totpEnrolmentDue(): Promise<boolean> {
+  try {
+    const res = await fetch('/api/v1/auth/me', { credentials: 'same-origin', cache: 'no-store' });
+    const me = (await res.json()) as { totpRequired?: unknown; totpEnrolled?: unknown };
+    return res.ok && me.totpRequired === true && me.totpEnrolled === false;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Username and password; the TOTP field is there from the start (filled only by roles that
  * need it) and is asked for explicitly when the server answers that the code is required.
@@ -43,11 +54,15 @@ export function SignInForm({ next }: { next: string }) {
     setBusy(false);
     if (outcome.kind === 'signedIn') {
       // A full load, so that every server component renders with the new session. A password
-      // that must change first: only that is allowed until it is done.
+      // that must change first, or a role's TOTP not enrolled yet: only that is allowed until
+      // it is done.
+      const then = encodeURIComponent(next);
       window.location.assign(
         outcome.mustChangePassword
-          ? `/${locale}/account/password?required=1&next=${encodeURIComponent(next)}`
-          : next,
+          ? `/${locale}/account/password?required=1&next=${then}`
+          : (await totpEnrolmentDue())
+            ? `/${locale}/account?next=${then}`
+            : next,
       );
       return;
     }

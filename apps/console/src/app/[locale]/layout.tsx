@@ -84,6 +84,21 @@ export default async function LocaleLayout({
                   {t('enrollment')}
                 </Link>
               ) : null}
+              {me && mayCall(me.role, 'GET /api/v1/auth/policy') ? (
+                <Link href="/admin/sign-in-policy" data-testid="nav-sign-in-policy">
+                  {t('signInPolicy')}
+                </Link>
+              ) : null}
+              {me && mayCall(me.role, 'GET /api/v1/auth/ldap/group-roles') ? (
+                <Link href="/admin/ldap-roles" data-testid="nav-ldap-roles">
+                  {t('ldapRoles')}
+                </Link>
+              ) : null}
+              {me ? (
+                <Link href="/account" data-testid="nav-account">
+                  {t('account')}
+                </Link>
+              ) : null}
             </nav>
             <span className="tz" data-testid="time-zone">
               {t('timeZone', { zone: timeZoneLabel(locale, timeZone) })}
@@ -94,7 +109,14 @@ export default async function LocaleLayout({
             </Suspense>
           </header>
           <LiveProvider enabled={!!me && mayWatchLive(me.role)}>
-            <main>{children}</main>
+            <main>
+              {me?.totpDue ? (
+                <p className="banner notice" data-testid="totp-due">
+                  {t('totpDue')} <Link href="/account">{t('account')}</Link>
+                </p>
+              ) : null}
+              {children}
+            </main>
           </LiveProvider>
         </NextIntlClientProvider>
       </body>

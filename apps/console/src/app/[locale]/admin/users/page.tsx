@@ -1,7 +1,7 @@
 import { getTimeZone, getTranslations, setRequestLocale } from 'next-intl/server';
 import { ApiStatusError, isApiError } from '../../../../api/client';
 import { currentUser, serverApi } from '../../../../api/server-api';
-import { CreateUserForm, UserActions } from '../../../../components/AdminForms';
+import { CreateUserForm, RoleChange, UserActions } from '../../../../components/AdminForms';
 import { ApiProblem } from '../../../../components/ApiProblem';
 import { CsvExport } from '../../../../components/CsvExport';
 import { formatDateTime } from '../../../../format/units';
@@ -11,7 +11,7 @@ import { mayCall } from '../../../../model/roles';
 
 export const dynamic = 'force-dynamic';
 
-/** Users and roles (secadmin): the list, a new user with a role, disable/enable, unlock, reset. */
+/** Users and roles (secadmin): the list, a new user with a role, role change, disable/enable, unlock, reset. */
 export default async function UsersPage({ params }: { params: Promise<{ locale: string }> }) {
   const locale = await pageLocale(params);
   setRequestLocale(locale);
@@ -63,7 +63,7 @@ export default async function UsersPage({ params }: { params: Promise<{ locale: 
           {users.map((u) => (
             <tr key={u.id} data-username={u.username}>
               <th scope="row">{u.username}</th>
-              <td>{t(`roleName.${u.role}`)}</td>
+              <td data-testid="user-role-name">{t(`roleName.${u.role}`)}</td>
               <td>{t(`users.sourceName.${u.source}`)}</td>
               <td data-testid="user-state">
                 {states(u)}
@@ -77,12 +77,17 @@ export default async function UsersPage({ params }: { params: Promise<{ locale: 
               <td>{when(u.lastLoginAt)}</td>
               <td>
                 {u.username === me?.username ? null : (
-                  <UserActions
-                    username={u.username}
-                    disabled={!!u.disabledAt}
-                    locked={!!u.lockedUntil}
-                    local={u.source === 'local'}
-                  />
+                  <>
+                    {mayCall(me?.role, 'PATCH /api/v1/users/{username}') ? (
+                      <RoleChange username={u.username} role={u.role} />
+                    ) : null}
+                    <UserActions
+                      username={u.username}
+                      disabled={!!u.disabledAt}
+                      locked={!!u.lockedUntil}
+                      local={u.source === 'local'}
+                    />
+                  </>
                 )}
               </td>
             </tr>
