@@ -25,11 +25,22 @@ export class AuditService {
     private readonly config: ConfigurationService,
   ) {}
 
-  /** Records one entry in its own transaction. */
+  /** The standalone appends of this process, one after the other (see `record`). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Records one entry in its own transaction. This process's standalone appends take turns
+   * before they ask the pool for a connection: they serialize on the trail's writer lock in the
+   * database anyway, and a burst of them (10,000 agents disconnecting at once) otherwise held
+   * every pool connection waiting for that lock, or timed out waiting for a connection and lost
+   * the entries.
+   */
   async record(entry: AuditEntryInput): Promise<void> {
+    const turn = this.queue.then(() => this.ds.transaction((em) => this.append(em, entry)));
+    this.queue = turn.catch(() => undefined);
     let stored: StoredEntry;
     try {
-      stored = await this.ds.transaction((em) => this.append(em, entry));
+      stored = await turn;
     } catch (err) {
       throw this.unavailable(err, entry);
     }
