@@ -221,11 +221,23 @@ export async function fleetPhases(o: FleetPhaseOptions) {
       live,
       serverCores: (o.cpuSeconds(o.serverPid) - cpu0) / span,
       simulatorCoresDuringWindows: live.simulatorCpuSeconds / span,
+      /** Seconds the server went on storing the fleet's windows after it stopped sending. */
+      settleSeconds: NaN,
     };
     o.log(`connections: ${JSON.stringify(connections)}`);
   } finally {
     await fleet.close();
   }
+  // What the server still had in hand when the fleet stopped: stored before phase 6 starts.
+  const settle = performance.now();
+  for (let last = -1, same = 0; same < 5 && performance.now() - settle < 600_000;) {
+    const n = await o.countStored();
+    same = n === last ? same + 1 : 0;
+    last = n;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  connections.settleSeconds = (performance.now() - settle) / 1000 - 5;
+  o.log(`the server settled ${connections.settleSeconds.toFixed(0)} s after the fleet stopped`);
 
   // Phase 6: a catch-up beside live agents and dashboard queries.
   const replaying = new SimFleet(Math.max(1, workers / 2));
@@ -310,6 +322,7 @@ export async function fleetPhases(o: FleetPhaseOptions) {
     `| server memory per stream (RSS before → connected → after ${rounds} rounds) | ${f(connections.serverKiBPerStream)} KiB (${f(connections.serverRssMiB.before)} → ${f(connections.serverRssMiB.connected)} → ${f(connections.serverRssMiB.afterWindows)} MiB) |`,
     `| ${connections.windowsPerSecondOffered} windows/s offered (every agent every 10 s): ack p50 / p99 / max | ${f(connections.live.ackMs.p50)} / ${f(connections.live.ackMs.p99)} / ${f(connections.live.ackMs.max)} ms |`,
     `| agents starved (a window never acked in the phase) / slowest agent's worst ack | ${connections.live.agentsWithUnackedWindows} / ${f(connections.live.worstAgentMaxAckMs)} ms |`,
+    `| the fleet stopped: the server stored what it held within | ${f(connections.settleSeconds)} s |`,
     `| CPU cores while the fleet sends: server / simulator (${workers} processes) | ${connections.serverCores.toFixed(2)} / ${connections.simulatorCoresDuringWindows.toFixed(2)} |`,
     `| catch-up: ${catchup.agents} agents x ${catchup.windowsEach} windows (${catchupMinutes} min of windows each): time to drain | ${f(catchup.drainSeconds)} s (${Math.round(catchup.windowsPerSecond)} windows/s) |`,
     `| live windows during the catch-up (${catchup.live.agents} agents, ${catchup.live.rounds} rounds): ack p50 / worst round p99 / max | ${f(catchup.live.ackP50MsMedianRound)} / ${f(catchup.live.ackP99MsWorstRound)} / ${f(catchup.live.ackMaxMs)} ms; starved ${catchup.live.agentsWithUnackedWindows} |`,

@@ -56,6 +56,20 @@ const cpu = () => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Connects like a real agent: UNAVAILABLE (the server busy, retry later) retried with backoff. */
+async function join(a: SimAgent): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await a.connect();
+      return;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 14 || attempt >= 30) throw err;
+      a.error = null;
+      await sleep(Math.min(10_000, 250 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random()));
+    }
+  }
+}
+
 async function connect(c: Extract<WorkerCommand, { cmd: 'connect' }>): Promise<void> {
   const t = performance.now();
   const cpu0 = cpu();
@@ -76,7 +90,7 @@ async function connect(c: Extract<WorkerCommand, { cmd: 'connect' }>): Promise<v
   }
   // A few dozen handshakes at a time, as a fleet coming up after a restart would.
   for (let i = 0; i < agents.length; i += 50) {
-    await Promise.all(agents.slice(i, i + 50).map((a) => a.connect()));
+    await Promise.all(agents.slice(i, i + 50).map((a) => join(a)));
   }
   answer({
     type: 'connected',
