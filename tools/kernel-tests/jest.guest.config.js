@@ -11,7 +11,8 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 // libs/bpf: the verifier (every program), exact counters for every class over
-// IPv4/IPv6, TCP lifecycle, flows and a full table, the interpreter (JIT off).
+// IPv4/IPv6, TCP lifecycle, flows and a full table, the interpreter (JIT off),
+// ICMP port unreachables naming the refused UDP port.
 // apps/agent: doctor's truth on this kernel; standalone with /metrics exact and
 // no filter left after it stops. (lifecycle.spec.ts's 100-cycle, non-root and
 // per-program-stats tests run on the host only: minutes under emulation.)
@@ -22,6 +23,7 @@ const TESTS = {
     'test/tcp.spec.ts',
     'test/flows.spec.ts',
     'test/interpreter.spec.ts',
+    'test/port-unreach.spec.ts',
   ],
   'apps/agent': ['test/doctor.e2e-spec.ts', 'test/standalone.e2e-spec.ts'],
 };

@@ -28,6 +28,7 @@ export {
   ERROR_KEYS,
   ERROR_NAMES,
   TCP_STAT_KEYS,
+  ICMP_PORT_UNREACH,
 } from './layout';
 export type { Direction, Family, Protocol, Role, ErrorKey, TcpStatKey } from './layout';
 export {

@@ -7,6 +7,7 @@ import {
   ERROR_NAMES,
   EVENT_KINDS,
   FAMILIES,
+  ICMP_PORT_UNREACH,
   MAX_IFACES,
   PROTOCOLS,
   TCP_STAT_KEYS,
@@ -49,6 +50,13 @@ describe('layout.ts against tidewatch.h', () => {
     expect(cEnum('tw_direction').get('TW_DIR_MAX')).toBe(DIRECTIONS.length);
     expect(cEnum('tw_family').get('TW_FAM_MAX')).toBe(FAMILIES.length);
     expect(cEnum('tw_proto_class').get('TW_PROTO_MAX')).toBe(PROTOCOLS.length);
+  });
+
+  it('the sport of an ICMP port unreachable quoting UDP: type | code << 8', () => {
+    const e = cEnum('tw_icmp_port_unreach');
+    expect(e.get('TW_ICMP_PORT_UNREACH')).toBe(ICMP_PORT_UNREACH.icmp);
+    expect(e.get('TW_ICMPV6_PORT_UNREACH')).toBe(ICMP_PORT_UNREACH.icmpv6);
+    expect(ICMP_PORT_UNREACH).toEqual({ icmp: 3 | (3 << 8), icmpv6: 1 | (4 << 8) });
   });
 
   it('kernel error counters, every one of them (TW_ERR_TP_LAYOUT included)', () => {

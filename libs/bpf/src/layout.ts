@@ -62,6 +62,12 @@ export const TCP_STAT_KEYS = [
 ] as const;
 export type TcpStatKey = (typeof TCP_STAT_KEYS)[number];
 
+/**
+ * enum tw_icmp_port_unreach: the sport of a flow record that is an ICMP port
+ * unreachable quoting a UDP datagram; its dport is the refused port.
+ */
+export const ICMP_PORT_UNREACH = { icmp: 771, icmpv6: 1025 } as const;
+
 /** TW_MAX_IFACES: slots 1..255 name interfaces, 0 is "not registered". */
 export const MAX_IFACES = 256;
 

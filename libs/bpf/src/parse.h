@@ -80,9 +80,48 @@ static __always_inline __u8 tw_proto_class(__u8 ip_proto)
 	}
 }
 
+/*
+ * An ICMP port unreachable (ICMPv4 type 3 code 3, ICMPv6 type 1 code 4)
+ * quoting a UDP datagram is recorded with sport = TW_ICMP(V6)_PORT_UNREACH
+ * and dport = the quoted datagram's destination port: the port that was
+ * refused, which user space matches to the UDP probe. Anything else quoted
+ * (TCP, a later fragment, a quote cut short) stays an ordinary type/code
+ * record. off: the ICMP header. Only the copying pass reads the quote (the
+ * direct pass hands such packets to it): they are rare, and the 4.19 verifier
+ * then walks this code once per family instead of twice.
+ */
+static __always_inline void tw_parse_port_unreach(struct __sk_buff *skb, __u32 off,
+						  struct tw_flow_key *key, int v6)
+{
+	__u8 h[10];
+
+	__builtin_memset(h, 0, sizeof(h));
+	/* the quoted IP header follows the 8-byte ICMP header */
+	off += 8;
+	if (!v6) {
+		if (bpf_skb_load_bytes(skb, off, h, 10) < 0)
+			return;
+		/* version 4, IHL >= 5, UDP, fragment offset 0 */
+		if ((h[0] >> 4) != 4 || (h[0] & 0xf) < 5 || h[9] != IPPROTO_UDP || (h[6] & 0x1f) ||
+		    h[7])
+			return;
+		off += (h[0] & 0xf) * 4;
+	} else {
+		if (bpf_skb_load_bytes(skb, off, h, 7) < 0)
+			return;
+		if ((h[0] >> 4) != 6 || h[6] != IPPROTO_UDP)
+			return;
+		off += 40;
+	}
+	if (bpf_skb_load_bytes(skb, off, h, 4) < 0)
+		return;
+	key->sport = v6 ? TW_ICMPV6_PORT_UNREACH : TW_ICMP_PORT_UNREACH;
+	key->dport = ((__u16)h[2] << 8) | h[3];
+}
+
 /* Ports (or ICMP type/code) of the transport header at off, in host order. */
 static __always_inline int tw_parse_l4(struct __sk_buff *skb, __u32 off, struct tw_flow_key *key,
-				       struct tw_parsed *p, int direct)
+				       struct tw_parsed *p, int direct, int v6)
 {
 	__u8 buf[14];
 	const __u8 *hdr;
@@ -108,6 +147,13 @@ static __always_inline int tw_parse_l4(struct __sk_buff *skb, __u32 off, struct 
 			return TW_PARSE_SHORT;
 		key->sport = hdr[0]; /* type */
 		key->dport = hdr[1]; /* code */
+		/* constants once inlined: ICMPv4 under IPv4, ICMPv6 under IPv6 */
+		if (v6 ? key->ip_proto == IPPROTO_ICMPV6 && hdr[0] == 1 && hdr[1] == 4 :
+			 key->ip_proto == IPPROTO_ICMP && hdr[0] == 3 && hdr[1] == 3) {
+			if (direct)
+				return TW_PARSE_SHORT;
+			tw_parse_port_unreach(skb, off, key, v6);
+		}
 		return TW_PARSE_OK;
 	default:
 		return TW_PARSE_OK;
@@ -138,7 +184,7 @@ static __always_inline int tw_parse_ipv4(struct __sk_buff *skb, __u32 off, struc
 	/* a later fragment carries no transport header */
 	if (iph->frag_off & bpf_htons(0x1fff))
 		return TW_PARSE_OK;
-	return tw_parse_l4(skb, off + ihl * 4, key, p, direct);
+	return tw_parse_l4(skb, off + ihl * 4, key, p, direct, 0);
 }
 
 static __always_inline int tw_parse_ipv6(struct __sk_buff *skb, __u32 off, struct tw_flow_key *key,
@@ -187,7 +233,7 @@ static __always_inline int tw_parse_ipv6(struct __sk_buff *skb, __u32 off, struc
 	p->proto = tw_proto_class(nexthdr);
 	if (later_fragment)
 		return TW_PARSE_OK;
-	return tw_parse_l4(skb, off, key, p, direct);
+	return tw_parse_l4(skb, off, key, p, direct, 1);
 }
 
 /*

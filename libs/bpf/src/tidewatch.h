@@ -111,9 +111,20 @@ enum tw_tcp_stat_key {
 };
 
 /*
+ * sport of the flow record of an ICMP port unreachable quoting a UDP datagram
+ * (type | code << 8, never below 256 like an ordinary ICMP record's type); its
+ * dport is the quoted datagram's destination port, the port that was refused.
+ */
+enum tw_icmp_port_unreach {
+	TW_ICMP_PORT_UNREACH = 771, /* ICMPv4 type 3 code 3 */
+	TW_ICMPV6_PORT_UNREACH = 1025, /* ICMPv6 type 1 code 4 */
+};
+
+/*
  * Key of the flow hashes tw_flows_a / tw_flows_b. Addresses are 16 bytes:
  * IPv4 uses the first 4. Unknown fields are zero (ports of non-TCP/UDP and
- * of non-first fragments; the ICMP type/code go in sport/dport).
+ * of non-first fragments; the ICMP type/code go in sport/dport, except for a
+ * port unreachable quoting UDP: enum tw_icmp_port_unreach).
  */
 struct tw_flow_key {
 	tw_u32 ifindex;

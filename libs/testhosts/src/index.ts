@@ -11,7 +11,16 @@ export { exec, background, Background } from './exec';
 export type { ExecOptions, ExecResult } from './exec';
 export { readInterfaceStats, statsDelta, waitQuiet } from './stats';
 export type { InterfaceStats } from './stats';
-export { sendUdp, ping, tcpConnections, connect, tcpBulk, sendArp, scanPorts } from './traffic';
+export {
+  sendUdp,
+  ping,
+  tcpConnections,
+  connect,
+  tcpBulk,
+  sendArp,
+  scanPorts,
+  probeUdpPorts,
+} from './traffic';
 export type {
   IpFamily,
   UdpOptions,
@@ -27,7 +36,7 @@ export { useTestNetwork } from './jest-hooks';
 export { randomLinkAddresses, randomMac } from './addresses';
 export { buildUdpFrame, sendFrames } from './frames';
 export type { UdpFrameOptions, VlanTag } from './frames';
-export { dropIncoming, tcpMib } from './netfilter';
+export { dropIncoming, tcpMib, destUnreachablesSent, unlimitIcmpErrors } from './netfilter';
 export type { DropHandle, DropRule } from './netfilter';
 export {
   PROMETHEUS,

@@ -50,3 +50,30 @@ export async function tcpMib(ns: NetNs): Promise<Record<string, number>> {
   const values = lines[1].split(/\s+/).slice(1).map(Number);
   return Object.fromEntries(names.map((n, i) => [n, values[i]]));
 }
+
+/**
+ * ICMP destination unreachables the namespace's kernel sent (Icmp OutDestUnreachs
+ * of /proc/net/snmp, Icmp6OutDestUnreachs of /proc/net/snmp6).
+ */
+export async function destUnreachablesSent(ns: NetNs, family: 4 | 6): Promise<number> {
+  if (family === 6) {
+    const { stdout } = await ns.exec('cat', ['/proc/net/snmp6']);
+    const m = /^Icmp6OutDestUnreachs\s+(\d+)$/m.exec(stdout);
+    if (!m) throw new Error('no Icmp6OutDestUnreachs in /proc/net/snmp6');
+    return Number(m[1]);
+  }
+  const { stdout } = await ns.exec('cat', ['/proc/net/snmp']);
+  const lines = stdout.split('\n').filter((l) => l.startsWith('Icmp:'));
+  const names = lines[0].split(/\s+/).slice(1);
+  const values = lines[1].split(/\s+/).slice(1).map(Number);
+  return values[names.indexOf('OutDestUnreachs')];
+}
+
+/**
+ * Lets the namespace's kernel answer every datagram to a closed port with an
+ * ICMP port unreachable: by default it sends about one a second per destination
+ * (net.ipv4.icmp_ratelimit, net.ipv6.icmp.ratelimit, both per namespace).
+ */
+export async function unlimitIcmpErrors(ns: NetNs): Promise<void> {
+  await ns.exec('sysctl', ['-q', '-w', 'net.ipv4.icmp_ratelimit=0', 'net.ipv6.icmp.ratelimit=0']);
+}

@@ -326,3 +326,38 @@ export async function scanPorts(
   if (!m) throw new Error(`port scan printed ${res.stdout} ${res.stderr}`);
   return { ok: Number(m[1]), failed: Number(m[2]) };
 }
+
+// Prober: one datagram to every port, from one socket (one source port), paced lightly.
+const UDP_PROBE = `
+const dgram = require('dgram');
+const [fam, addr, list] = process.argv.slice(1);
+const ports = JSON.parse(list);
+const s = dgram.createSocket(fam === '6' ? 'udp6' : 'udp4');
+let i = 0;
+const next = (e) => {
+  if (e) { console.error(e.message); process.exit(1); }
+  if (i >= ports.length) { s.close(); console.log('sent ' + i); return; }
+  const port = ports[i++];
+  setTimeout(() => s.send(Buffer.from('tidewatch probe'), port, addr, next), 2);
+};
+next();
+`;
+
+/**
+ * A UDP port scan: one datagram from `from` to each of `ports` on `to`, all
+ * from one source port. Resolves with the number sent.
+ */
+export async function probeUdpPorts(
+  from: Endpoint,
+  to: Endpoint,
+  o: { family: IpFamily; ports: number[] },
+): Promise<number> {
+  const res = await from.netns.node(UDP_PROBE, [
+    String(o.family),
+    addressOf(to, o.family),
+    JSON.stringify(o.ports),
+  ]);
+  const m = /sent (\d+)/.exec(res.stdout);
+  if (!m) throw new Error(`udp probe printed ${res.stdout} ${res.stderr}`);
+  return Number(m[1]);
+}

@@ -102,6 +102,39 @@ describe('scan figures from drained flow records', () => {
     expect(s.syns.find((y) => y.port === 2000)).toMatchObject({ halfOpen: 1, refused: 0 });
   });
 
+  it('a UDP scan: a port unreachable from the destination for the probed port is refused', () => {
+    const udp = (src: string, sport: number, dst: string, dport: number): FlowRecord => ({
+      ...rec(src, sport, dst, dport, 0),
+      ipProto: 17,
+    });
+    /** What the kernel programs record for an ICMP port unreachable quoting a UDP datagram. */
+    const unreach = (from: string, to: string, port: number, marker = 771): FlowRecord => ({
+      ...rec(from, marker, to, port, 0),
+      ipProto: 1,
+    });
+    const recs = [
+      // 6 refused, 3 unanswered, 1 answered, all from one source port.
+      ...Array.from({ length: 10 }, (_, i) => udp('198.18.1.2', 45000, '198.18.9.9', 100 + i)),
+      ...Array.from({ length: 6 }, (_, i) => unreach('198.18.9.9', '198.18.1.2', 100 + i)),
+      udp('198.18.9.9', 109, '198.18.1.2', 45000),
+      // Not refusals of ports 106-108: another sender, an ordinary type-3 code-3 record, another port.
+      unreach('198.18.9.8', '198.18.1.2', 106),
+      unreach('198.18.9.9', '198.18.1.2', 3, 3),
+      unreach('198.18.9.9', '198.18.1.2', 999),
+    ];
+    const [s] = stats(recs).sources;
+    expect(s).toMatchObject({
+      src: '198.18.1.0/24',
+      protocol: 'PROTOCOL_UDP',
+      pairs: 10,
+      destinations: 1,
+      ports: 10,
+      refused: 6,
+      unanswered: 3,
+      topDestinationRefused: 9,
+    });
+  });
+
   it('bounded: the top sources by fan-out are kept, the rest summed in other_sources and flagged', () => {
     const recs = Array.from({ length: 70 }, (_, i) =>
       Array.from({ length: 1 + (i % 3) }, (_, p) =>

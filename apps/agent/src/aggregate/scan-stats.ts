@@ -4,6 +4,7 @@ import type {
   ServerPortSyns__Output,
   SourceFanout__Output,
 } from '@tidewatch/proto';
+import { ICMP_PORT_UNREACH } from '@tidewatch/bpf';
 import { TCP_FLAG, type FlowRecord } from '../collector/port';
 import type { Masker } from '../masking/masker';
 import { PROTOCOL_ENUM } from './proto-enums';
@@ -76,11 +77,29 @@ function onePerDirection(records: FlowRecord[]): Map<string, FlowRecord> {
 }
 
 /**
+ * The ICMP port unreachables of the window, each as "sender>receiver:port"
+ * (hex addresses, the refused UDP port): the kernel programs record the
+ * quoted datagram's destination port of each (libs/bpf, tw_icmp_port_unreach).
+ */
+function portUnreachables(records: FlowRecord[]): Set<string> {
+  const out = new Set<string>();
+  for (const r of records) {
+    const marker =
+      r.ipProto === 1 ? ICMP_PORT_UNREACH.icmp : r.ipProto === 58 ? ICMP_PORT_UNREACH.icmpv6 : -1;
+    if (r.sport === marker)
+      out.add(`${r.saddr.toString('hex')}>${r.daddr.toString('hex')}:${r.dport}`);
+  }
+  return out;
+}
+
+/**
  * What scan, sweep and SYN-flood detectors need from one window, computed
  * from the drained flow records: an attempt is a TCP record toward the
  * server side carrying a SYN, or a UDP record toward the server side. Its
- * outcome comes from the reverse record: SYN-ACK = answered, RST = refused,
- * nothing = unanswered. Counting is over raw addresses; only names are masked.
+ * outcome comes from what came back: for TCP, SYN-ACK = answered, RST =
+ * refused; for UDP, a datagram back = answered, an ICMP port unreachable from
+ * the destination for that port = refused; nothing = unanswered. Counting is
+ * over raw addresses; only names are masked.
  */
 export function scanStats(
   records: FlowRecord[],
@@ -91,6 +110,7 @@ export function scanStats(
   memory?: { store: ScanMemory; nowMs: number },
 ): ScanStats__Output {
   const flows = onePerDirection(records);
+  const unreachable = portUnreachables(records);
   const sources = new Map<string, SourceAcc>();
   const sweeps = new Map<string, SweepAcc>();
   const syns = new Map<number, SynAcc>();
@@ -108,7 +128,10 @@ export function scanStats(
       if (back && back.syn > 0) outcome = 'answered';
       else if (back && (back.tcpFlags & TCP_FLAG.RST) !== 0) outcome = 'refused';
       else outcome = 'unanswered';
-    } else outcome = back ? 'answered' : 'unanswered';
+    } else if (back) outcome = 'answered';
+    else if (unreachable.has(`${r.daddr.toString('hex')}>${r.saddr.toString('hex')}:${r.dport}`))
+      outcome = 'refused';
+    else outcome = 'unanswered';
 
     const protocol = tcp ? 'tcp' : 'udp';
     const srcHex = r.saddr.toString('hex');
