@@ -20,7 +20,8 @@ export function Sparkline({
   label: string;
   zeroLabel: string;
 }) {
-  const w = 140;
+  // The trend column is 130 px wide (globals.css .fleet-row): the line stays inside it.
+  const w = 128;
   const h = 28;
   const values = points.map((p) => p[1]).filter((v): v is number => v !== null);
   const zero = values.length > 0 && values.every((v) => v === 0);
