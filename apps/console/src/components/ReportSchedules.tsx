@@ -2,7 +2,7 @@
 
 import { useTranslations } from 'next-intl';
 import { FormEvent } from 'react';
-import { ApiPaths, browserApi } from '../api/client';
+import { ApiPaths, browserApi, Schemas } from '../api/client';
 import {
   REPORT_FORMATS,
   REPORT_LANGS,
@@ -160,5 +160,75 @@ export function DeleteSchedule({ name }: { name: string }) {
         <ChangeMessage outcome={outcome} busy={busy} done={() => ''} testId="schedule-message" />
       ) : null}
     </>
+  );
+}
+
+type Verification = Schemas['ReportVerificationView'];
+
+/**
+ * Checks one kept report (GET /api/v1/reports/stored/:id/verify): the server re-hashes the
+ * stored bytes and compares them with the digest its audit trail recorded at generation. The
+ * answer is shown as given: match or not, both digests, the audit entry compared with.
+ */
+export function VerifyReport({ id }: { id: string }) {
+  const t = useTranslations('reports.verify');
+  const { busy, ready, outcome, run } = useApiChange<Verification>();
+  const v = outcome?.kind === 'done' ? outcome.value : null;
+  return (
+    // A digest is 64 hex digits: let it wrap inside the cell.
+    <div className="verify" data-testid="report-verify" style={{ overflowWrap: 'anywhere' }}>
+      <button
+        type="button"
+        disabled={busy || !ready}
+        aria-label={t('buttonNamed', { id })}
+        data-testid="report-verify-button"
+        onClick={() =>
+          void run(
+            () =>
+              browserApi().GET('/api/v1/reports/stored/{id}/verify', {
+                params: { path: { id } },
+              }),
+            (data) => data,
+          )
+        }
+      >
+        {t('button')}
+      </button>
+      {v ? (
+        <div role="status" aria-live="polite" data-testid="report-verify-result">
+          <p>
+            <strong
+              className={`badge ${v.ok ? 'online' : 'offline'}`}
+              data-testid="report-verify-outcome"
+            >
+              {v.ok ? t('ok') : t('bad')}
+            </strong>
+          </p>
+          <p>
+            {t('stored')}{' '}
+            <code data-testid="report-verify-digest">{`${v.digestAlg}:${v.digest}`}</code>
+          </p>
+          <p data-testid="report-verify-audit">
+            {v.auditSequence === null ? (
+              t('noEntry')
+            ) : v.auditedDigest === null ? (
+              t('auditedNone', { sequence: v.auditSequence })
+            ) : (
+              <>
+                {t('audited', { sequence: v.auditSequence })}{' '}
+                <code data-testid="report-verify-audited">{`${v.digestAlg}:${v.auditedDigest}`}</code>
+              </>
+            )}
+          </p>
+        </div>
+      ) : (
+        <ChangeMessage
+          outcome={outcome}
+          busy={busy}
+          done={() => ''}
+          testId="report-verify-message"
+        />
+      )}
+    </div>
   );
 }

@@ -1,9 +1,15 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { Roles } from '../auth/roles.decorator';
-import { ApiBadRequestResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   RatesQuery,
   SeriesQuery,
+  SparklinesQuery,
   TopHostsQuery,
   TopQuery,
   TrafficFilterQuery,
@@ -16,6 +22,7 @@ import {
   PortsView,
   RatesView,
   SeriesView,
+  SparklinesView,
   SummaryView,
   TalkersView,
 } from './dto/traffic.views';
@@ -38,6 +45,17 @@ export class TrafficController {
   @ApiOkResponse({ type: SeriesView })
   series(@Query() q: SeriesQuery): Promise<SeriesView> {
     return this.traffic.series(q);
+  }
+
+  @Get('sparklines')
+  @ApiOkResponse({
+    type: SparklinesView,
+    description:
+      "Each named host's series (groupBy none) over one range, exactly as GET /traffic/series answers it for that host alone, and its lostBatches; one statement for all of them",
+  })
+  @ApiNotFoundResponse({ description: 'An agentId names no host; the message lists them' })
+  sparklines(@Query() q: SparklinesQuery): Promise<SparklinesView> {
+    return this.traffic.sparklines(q);
   }
 
   @Get('rates')

@@ -9,12 +9,15 @@ import { Resolution, seriesByName } from '../storage/series';
 import {
   RatesQuery,
   HostRank,
+  ResolutionChoice,
   SeriesQuery,
+  SparklinesQuery,
   TopHostsQuery,
   TopQuery,
   TrafficFilterQuery,
   TrafficScopeQuery,
 } from './dto/traffic.query';
+import { SparklinesView } from './dto/traffic.views';
 import { buildSegmentQuery, maxed, Metric, SegmentQuery, summed } from './segment-query';
 import {
   autoResolution,
@@ -58,6 +61,7 @@ export interface ResolvedScope {
 
 type Row = Record<string, string | number | Date | boolean | null>;
 
+const stepSecondsOf = (r: Resolution) => (r === 'raw' ? null : r === '1m' ? 60 : 3600);
 const str = (v: unknown) => (v === null || v === undefined ? '0' : String(v));
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 
@@ -73,12 +77,7 @@ export class TrafficService {
   async resolveScope(q: TrafficScopeQuery): Promise<ResolvedScope> {
     if (q.agentId && q.selector)
       throw new InvalidInputError('agentId and selector are exclusive; give one');
-    const to = q.to ? new Date(q.to) : new Date();
-    const from = q.from ? new Date(q.from) : new Date(to.getTime() - HOUR_MS);
-    if (from.getTime() >= to.getTime()) throw new InvalidInputError('from must be before to');
-    if (to.getTime() - from.getTime() > MAX_RANGE_MS) {
-      throw new InvalidInputError('from..to must not span more than 800 days');
-    }
+    const { from, to } = this.resolveRange(q);
     if (q.agentId) {
       if (!(await this.hosts.exists(q.agentId)))
         throw new NotFoundError(`no host with agentId ${q.agentId}`);
@@ -89,6 +88,28 @@ export class TrafficService {
       return { agentIds: ids, from, to, scope: { selector: q.selector, hosts: ids.length } };
     }
     return { agentIds: null, from, to, scope: { hosts: null } };
+  }
+
+  /** [from, to) of a request: to defaults to now, from to an hour before it. */
+  private resolveRange(q: { from?: string; to?: string }): { from: Date; to: Date } {
+    const to = q.to ? new Date(q.to) : new Date();
+    const from = q.from ? new Date(q.from) : new Date(to.getTime() - HOUR_MS);
+    if (from.getTime() >= to.getTime()) throw new InvalidInputError('from must be before to');
+    if (to.getTime() - from.getTime() > MAX_RANGE_MS) {
+      throw new InvalidInputError('from..to must not span more than 800 days');
+    }
+    return { from, to };
+  }
+
+  /** The table a series over [from, to) reads, refusing a range too long for it. */
+  private seriesResolution(from: Date, to: Date, choice: ResolutionChoice): Resolution {
+    const resolution: Resolution = choice === 'auto' ? autoResolution(from, to) : choice;
+    if (to.getTime() - from.getTime() > SERIES_MAX_RANGE_MS[resolution]) {
+      throw new InvalidInputError(
+        `resolution ${resolution} allows a range of at most ${SERIES_MAX_RANGE_MS[resolution] / DAY_MS} days; use a coarser resolution`,
+      );
+    }
+    return resolution;
   }
 
   private async run(name: string, q: SegmentQuery): Promise<Row[]> {
@@ -147,13 +168,7 @@ export class TrafficService {
 
   async series(q: SeriesQuery) {
     const s = await this.resolveScope(q);
-    const resolution: Resolution =
-      q.resolution === 'auto' ? autoResolution(s.from, s.to) : q.resolution;
-    if (s.to.getTime() - s.from.getTime() > SERIES_MAX_RANGE_MS[resolution]) {
-      throw new InvalidInputError(
-        `resolution ${resolution} allows a range of at most ${SERIES_MAX_RANGE_MS[resolution] / DAY_MS} days; use a coarser resolution`,
-      );
-    }
+    const resolution = this.seriesResolution(s.from, s.to, q.resolution);
     const segments: Segment[] = [{ resolution, from: s.from, to: s.to }];
     const groupBy =
       q.groupBy === 'none' ? [] : [columnFor(SERIES_GROUP_COLUMNS, q.groupBy, 'groupBy')];
@@ -180,17 +195,65 @@ export class TrafficService {
           return 'all';
       }
     };
-    const stepSeconds = resolution === 'raw' ? null : resolution === '1m' ? 60 : 3600;
     return {
       ...this.header(s, segments),
       resolution,
-      stepSeconds,
+      stepSeconds: stepSecondsOf(resolution),
       groupBy: q.groupBy,
       points: rows.map((r) => ({
         t: (r.t as Date).toISOString(),
         key: label(r),
         packets: str(r.packets),
         bytes: str(r.bytes),
+      })),
+    };
+  }
+
+  /**
+   * Each host's series over one range (groupBy none), for many hosts in one statement: the
+   * fleet list's visible rows ask once, not once per row. A host's points are exactly those
+   * series() answers for it alone (same table, same range, same sums, grouped by host too).
+   */
+  async sparklines(q: SparklinesQuery): Promise<SparklinesView> {
+    const { from, to } = this.resolveRange(q);
+    const resolution = this.seriesResolution(from, to, q.resolution);
+    const hosts: { agent_id: string; lost_batches: string }[] = await this.ds.query(
+      `SELECT agent_id, lost_batches FROM hosts WHERE agent_id = ANY($1::uuid[])`,
+      [q.agentId],
+    );
+    const lost = new Map(hosts.map((h) => [h.agent_id, Number(h.lost_batches)]));
+    const unknown = q.agentId.filter((id) => !lost.has(id.toLowerCase()));
+    if (unknown.length) throw new NotFoundError(`no host with agentId ${unknown.join(', ')}`);
+    const rows = await this.run('sparklines', {
+      series: seriesByName('traffic'),
+      segments: [{ resolution, from, to }],
+      groupBy: ['agent_id'],
+      byTime: true,
+      metrics: [summed('packets'), summed('bytes')],
+      agentIds: q.agentId,
+      filters: {},
+    });
+    // Rows come ordered by (t, agent_id): each host's points stay in time order.
+    const points = new Map<string, SparklinesView['items'][number]['points']>(
+      q.agentId.map((id) => [id.toLowerCase(), []]),
+    );
+    for (const r of rows) {
+      points.get(String(r.agent_id))?.push({
+        t: (r.t as Date).toISOString(),
+        key: 'all',
+        packets: str(r.packets),
+        bytes: str(r.bytes),
+      });
+    }
+    return {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      resolution,
+      stepSeconds: stepSecondsOf(resolution),
+      items: q.agentId.map((id) => ({
+        agentId: id,
+        lostBatches: lost.get(id.toLowerCase())!,
+        points: points.get(id.toLowerCase())!,
       })),
     };
   }

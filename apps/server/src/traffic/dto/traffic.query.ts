@@ -1,6 +1,10 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
+  ArrayNotEmpty,
+  ArrayUnique,
+  IsArray,
   IsIn,
   IsInt,
   IsISO8601,
@@ -148,4 +152,53 @@ export class TopHostsQuery extends TrafficScopeQuery {
   @Min(1)
   @Max(100)
   limit: number = 10;
+}
+
+/** How many hosts one GET /traffic/sparklines may name. */
+export const SPARKLINES_MAX_HOSTS = 200;
+
+/**
+ * Many hosts' series at once (the fleet list's visible rows): agentId repeated, each host's
+ * series exactly what GET /traffic/series?agentId=…&groupBy=none answers for it alone.
+ */
+export class SparklinesQuery {
+  @ApiProperty({
+    type: [String],
+    format: 'uuid',
+    description: `The hosts, agentId repeated (agentId=…&agentId=…), 1 to ${SPARKLINES_MAX_HOSTS}, each once`,
+  })
+  // One agentId=… arrives as a string, several as an array.
+  @Transform(({ value }: { value: unknown }) =>
+    value === undefined ? undefined : Array.isArray(value) ? value : [value],
+  )
+  @IsArray({ message: 'agentId must be given, once per host' })
+  @ArrayNotEmpty({ message: 'agentId must be given, once per host' })
+  @ArrayMaxSize(SPARKLINES_MAX_HOSTS, {
+    message: `agentId may name at most ${SPARKLINES_MAX_HOSTS} hosts`,
+  })
+  @ArrayUnique({ message: 'agentId must name each host once' })
+  @IsUUID('all', { each: true, message: 'each agentId must be a UUID' })
+  agentId!: string[];
+
+  @ApiPropertyOptional({
+    description: 'Range start, ISO 8601 (inclusive); default to - 1 h',
+    example: '2026-11-26T00:00:00Z',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'from must be an ISO 8601 date-time' })
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Range end, ISO 8601 (exclusive); default now' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'to must be an ISO 8601 date-time' })
+  to?: string;
+
+  @ApiPropertyOptional({
+    enum: RESOLUTION_CHOICES,
+    default: 'auto',
+    description: 'As GET /traffic/series: auto picks raw up to 6 h, 1 min up to 7 d, 1 h beyond',
+  })
+  @IsOptional()
+  @IsIn(RESOLUTION_CHOICES)
+  resolution: ResolutionChoice = 'auto';
 }

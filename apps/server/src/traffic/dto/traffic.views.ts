@@ -164,3 +164,28 @@ export class HostRanksView extends RangeView {
   })
   items!: HostRankItem[];
 }
+
+export class SparklineItem {
+  @ApiProperty({ format: 'uuid' }) agentId!: string;
+  @ApiProperty({
+    description:
+      'Batches the agent dropped from its spool before delivering them, as GET /hosts/{agentId} says (lostBatches)',
+  })
+  lostBatches!: number;
+  @ApiProperty({
+    type: [SeriesPoint],
+    description:
+      'Exactly the points GET /traffic/series?agentId=…&groupBy=none answers (key "all")',
+  })
+  points!: SeriesPoint[];
+}
+
+/** Many hosts' series over one range: one item per host asked for, in the order asked. */
+export class SparklinesView {
+  @ApiProperty({ format: 'date-time' }) from!: string;
+  @ApiProperty({ format: 'date-time' }) to!: string;
+  @ApiProperty({ enum: ['raw', '1m', '1h'] }) resolution!: string;
+  @ApiProperty({ nullable: true, type: Number, description: 'null for raw windows' }) stepSeconds!:
+    number | null;
+  @ApiProperty({ type: [SparklineItem] }) items!: SparklineItem[];
+}

@@ -5,7 +5,7 @@ import { ApiProblem } from '../../../components/ApiProblem';
 import { CsvExport } from '../../../components/CsvExport';
 import { HostSelect, RangeHidden } from '../../../components/FormFields';
 import { RangeBar } from '../../../components/RangeBar';
-import { DeleteSchedule, ScheduleForm } from '../../../components/ReportSchedules';
+import { DeleteSchedule, ScheduleForm, VerifyReport } from '../../../components/ReportSchedules';
 import { formatBytes, formatCount, formatDateTime } from '../../../format/units';
 import { pageLocale } from '../../../i18n/page-locale';
 import { validSelector } from '../../../model/host-state';
@@ -48,6 +48,7 @@ export default async function ReportsPage({
   const mayGenerate = mayCall(me?.role, 'GET /api/v1/reports');
   const mayList = mayCall(me?.role, 'GET /api/v1/reports/stored');
   const maySchedule = mayCall(me?.role, 'GET /api/v1/reports/schedules');
+  const mayVerify = mayCall(me?.role, 'GET /api/v1/reports/stored/{id}/verify');
   if (!mayGenerate && !mayList && !maySchedule) {
     return <ApiProblem error={new ApiStatusError(403, '/api/v1/reports', null)} locale={locale} />;
   }
@@ -183,6 +184,7 @@ export default async function ReportsPage({
                       {t('stored.col.bytes')}
                     </th>
                     <th scope="col">{t('stored.col.digest')}</th>
+                    {mayVerify ? <th scope="col">{t('stored.col.verify')}</th> : null}
                   </tr>
                 </thead>
                 <tbody>
@@ -213,6 +215,11 @@ export default async function ReportsPage({
                           {r.digestAlg}:{r.digest.slice(0, 12)}…
                         </code>
                       </td>
+                      {mayVerify ? (
+                        <td>
+                          <VerifyReport id={r.id} />
+                        </td>
+                      ) : null}
                     </tr>
                   ))}
                 </tbody>
