@@ -399,6 +399,31 @@ describe('agent configuration (secadmin)', () => {
   });
 });
 
+describe('agent configuration (sysadmin, afterwards)', () => {
+  it('removes the host override in the page: the host follows its layers again', async () => {
+    const at = `/admin/agent-config/hosts/${inZone.agentId}`;
+    const { ctx, page } = await signedIn(SYSADMIN, 'en', at);
+    await open(page, `/en${at}`, 'en');
+    expect(await textOf(page, 'host-from-topN')).toBe('host override');
+    await page.getByTestId('host-clear').click();
+    await said(
+      page,
+      'host-clear-message',
+      'Host override removed: the host follows its layers again.',
+    );
+    expect(await inZone.stream.config((c) => c.version === 8, 'no override')).toEqual({
+      ...DEFAULTS,
+      version: 8,
+      windowSeconds: 20,
+      maxFlowsPerWindow: 5000,
+      masking: 'MASKING_PSEUDONYMIZE',
+    });
+    await said(page, 'host-from-topN', 'server default');
+    expect(await page.getByTestId('host-clear').count()).toBe(0);
+    await ctx.close();
+  });
+});
+
 describe('a viewer', () => {
   it('has neither link nor page; the server refuses', async () => {
     const { ctx, page } = await signedIn(VIEWER, 'zh-CN', '/fleet');

@@ -258,6 +258,20 @@ describe('layers, precedence and the host override', () => {
     expect(updates(dbZoneA.stream)).toHaveLength(5);
     expect((await call('DELETE', '/agent-config/labels/zone/a', sysadmin)).status).toBe(404);
 
+    // Without its override the host follows its layers again: fleet, then role=db.
+    expect((await call('DELETE', `/hosts/${dbZoneA.id}/config`, secadmin)).status).toBe(403);
+    const cleared = await call('DELETE', `/hosts/${dbZoneA.id}/config`, sysadmin);
+    expect(cleared.status).toBe(200);
+    expect(cleared.body).toMatchObject({ version: 7, topN: 60, origin: { topN: 'label:role=db' } });
+    expect(await nthUpdate(dbZoneA.stream, 6)).toEqual({
+      ...DEFAULTS,
+      version: 7,
+      windowSeconds: 30,
+      topN: 60,
+      portAllowlist: [22, 443],
+    });
+    expect((await call('GET', `/hosts/${dbZoneA.id}/config`, sysadmin)).body.override).toBeNull();
+
     // Old and new values on the trail, in the change's own transaction.
     const trail = await db.query<{ action: string; target: string; details: string }>(
       `SELECT action, target, details FROM audit_entries

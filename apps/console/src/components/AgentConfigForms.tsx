@@ -352,3 +352,41 @@ export function HostOverrideForm({
     </form>
   );
 }
+
+/**
+ * Removes the host's own override: it gets what its layers give again (its masking stays).
+ * Mounted whether or not there is one (`present`), so that its status line outlives the
+ * refresh that removes the button.
+ */
+export function ClearHostOverride({ agentId, present }: { agentId: string; present: boolean }) {
+  const t = useTranslations('admin.agentConfig');
+  const { busy, ready, outcome, run } = useApiChange<Done>();
+  return (
+    <p>
+      {present ? (
+        <button
+          type="button"
+          disabled={busy || !ready}
+          data-testid="host-clear"
+          onClick={() =>
+            void run(
+              () =>
+                browserApi().DELETE('/api/v1/hosts/{agentId}/config', {
+                  params: { path: { agentId } },
+                }),
+              () => ({ changed: null }),
+            )
+          }
+        >
+          {t('host.clear')}
+        </button>
+      ) : null}{' '}
+      <ChangeMessage
+        outcome={outcome}
+        busy={busy}
+        done={() => t('host.cleared')}
+        testId="host-clear-message"
+      />
+    </p>
+  );
+}

@@ -194,6 +194,36 @@ export class AgentConfigService {
     });
   }
 
+  /**
+   * Removes the host's own settings (the masking, the security administrator's, stays): the
+   * host gets what its layers give again. Audited with what it removed; no override, no change.
+   */
+  async clearOverride(agentId: string, actor: AuditActor): Promise<AgentConfigView> {
+    return this.change(agentId, actor, async (em, before, own) => {
+      if (!own || SETTING_FIELDS.every((f) => f === 'masking' || own.settings[f] === null)) {
+        return before;
+      }
+      if (own.settings.masking === null) {
+        await em.query(`DELETE FROM agent_config_layers WHERE scope = 'host' AND agent_id = $1`, [
+          agentId,
+        ]);
+        await recompute(em, this.defaultSettings(), { kind: 'agents', agentIds: [agentId] });
+      }
+      const next =
+        own.settings.masking === null
+          ? await this.desired(agentId, em)
+          : await this.writeHostLayer(em, agentId, { ...NOTHING, masking: own.settings.masking });
+      await this.audit.recordIn(em, {
+        ...actor,
+        action: 'agent.config_changed',
+        target: agentId,
+        outcome: 'success',
+        details: { version: next.version, config: null, previous: settingsOf(before) },
+      });
+      return next;
+    });
+  }
+
   /** Locks the host, reads its configuration, runs `fn`; an Error it answers is refused and audited. */
   private async change(
     agentId: string,

@@ -3,7 +3,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 // Configuration layers: the fleet-wide default, per-label overrides (with a priority) and
 // each host's own override, every field nullable (null = inherit from the layer below).
 // agent_configs stays what the server sends each agent: the merged result and its version.
-// Existing operator configurations become full host overrides, so no agent's version moves.
+// Existing operator configurations become full host overrides, so no agent's version moves
+// (an unspecified masking, the default, is inherited: a fleet or label masking may reach it).
 export class AgentConfigLayers1795800000000 implements MigrationInterface {
   name = 'AgentConfigLayers1795800000000';
 
@@ -39,8 +40,9 @@ export class AgentConfigLayers1795800000000 implements MigrationInterface {
     );
     await q.query(`INSERT INTO agent_config_layers (scope, agent_id, version, window_seconds, top_n,
                      port_allowlist, masking, max_flows_per_window, cpu_budget_percent, updated_at)
-                   SELECT 'host', agent_id, version, window_seconds, top_n, port_allowlist, masking,
-                          max_flows_per_window, cpu_budget_percent, updated_at
+                   SELECT 'host', agent_id, version, window_seconds, top_n, port_allowlist,
+                          NULLIF(masking, 'MASKING_UNSPECIFIED'), max_flows_per_window,
+                          cpu_budget_percent, updated_at
                      FROM agent_configs`);
   }
 

@@ -2,7 +2,11 @@ import { getTimeZone, getTranslations, setRequestLocale } from 'next-intl/server
 import { notFound } from 'next/navigation';
 import { ApiStatusError, isApiError, Schemas } from '../../../../../../api/client';
 import { currentUser, serverApi } from '../../../../../../api/server-api';
-import { HostOverrideForm, MaskingForm } from '../../../../../../components/AgentConfigForms';
+import {
+  ClearHostOverride,
+  HostOverrideForm,
+  MaskingForm,
+} from '../../../../../../components/AgentConfigForms';
 import { AgentConfigNav } from '../../../../../../components/AgentConfigNav';
 import { ApiProblem } from '../../../../../../components/ApiProblem';
 import { CsvExport } from '../../../../../../components/CsvExport';
@@ -55,6 +59,8 @@ export default async function HostAgentConfigPage({
   }
   const d = state.desired;
   const own = state.override ?? null;
+  const ownSettings =
+    own !== null && FIELDS.some((f) => f !== 'masking' && own[f] !== null && own[f] !== undefined);
   const inheritT = t('inherited');
   const show = (f: Field, v: unknown): string => {
     if (v === null || v === undefined) return inheritT;
@@ -134,6 +140,9 @@ export default async function HostAgentConfigPage({
               cpuBudgetPercent: d.cpuBudgetPercent,
             }}
           />
+          {mayCall(me?.role, 'DELETE /api/v1/hosts/{agentId}/config') ? (
+            <ClearHostOverride agentId={agentId} present={ownSettings} />
+          ) : null}
         </>
       ) : null}
       {mayCall(me?.role, 'PUT /api/v1/hosts/{agentId}/masking') ? (
