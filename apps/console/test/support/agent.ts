@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import {
+  AgentConfig__Output,
+  AgentMessage,
   Batch,
   Hello,
   IngestClient,
@@ -13,12 +15,11 @@ export class AgentStream {
   private welcomed = false;
   /** The per-agent credential the server issued in Welcome (on enrollment), for a later Hello. */
   credential = '';
+  /** Every configuration the server sent: Welcome's first, then each ConfigUpdate. */
+  readonly configs: AgentConfig__Output[] = [];
   private ended: string | null = null;
   private waiters: (() => void)[] = [];
-  private readonly call: grpc.ClientDuplexStream<
-    { hello?: Hello; batch?: Batch },
-    ServerMessage__Output
-  >;
+  private readonly call: grpc.ClientDuplexStream<AgentMessage, ServerMessage__Output>;
 
   constructor(grpcPort: number) {
     const v1 = loadTidewatchV1();
@@ -31,7 +32,9 @@ export class AgentStream {
       if (m.welcome) {
         this.welcomed = true;
         if (m.welcome.agentCredential) this.credential = m.welcome.agentCredential;
+        if (m.welcome.config) this.configs.push(m.welcome.config);
       }
+      if (m.configUpdate?.config) this.configs.push(m.configUpdate.config);
       if (m.ack) this.acked = Math.max(this.acked, Number(m.ack.sequence));
       this.notify();
     });
@@ -72,6 +75,17 @@ export class AgentStream {
     for (const batch of batches) this.call.write({ batch });
     const last = Number(batches[batches.length - 1].sequence);
     await this.until(() => this.acked >= last, `ack ${last}`);
+  }
+
+  /** Waits for a configuration (Welcome's or pushed) that `match` accepts, and answers it. */
+  async config(match: (c: AgentConfig__Output) => boolean, what: string) {
+    await this.until(() => this.configs.some(match), what);
+    return this.configs.find(match) as AgentConfig__Output;
+  }
+
+  /** ConfigApplied, as the agent answers a configuration it applied (ok) or refused. */
+  configApplied(version: number, ok: boolean, error = '') {
+    this.call.write({ configApplied: { version, ok, error } });
   }
 
   close() {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Put, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Put, Req } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/roles.decorator';
 import { actorOfRequest, AuditedRequest } from '../audit/request-actor';
@@ -34,6 +34,20 @@ export class AgentConfigController {
     @Req() req: AuditedRequest,
   ): Promise<AgentConfigView> {
     return this.configs.update(agentId, body, actorOfRequest(req));
+  }
+
+  /**
+   * Removes the host's own override (its masking excepted): it gets what the fleet and label
+   * layers give again (a new version where that differs, pushed).
+   */
+  @Delete(':agentId/config')
+  @Roles('sysadmin')
+  @ApiOkResponse({ type: AgentConfigView, description: 'The configuration the host gets now' })
+  clear(
+    @Param('agentId', uuidParam('agentId')) agentId: string,
+    @Req() req: AuditedRequest,
+  ): Promise<AgentConfigView> {
+    return this.configs.clearOverride(agentId, actorOfRequest(req));
   }
 
   /** The masking policy (new version, pushed like any change); audited with old and new. */

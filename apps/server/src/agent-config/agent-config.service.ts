@@ -5,9 +5,34 @@ import { AuditService } from '../audit/audit.service';
 import type { AuditActor } from '../audit/request-actor';
 import { DomainError, NotFoundError } from '../common/domain-errors';
 import { ConfigurationService } from '../config/configuration.service';
-import { AgentConfigStateView, AgentConfigView, ConfigAppliedView } from './dto/agent-config.view';
+import {
+  AgentConfigStateView,
+  AgentConfigView,
+  ConfigAppliedView,
+  ConfigOriginView,
+} from './dto/agent-config.view';
+import type { LayerView } from './dto/layer.view';
 import type { UpdateAgentConfigDto } from './dto/update-agent-config.dto';
-import { ApiMasking, toApiMasking, toWireMasking, WireMasking } from './masking';
+import {
+  DesiredRow,
+  LAYER_COLUMNS,
+  layerColumnValues,
+  layerOf,
+  LayerRow,
+  loadLayers,
+  recompute,
+  settingsOfRow,
+} from './desired-configs';
+import {
+  applicable,
+  Layer,
+  LayerSettings,
+  merge,
+  sameSettings,
+  SETTING_FIELDS,
+  Settings,
+} from './layers';
+import { ApiMasking, toWireMasking, WireMasking } from './masking';
 
 /** The system administrator tried to change the masking policy (the security administrator's). */
 export class MaskingOwnedError extends DomainError {
@@ -15,19 +40,7 @@ export class MaskingOwnedError extends DomainError {
   readonly kind = 'forbidden';
 }
 
-/** NOTIFY channel: payload = the agent id whose configuration changed. */
-export const CONFIG_CHANNEL = 'tidewatch_config';
-
-interface ConfigRow {
-  version: string;
-  window_seconds: number;
-  top_n: number;
-  port_allowlist: number[];
-  masking: string;
-  max_flows_per_window: number;
-  cpu_budget_percent: number;
-  updated_at: Date;
-}
+export { CONFIG_CHANNEL } from './desired-configs';
 
 export interface ConfigAppliedReport {
   version: number;
@@ -46,27 +59,44 @@ export class AgentConfigService {
     private readonly audit: AuditService,
   ) {}
 
-  /** Version 1: what every agent runs until an operator changes its configuration. */
-  defaults(): AgentConfigView {
+  /** The server defaults: what every agent runs (version 1) until a layer changes something. */
+  defaultSettings(): Settings {
     return {
-      version: 1,
-      source: 'default',
       windowSeconds: this.config.get('agentWindowSeconds'),
       topN: this.config.get('agentTopN'),
       portAllowlist: [],
       masking: 'unspecified',
       maxFlowsPerWindow: 0,
       cpuBudgetPercent: 0,
-      updatedAt: null,
     };
   }
 
-  async desired(agentId: string): Promise<AgentConfigView> {
-    const rows: ConfigRow[] = await this.ds.query(
-      `SELECT * FROM agent_configs WHERE agent_id = $1`,
-      [agentId],
+  /** Version 1: what every agent runs until an operator changes its configuration. */
+  defaults(): AgentConfigView {
+    return {
+      version: 1,
+      source: 'default',
+      ...this.defaultSettings(),
+      updatedAt: null,
+      origin: allFrom('default'),
+    };
+  }
+
+  /** What the server sends the agent now (agent_configs), with the layer of every field. */
+  async desired(agentId: string, em: EntityManager = this.ds.manager): Promise<AgentConfigView> {
+    const rows: (Partial<DesiredRow> & { labels: Record<string, string> | null })[] =
+      await em.query(
+        `SELECT h.labels, c.* FROM hosts h LEFT JOIN agent_configs c USING (agent_id)
+          WHERE h.agent_id = $1`,
+        [agentId],
+      );
+    if (!rows.length) return this.defaults();
+    const layers = await loadLayers(em);
+    const { origin } = merge(
+      this.defaultSettings(),
+      applicable(layers, agentId, rows[0].labels ?? {}),
     );
-    return rows.length ? view(rows[0]) : this.defaults();
+    return rows[0].version == null ? this.defaults() : view(rows[0] as DesiredRow, origin);
   }
 
   async state(agentId: string): Promise<AgentConfigStateView> {
@@ -93,33 +123,38 @@ export class AgentConfigService {
             error: h.config_applied_error ?? '',
             at: h.config_applied_at.toISOString(),
           };
+    const own = await this.hostLayer(this.ds.manager, agentId);
     return {
       desired: await this.desired(agentId),
       applied,
       runningVersion: Number(h.config_version),
+      override: own ? layerView(own, 1) : null,
     };
   }
 
   /**
-   * Replaces the agent's configuration with a new version and announces it
-   * (in the same transaction) to every replica, so that whichever one holds
-   * the agent's stream pushes a ConfigUpdate. The masking in it must be the
-   * current one: the masking policy is the security administrator's
-   * (`setMasking`); a different one is refused (403) and audited.
+   * Sets the host's own override (every field but the masking) and announces the new merged
+   * configuration (in the same transaction) to every replica, so that whichever one holds the
+   * agent's stream pushes a ConfigUpdate. The masking in it must be the current one: the
+   * masking policy is the security administrator's (`setMasking`); a different one is refused
+   * (403) and audited.
    */
   async update(
     agentId: string,
     dto: UpdateAgentConfigDto,
     actor: AuditActor,
   ): Promise<AgentConfigView> {
-    return this.change(agentId, actor, async (em, before) => {
+    return this.change(agentId, actor, async (em, before, own) => {
       if (dto.masking !== before.masking) {
         return new MaskingOwnedError(
           `masking is the security administrator's policy (PUT /api/v1/hosts/${agentId}/masking); ` +
             `send the current masking "${before.masking}" with the rest of the configuration`,
         );
       }
-      const next = await this.write(em, agentId, dto);
+      const next = await this.writeHostLayer(em, agentId, {
+        ...dto,
+        masking: own?.settings.masking ?? null,
+      });
       // Last, in the same transaction: no configuration change without its audit entry.
       await this.audit.recordIn(em, {
         ...actor,
@@ -133,18 +168,21 @@ export class AgentConfigService {
   }
 
   /**
-   * The security administrator's masking policy for one agent: a new version
-   * with only the masking changed (pushed like any change), audited with the
-   * old and new mode. The same mode again changes nothing.
+   * The security administrator's masking policy for one agent, in its own override: a new
+   * version where the merged masking changes (pushed like any change), audited with the old
+   * and new mode. The same mode again changes nothing.
    */
   async setMasking(
     agentId: string,
     masking: ApiMasking,
     actor: AuditActor,
   ): Promise<AgentConfigView> {
-    return this.change(agentId, actor, async (em, before) => {
-      if (before.masking === masking) return before;
-      const next = await this.write(em, agentId, { ...settingsOf(before), masking });
+    return this.change(agentId, actor, async (em, before, own) => {
+      if (own?.settings.masking === masking) return before;
+      const next = await this.writeHostLayer(em, agentId, {
+        ...(own?.settings ?? NOTHING),
+        masking,
+      });
       await this.audit.recordIn(em, {
         ...actor,
         action: 'agent.masking_changed',
@@ -156,21 +194,52 @@ export class AgentConfigService {
     });
   }
 
+  /**
+   * Removes the host's own settings (the masking, the security administrator's, stays): the
+   * host gets what its layers give again. Audited with what it removed; no override, no change.
+   */
+  async clearOverride(agentId: string, actor: AuditActor): Promise<AgentConfigView> {
+    return this.change(agentId, actor, async (em, before, own) => {
+      if (!own || SETTING_FIELDS.every((f) => f === 'masking' || own.settings[f] === null)) {
+        return before;
+      }
+      if (own.settings.masking === null) {
+        await em.query(`DELETE FROM agent_config_layers WHERE scope = 'host' AND agent_id = $1`, [
+          agentId,
+        ]);
+        await recompute(em, this.defaultSettings(), { kind: 'agents', agentIds: [agentId] });
+      }
+      const next =
+        own.settings.masking === null
+          ? await this.desired(agentId, em)
+          : await this.writeHostLayer(em, agentId, { ...NOTHING, masking: own.settings.masking });
+      await this.audit.recordIn(em, {
+        ...actor,
+        action: 'agent.config_changed',
+        target: agentId,
+        outcome: 'success',
+        details: { version: next.version, config: null, previous: settingsOf(before) },
+      });
+      return next;
+    });
+  }
+
   /** Locks the host, reads its configuration, runs `fn`; an Error it answers is refused and audited. */
   private async change(
     agentId: string,
     actor: AuditActor,
-    fn: (em: EntityManager, before: AgentConfigView) => Promise<AgentConfigView | Error>,
+    fn: (
+      em: EntityManager,
+      before: AgentConfigView,
+      own: Layer | null,
+    ) => Promise<AgentConfigView | Error>,
   ): Promise<AgentConfigView> {
     const out = await this.ds.transaction(async (em) => {
       const host: unknown[] = await em.query(`SELECT 1 FROM hosts WHERE agent_id = $1 FOR UPDATE`, [
         agentId,
       ]);
       if (!host.length) throw new NotFoundError(`no host with agentId ${agentId}`);
-      const prior: ConfigRow[] = await em.query(`SELECT * FROM agent_configs WHERE agent_id = $1`, [
-        agentId,
-      ]);
-      return fn(em, prior.length ? view(prior[0]) : this.defaults());
+      return fn(em, await this.desired(agentId, em), await this.hostLayer(em, agentId));
     });
     if (out instanceof Error) {
       // After the (empty) transaction: the refusal is on the trail, or the request fails 503.
@@ -186,34 +255,32 @@ export class AgentConfigService {
     return out;
   }
 
-  private async write(
+  private async hostLayer(em: EntityManager, agentId: string): Promise<Layer | null> {
+    const rows: LayerRow[] = await em.query(
+      `SELECT * FROM agent_config_layers WHERE scope = 'host' AND agent_id = $1`,
+      [agentId],
+    );
+    return rows.length ? layerOf(rows[0]) : null;
+  }
+
+  /** Writes the host's override layer, merges again; answers the desired configuration. */
+  private async writeHostLayer(
     em: EntityManager,
     agentId: string,
-    c: UpdateAgentConfigDto,
+    s: LayerSettings,
   ): Promise<AgentConfigView> {
-    const rows: ConfigRow[] = await em.query(
-      `INSERT INTO agent_configs AS c (agent_id, version, window_seconds, top_n, port_allowlist,
-                                       masking, max_flows_per_window, cpu_budget_percent, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
-       ON CONFLICT (agent_id) DO UPDATE SET
-         version = c.version + 1, window_seconds = EXCLUDED.window_seconds,
+    await em.query(
+      `INSERT INTO agent_config_layers AS l (scope, agent_id, ${LAYER_COLUMNS})
+       VALUES ('host', $1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (agent_id) WHERE scope = 'host' DO UPDATE SET
+         version = l.version + 1, window_seconds = EXCLUDED.window_seconds,
          top_n = EXCLUDED.top_n, port_allowlist = EXCLUDED.port_allowlist,
          masking = EXCLUDED.masking, max_flows_per_window = EXCLUDED.max_flows_per_window,
-         cpu_budget_percent = EXCLUDED.cpu_budget_percent, updated_at = now()
-       RETURNING *`,
-      [
-        agentId,
-        this.defaults().version + 1,
-        c.windowSeconds,
-        c.topN,
-        [...c.portAllowlist].sort((a, b) => a - b),
-        toWireMasking(c.masking),
-        c.maxFlowsPerWindow,
-        c.cpuBudgetPercent,
-      ],
+         cpu_budget_percent = EXCLUDED.cpu_budget_percent, updated_at = now()`,
+      [agentId, ...layerColumnValues(s)],
     );
-    await em.query('SELECT pg_notify($1, $2)', [CONFIG_CHANNEL, agentId]);
-    return view(rows[0]);
+    await recompute(em, this.defaultSettings(), { kind: 'agents', agentIds: [agentId] });
+    return this.desired(agentId, em);
   }
 
   /** Stores the agent's ConfigApplied; a successful one is also the version it now runs. */
@@ -239,9 +306,28 @@ export class AgentConfigService {
     });
   }
 
-  /** The desired configuration as the wire message (Welcome, ConfigUpdate). */
+  /**
+   * The desired configuration as the wire message (Welcome, ConfigUpdate). Merged again first:
+   * a Hello may have brought other labels (other label layers), or the server other defaults;
+   * then the agent gets the next version, as if a layer had changed.
+   */
   async wireFor(agentId: string): Promise<AgentConfig> {
-    return toWire(await this.desired(agentId));
+    const stored = await this.desired(agentId);
+    const rows: { labels: Record<string, string> | null }[] = await this.ds.query(
+      `SELECT labels FROM hosts WHERE agent_id = $1`,
+      [agentId],
+    );
+    if (!rows.length) return toWire(stored);
+    const { settings } = merge(
+      this.defaultSettings(),
+      applicable(await loadLayers(this.ds.manager), agentId, rows[0].labels ?? {}),
+    );
+    if (sameSettings(settings, stored)) return toWire(stored);
+    const fresh = await this.ds.transaction(async (em) => {
+      await recompute(em, this.defaultSettings(), { kind: 'agents', agentIds: [agentId] });
+      return this.desired(agentId, em);
+    });
+    return toWire(fresh);
   }
 }
 
@@ -270,16 +356,39 @@ function settingsOf(v: AgentConfigView): UpdateAgentConfigDto & { version: numbe
   };
 }
 
-function view(r: ConfigRow): AgentConfigView {
+const NOTHING: LayerSettings = {
+  windowSeconds: null,
+  topN: null,
+  portAllowlist: null,
+  masking: null,
+  maxFlowsPerWindow: null,
+  cpuBudgetPercent: null,
+};
+
+function allFrom(o: string): ConfigOriginView {
+  return Object.fromEntries(SETTING_FIELDS.map((f) => [f, o])) as unknown as ConfigOriginView;
+}
+
+function view(r: DesiredRow, origin: Record<keyof Settings, string>): AgentConfigView {
   return {
     version: Number(r.version),
-    source: 'operator',
-    windowSeconds: r.window_seconds,
-    topN: r.top_n,
-    portAllowlist: r.port_allowlist,
-    masking: toApiMasking(r.masking),
-    maxFlowsPerWindow: r.max_flows_per_window,
-    cpuBudgetPercent: r.cpu_budget_percent,
+    source: Object.values(origin).some((o) => o !== 'default') ? 'operator' : 'default',
+    ...settingsOfRow(r),
     updatedAt: r.updated_at.toISOString(),
+    origin,
+  };
+}
+
+/** A layer as the API shows it; `hosts` = how many hosts it applies to. */
+export function layerView(l: Layer, hosts: number): LayerView {
+  return {
+    scope: l.scope,
+    key: l.labelKey,
+    value: l.labelValue,
+    priority: l.priority,
+    version: l.version,
+    ...l.settings,
+    updatedAt: l.updatedAt.toISOString(),
+    hosts,
   };
 }

@@ -94,6 +94,11 @@ export default async function LocaleLayout({
                   {t('ldapRoles')}
                 </Link>
               ) : null}
+              {me && mayCall(me.role, 'GET /api/v1/agent-config/fleet') ? (
+                <Link href="/admin/agent-config" data-testid="nav-agent-config">
+                  {t('agentConfig')}
+                </Link>
+              ) : null}
               {me ? (
                 <Link href="/account" data-testid="nav-account">
                   {t('account')}

@@ -1,8 +1,22 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { API_MASKING, ApiMasking } from '../masking';
+import { LayerView } from './layer.view';
+
+/** Where each merged field came from: `default`, `fleet`, `label:KEY=VALUE` or `host`. */
+export class ConfigOriginView {
+  @ApiProperty({ example: 'label:zone=a' }) windowSeconds!: string;
+  @ApiProperty() topN!: string;
+  @ApiProperty() portAllowlist!: string;
+  @ApiProperty() masking!: string;
+  @ApiProperty() maxFlowsPerWindow!: string;
+  @ApiProperty() cpuBudgetPercent!: string;
+}
 
 export class AgentConfigView {
-  @ApiProperty({ description: 'Bumped by every change; 1 = the server defaults' }) version!: number;
+  @ApiProperty({
+    description: 'Bumped by every change of the merged configuration; 1 = the server defaults',
+  })
+  version!: number;
   @ApiProperty({ enum: ['default', 'operator'] }) source!: 'default' | 'operator';
   @ApiProperty() windowSeconds!: number;
   @ApiProperty() topN!: number;
@@ -12,6 +26,8 @@ export class AgentConfigView {
   @ApiProperty() cpuBudgetPercent!: number;
   @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true }) updatedAt!:
     string | null;
+  @ApiProperty({ type: ConfigOriginView, description: 'The layer each field comes from' })
+  origin!: ConfigOriginView;
 }
 
 export class ConfigAppliedView {
@@ -32,4 +48,10 @@ export class AgentConfigStateView {
   applied!: ConfigAppliedView | null;
   @ApiProperty({ description: 'Version the agent runs (Hello, then successful ConfigApplied)' })
   runningVersion!: number;
+  @ApiPropertyOptional({
+    type: () => LayerView,
+    nullable: true,
+    description: "The host's own override layer (what PUT .../config and .../masking set)",
+  })
+  override!: LayerView | null;
 }

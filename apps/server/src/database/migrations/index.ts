@@ -11,6 +11,7 @@ import { EnrollmentRetry1795750000000 } from './1795750000000-enrollment-retry';
 import { RollupFillfactor1795760000000 } from './1795760000000-rollup-fillfactor';
 import { ScanWindowsPartitioned1795770000000 } from './1795770000000-scan-windows-partitioned';
 import { ReportRetention1795780000000 } from './1795780000000-report-retention';
+import { AgentConfigLayers1795800000000 } from './1795800000000-agent-config-layers';
 import { ReportImmutable1795810000000 } from './1795810000000-report-immutable';
 import { FleetSweeps1795810000001 } from './1795810000001-fleet-sweeps';
 
@@ -29,6 +30,7 @@ export const MIGRATIONS = [
   RollupFillfactor1795760000000,
   ScanWindowsPartitioned1795770000000,
   ReportRetention1795780000000,
+  AgentConfigLayers1795800000000,
   ReportImmutable1795810000000,
   FleetSweeps1795810000001,
 ];
