@@ -30,8 +30,24 @@ export type ResolutionChoice = (typeof RESOLUTION_CHOICES)[number];
 
 const SELECTOR = /^[A-Za-z0-9_.\-/]{1,63}=[^,=]*(,[A-Za-z0-9_.\-/]{1,63}=[^,=]*)*$/;
 
+/** The time range every traffic query reads. */
+export class TimeRangeQuery {
+  @ApiPropertyOptional({
+    description: 'Range start, ISO 8601 (inclusive); default to - 1 h',
+    example: '2026-11-26T00:00:00Z',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'from must be an ISO 8601 date-time' })
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Range end, ISO 8601 (exclusive); default now' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'to must be an ISO 8601 date-time' })
+  to?: string;
+}
+
 /** Which hosts and which time range: one host, a label selector, or (neither) the whole fleet. */
-export class TrafficScopeQuery {
+export class TrafficScopeQuery extends TimeRangeQuery {
   @ApiPropertyOptional({ format: 'uuid', description: 'One host; exclusive with selector' })
   @IsOptional()
   @IsUUID('all', { message: 'agentId must be a UUID' })
@@ -46,19 +62,6 @@ export class TrafficScopeQuery {
   @MaxLength(1024)
   @Matches(SELECTOR, { message: 'selector must be key=value pairs separated by commas' })
   selector?: string;
-
-  @ApiPropertyOptional({
-    description: 'Range start, ISO 8601 (inclusive); default to - 1 h',
-    example: '2026-11-26T00:00:00Z',
-  })
-  @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'from must be an ISO 8601 date-time' })
-  from?: string;
-
-  @ApiPropertyOptional({ description: 'Range end, ISO 8601 (exclusive); default now' })
-  @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'to must be an ISO 8601 date-time' })
-  to?: string;
 
   @ApiPropertyOptional({
     enum: RESOLUTION_CHOICES,
@@ -161,7 +164,7 @@ export const SPARKLINES_MAX_HOSTS = 200;
  * Many hosts' series at once (the fleet list's visible rows): agentId repeated, each host's
  * series exactly what GET /traffic/series?agentId=…&groupBy=none answers for it alone.
  */
-export class SparklinesQuery {
+export class SparklinesQuery extends TimeRangeQuery {
   @ApiProperty({
     type: [String],
     format: 'uuid',
@@ -179,19 +182,6 @@ export class SparklinesQuery {
   @ArrayUnique({ message: 'agentId must name each host once' })
   @IsUUID('all', { each: true, message: 'each agentId must be a UUID' })
   agentId!: string[];
-
-  @ApiPropertyOptional({
-    description: 'Range start, ISO 8601 (inclusive); default to - 1 h',
-    example: '2026-11-26T00:00:00Z',
-  })
-  @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'from must be an ISO 8601 date-time' })
-  from?: string;
-
-  @ApiPropertyOptional({ description: 'Range end, ISO 8601 (exclusive); default now' })
-  @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'to must be an ISO 8601 date-time' })
-  to?: string;
 
   @ApiPropertyOptional({
     enum: RESOLUTION_CHOICES,
