@@ -12,6 +12,7 @@ import {
   textOf,
 } from './support/browser';
 import {
+  apiSignIn,
   assertBuilt,
   auditEnv,
   Child,
@@ -128,15 +129,7 @@ beforeAll(async () => {
   consoleApp = await startConsole(`http://127.0.0.1:${server.httpPort}`, ZONE);
   const users = [SYSADMIN, SECADMIN, VIEWER];
   for (const u of users) createUser(db.url, u);
-  for (const u of users) {
-    const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: u.username, password: u.password }),
-    });
-    expect(res.status).toBe(200);
-    tokens[u.role] = ((await res.json()) as { accessToken: string }).accessToken;
-  }
+  for (const u of users) tokens[u.role] = await apiSignIn(server.httpPort, u);
   browser = await launchChromium();
 });
 

@@ -15,6 +15,7 @@ import {
 } from './support/browser';
 import { AgentStream } from './support/agent';
 import {
+  apiSignIn,
   assertBuilt,
   auditEnv,
   Child,
@@ -156,15 +157,7 @@ beforeAll(async () => {
     const users = [USER, OPERATOR, AUDITOR, SYSADMIN, SECADMIN];
     for (const u of users) createUser(db.url, u);
     for (const u of users) {
-      const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: u.username, password: u.password }),
-      });
-      expect(res.status).toBe(200);
-      tokens[u.role] = {
-        authorization: `Bearer ${((await res.json()) as { accessToken: string }).accessToken}`,
-      };
+      tokens[u.role] = { authorization: `Bearer ${await apiSignIn(server.httpPort, u)}` };
     }
     auth = tokens[USER.role];
   }

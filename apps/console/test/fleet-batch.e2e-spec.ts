@@ -14,6 +14,7 @@ import {
   textOf,
 } from './support/browser';
 import {
+  apiSignIn,
   assertBuilt,
   auditEnv,
   Child,
@@ -120,19 +121,7 @@ beforeAll(async () => {
   ] as const;
   for (const [u, role] of users) createUser(db.url, { ...u, role });
   for (const [u, role] of users) {
-    const res = await api(
-      '/api/v1/auth/login',
-      {},
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(u),
-      },
-    );
-    expect(res.status).toBe(200);
-    tokens[role] = {
-      authorization: `Bearer ${((await res.json()) as { accessToken: string }).accessToken}`,
-    };
+    tokens[role] = { authorization: `Bearer ${await apiSignIn(server.httpPort, u)}` };
   }
   browser = await launchChromium();
   context = await browser.newContext();

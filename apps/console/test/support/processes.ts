@@ -205,6 +205,22 @@ export function createUser(
   }
 }
 
+/** Signs `user` in through the server's REST API; its session token (fails unless 200). */
+export async function apiSignIn(
+  httpPort: number,
+  user: { username: string; password: string },
+): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: user.username, password: user.password }),
+  });
+  if (res.status !== 200) {
+    throw new Error(`sign-in of ${user.username}: ${res.status} ${await res.text()}`);
+  }
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
