@@ -26,7 +26,7 @@ import { validateBatch } from '@tidewatch/server/dist/ingest/batch-validation';
 import { loadTidewatchV1 } from '@tidewatch/proto';
 import { copyLoad, copyRowsOf, cpuSeconds } from './copy-baseline';
 import { summarizeCpuProfile } from './cpu-profile';
-import { fleetPhases } from './fleet-phases';
+import { fleetPhases, pct } from './fleet-phases';
 import { SimAgent } from './sim-agent';
 import { makeWindow, recordsOf } from './windows';
 
@@ -45,10 +45,6 @@ const CPU_PROF_DIR = process.env.BENCH_CPU_PROF
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
-};
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 
 async function startServer(

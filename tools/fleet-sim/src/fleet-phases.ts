@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { LiveResult, WorkerAgent, WorkerAnswer, WorkerCommand } from './sim-worker';
 
-const pct = (xs: number[], p: number) => {
+/** The p-th percentile (floor rank) of `xs`; NaN when empty. */
+export const pct = (xs: number[], p: number) => {
   const s = Float64Array.from(xs).sort();
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
 };
@@ -147,8 +148,6 @@ export function newAgents(prefix: string, count: number, firstHost: number): Wor
     host: firstHost + i,
   }));
 }
-
-export { pct };
 
 export interface FleetPhaseOptions {
   address: string;
