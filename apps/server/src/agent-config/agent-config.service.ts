@@ -235,9 +235,10 @@ export class AgentConfigService {
     ) => Promise<AgentConfigView | Error>,
   ): Promise<AgentConfigView> {
     const out = await this.ds.transaction(async (em) => {
-      const host: unknown[] = await em.query(`SELECT 1 FROM hosts WHERE agent_id = $1 FOR UPDATE`, [
-        agentId,
-      ]);
+      const host: unknown[] = await em.query(
+        `SELECT 1 FROM hosts WHERE agent_id = $1 FOR NO KEY UPDATE`,
+        [agentId],
+      );
       if (!host.length) throw new NotFoundError(`no host with agentId ${agentId}`);
       return fn(em, await this.desired(agentId, em), await this.hostLayer(em, agentId));
     });

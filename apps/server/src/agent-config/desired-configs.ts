@@ -107,7 +107,9 @@ export type HostFilter =
  * agent_configs holds, stores it with the next version and NOTIFYs every replica (so the one
  * holding the stream pushes it). Runs inside the caller's transaction, after its layer write.
  * Host rows are locked first (in agent_id order) and everything else read after, so that two
- * recomputations of one host never hand out one version twice. Answers the changed agent ids.
+ * recomputations of one host never hand out one version twice. NO KEY UPDATE in agent_id order,
+ * as the batch writer locks: rows that only reference a host (their foreign keys take KEY SHARE)
+ * are not blocked, and two lockers of several hosts cannot deadlock. Answers the changed ids.
  */
 export async function recompute(
   em: EntityManager,
@@ -124,7 +126,7 @@ export async function recompute(
     params = [JSON.stringify({ [filter.key]: filter.value })];
   }
   const hosts: { agent_id: string; labels: Record<string, string> | null }[] = await em.query(
-    `SELECT agent_id, labels FROM hosts ${where} ORDER BY agent_id FOR UPDATE`,
+    `SELECT agent_id, labels FROM hosts ${where} ORDER BY agent_id FOR NO KEY UPDATE`,
     params,
   );
   if (!hosts.length) return [];
