@@ -7,6 +7,7 @@ import { Browser, BrowserContext, Page } from 'playwright-core';
 import { expectAccessible } from './support/a11y';
 import {
   Credentials,
+  expectNavLinksUnbroken,
   expectNoRawKeys,
   launchChromium,
   openPage,
@@ -405,6 +406,7 @@ describe('sign-in policy (secadmin)', () => {
       ),
     );
     await expectNoRawKeys(page);
+    await expectNavLinksUnbroken(page);
     await screenshot(page, 'sign-in-policy-zh-CN');
     await expectAccessible(page, 'sign-in-policy', 'zh-CN');
     await page.close();

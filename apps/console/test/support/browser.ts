@@ -61,6 +61,19 @@ export async function expectNoRawKeys(page: Page): Promise<void> {
   ).toBeNull();
 }
 
+/** Every link of the top navigation reads on one line (a crowded bar wraps between links, never within one). */
+export async function expectNavLinksUnbroken(page: Page): Promise<void> {
+  const lines = await page.locator('.topbar nav a').evaluateAll((links) =>
+    links.map((a) => {
+      const range = document.createRange();
+      range.selectNodeContents(a);
+      return { text: a.textContent ?? '', lines: range.getClientRects().length };
+    }),
+  );
+  expect(lines.length).toBeGreaterThan(0);
+  expect(lines.filter((l) => l.lines !== 1)).toEqual([]);
+}
+
 // Every page as the browser drew it, kept as a test artifact (apps/console/test-artifacts/).
 export const ARTIFACTS = path.join(CONSOLE_ROOT, 'test-artifacts');
 export async function screenshot(page: Page, name: string): Promise<void> {
