@@ -193,6 +193,10 @@ describe('agent configuration (sysadmin)', () => {
     expect(await page.getByTestId('nav-agent-config').count()).toBe(1);
     // The system administrator edits settings, not the masking.
     expect(await page.getByTestId('masking-fleet').count()).toBe(0);
+    // 0 is the agent's own default for these two, shown as words rather than a bare 0.
+    const defaultCell = (f: string) => page.locator(`tr[data-field="${f}"] td`).first().innerText();
+    expect(await defaultCell('maxFlowsPerWindow')).toBe('agent default');
+    expect(await defaultCell('cpuBudgetPercent')).toBe('agent default');
     await page.locator('#layer-key').fill('zone');
     await page.locator('#layer-value').fill('a');
     await page.locator('#layer-priority').fill('10');
@@ -338,6 +342,9 @@ describe('agent configuration (sysadmin)', () => {
   it('shows the same pages in Chinese', async () => {
     await open(page, '/zh-CN/admin/agent-config', 'zh-CN');
     expect(await page.locator('h1').innerText()).toBe('代理配置');
+    expect(await page.locator('tr[data-field="cpuBudgetPercent"] td').first().innerText()).toBe(
+      '代理默认值',
+    );
     expect(await page.getByTestId('label-layers-none').innerText()).toBe('尚无标签层。');
     await expectNoRawKeys(page);
     await screenshot(page, 'agent-config-layers-zh-CN');

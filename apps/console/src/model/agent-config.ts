@@ -16,6 +16,11 @@ export const NUMBER_FIELDS = [
   'cpuBudgetPercent',
 ] as const;
 export type NumberField = (typeof NUMBER_FIELDS)[number];
+/** Fields where the value 0 means "the agent's own default" (server schema: "0 = the agent default"). */
+export const ZERO_IS_AGENT_DEFAULT: ReadonlySet<Field> = new Set<Field>([
+  'maxFlowsPerWindow',
+  'cpuBudgetPercent',
+]);
 export const FIELDS = [...NUMBER_FIELDS, 'portAllowlist', 'masking'] as const;
 export type Field = (typeof FIELDS)[number];
 

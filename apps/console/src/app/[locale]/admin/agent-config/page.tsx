@@ -13,7 +13,9 @@ import {
   Layer,
   LayerFields,
   NUMBER_FIELDS,
+  NumberField,
   parseLayerRef,
+  ZERO_IS_AGENT_DEFAULT,
 } from '../../../../model/agent-config';
 import { mayCall } from '../../../../model/roles';
 
@@ -74,7 +76,10 @@ export default async function AgentConfigPage({
   const editsMasking = mayCall(me?.role, 'PUT /api/v1/agent-config/fleet/masking');
   const mayDelete = mayCall(me?.role, 'DELETE /api/v1/agent-config/labels/{key}/{value}');
   const inheritT = t('inherited');
-  const num = (v: number | null | undefined) => (v == null ? inheritT : formatPlain(locale, v));
+  const plain = (f: NumberField, v: number) =>
+    v === 0 && ZERO_IS_AGENT_DEFAULT.has(f) ? t('agentDefault') : formatPlain(locale, v);
+  const num = (f: NumberField, v: number | null | undefined) =>
+    v == null ? inheritT : plain(f, v);
   const ports = (v: number[] | null | undefined) =>
     v == null ? inheritT : v.length ? v.join(', ') : t('none');
   const mask = (v: Layer['masking']) => (v == null ? inheritT : t(`masking.mode.${v}`));
@@ -83,12 +88,12 @@ export default async function AgentConfigPage({
   const defaultText: Partial<Record<Field, string>> = {
     windowSeconds: formatPlain(locale, d.windowSeconds),
     topN: formatPlain(locale, d.topN),
-    maxFlowsPerWindow: formatPlain(locale, d.maxFlowsPerWindow),
-    cpuBudgetPercent: formatPlain(locale, d.cpuBudgetPercent),
+    maxFlowsPerWindow: plain('maxFlowsPerWindow', d.maxFlowsPerWindow),
+    cpuBudgetPercent: plain('cpuBudgetPercent', d.cpuBudgetPercent),
     portAllowlist: d.portAllowlist.join(', '),
   };
   const layerCells = (l: Layer) => [
-    ...NUMBER_FIELDS.map((f) => num(l[f])),
+    ...NUMBER_FIELDS.map((f) => num(f, l[f])),
     ports(l.portAllowlist),
     mask(l.masking),
   ];
@@ -137,14 +142,14 @@ export default async function AgentConfigPage({
                   ? t(`masking.mode.${d.masking}`)
                   : f === 'portAllowlist'
                     ? ports(d.portAllowlist)
-                    : formatPlain(locale, d[f])}
+                    : plain(f, d[f])}
               </td>
               <td data-testid={`fleet-${f}`}>
                 {f === 'masking'
                   ? mask(fleet.layer.masking)
                   : f === 'portAllowlist'
                     ? ports(fleet.layer.portAllowlist)
-                    : num(fleet.layer[f])}
+                    : num(f, fleet.layer[f])}
               </td>
             </tr>
           ))}
@@ -165,12 +170,12 @@ export default async function AgentConfigPage({
             ? t(`masking.mode.${d.masking}`)
             : f === 'portAllowlist'
               ? ports(d.portAllowlist)
-              : formatPlain(locale, d[f]),
+              : plain(f, d[f]),
           f === 'masking'
             ? mask(fleet.layer.masking)
             : f === 'portAllowlist'
               ? ports(fleet.layer.portAllowlist)
-              : num(fleet.layer[f]),
+              : num(f, fleet.layer[f]),
         ])}
         testId="fleet-csv"
       />

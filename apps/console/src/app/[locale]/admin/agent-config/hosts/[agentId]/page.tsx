@@ -12,7 +12,12 @@ import { ApiProblem } from '../../../../../../components/ApiProblem';
 import { CsvExport } from '../../../../../../components/CsvExport';
 import { formatCount, formatDateTime, formatPlain } from '../../../../../../format/units';
 import { pageLocale } from '../../../../../../i18n/page-locale';
-import { FIELDS, Field, originOf } from '../../../../../../model/agent-config';
+import {
+  FIELDS,
+  Field,
+  originOf,
+  ZERO_IS_AGENT_DEFAULT,
+} from '../../../../../../model/agent-config';
 import { mayCall } from '../../../../../../model/roles';
 
 export const dynamic = 'force-dynamic';
@@ -67,6 +72,7 @@ export default async function HostAgentConfigPage({
     if (f === 'masking') return t(`masking.mode.${v as Schemas['AgentConfigView']['masking']}`);
     if (f === 'portAllowlist')
       return (v as number[]).length ? (v as number[]).join(', ') : t('none');
+    if (v === 0 && ZERO_IS_AGENT_DEFAULT.has(f)) return t('agentDefault');
     return formatPlain(locale, v as number);
   };
   const from = (f: Field) => {
