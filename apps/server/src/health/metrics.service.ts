@@ -53,6 +53,18 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly batchesHeld = new Gauge({
+    name: 'tidewatch_server_ingest_held_batches',
+    help: 'Batches read from agent streams and not yet committed (bounded by INGEST_QUEUE_LIMIT)',
+    registers: [this.registry],
+  });
+
+  readonly streamsWaiting = new Gauge({
+    name: 'tidewatch_server_ingest_streams_waiting',
+    help: 'Agent streams not read because INGEST_QUEUE_LIMIT batches are held',
+    registers: [this.registry],
+  });
+
   readonly liveSubscribers = new Gauge({
     name: 'tidewatch_server_live_subscribers',
     help: 'Open live-feed WebSocket connections',

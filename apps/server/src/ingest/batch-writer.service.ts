@@ -31,8 +31,8 @@ interface Pending {
 /**
  * Gathers batches from every stream and writes them together: one
  * transaction per flush, agents' rows locked in id order, each (agent,
- * sequence) stored once, acks released only after COMMIT. Bounded: streams
- * pause while `saturated` and resume on 'drain'.
+ * sequence) stored once, acks released only after COMMIT. Bounded by the
+ * streams: each batch queued here holds a unit of IngestBudget until it settles.
  */
 @Injectable()
 export class BatchWriterService extends EventEmitter implements OnApplicationShutdown {
@@ -57,11 +57,6 @@ export class BatchWriterService extends EventEmitter implements OnApplicationShu
     private readonly metrics: MetricsService,
   ) {
     super();
-    this.setMaxListeners(0); // one 'drain' listener per open stream
-  }
-
-  get saturated(): boolean {
-    return this.queue.length >= this.config.get('ingestQueueLimit');
   }
 
   get depth(): number {
@@ -141,7 +136,6 @@ export class BatchWriterService extends EventEmitter implements OnApplicationShu
         for (const a of agents) this.busy.delete(a);
         this.active--;
         this.inflight.delete(done);
-        if (!this.saturated) this.emit('drain');
         this.pump();
       });
       this.inflight.add(done);

@@ -10,12 +10,15 @@ import { MetricsService } from '../health/metrics.service';
 import { AGENT_ACCESS_CHANNEL, AgentRegistryService } from '../hosts/agent-registry.service';
 import { PgListenerService } from '../notify/pg-listener.service';
 import { BatchWriterService } from './batch-writer.service';
+import { IngestBudget } from './ingest-budget';
 import { IngestSession, SessionDeps } from './ingest-session';
 import { serverCredentials } from './grpc-credentials';
+import { ReadGate, readGateInterceptor, readGateOf } from './read-gate';
 import { agentIdFromCertificate } from './peer-identity';
 import { safeDeserializer } from './safe-deserialize';
 
 const DAY_MS = 86_400_000;
+const STREAM_PATH = '/tidewatch.v1.Ingest/Stream';
 
 /** The tidewatch.v1.Ingest gRPC server (plain @grpc/grpc-js, owned by Nest's lifecycle). */
 @Injectable()
@@ -25,6 +28,8 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
   private readonly sessions = new Map<string, IngestSession>();
   private readonly open = new Set<IngestSession>();
   private boundPort = 0;
+  /** Batches held across every stream of this replica (read, not yet committed). */
+  readonly budget: IngestBudget;
 
   constructor(
     private readonly config: ConfigurationService,
@@ -35,6 +40,11 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
     listener: PgListenerService,
     private readonly audit: AuditService,
   ) {
+    this.budget = new IngestBudget(config.get('ingestQueueLimit'));
+    this.budget.onChange = (held, queued) => {
+      metrics.batchesHeld.set(held);
+      metrics.streamsWaiting.set(queued);
+    };
     // Config changes, from whichever replica took the PUT: push to the stream if it is here.
     listener.listen(CONFIG_CHANNEL, (agentId) => this.pushConfig(agentId));
     // Notifications sent while the listener was reconnecting are lost: resend what changed.
@@ -64,6 +74,7 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+      interceptors: [readGateInterceptor(STREAM_PATH)],
     });
     const def = loadTidewatchV1().Ingest.service;
     const stream = def.Stream;
@@ -166,7 +177,9 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
 
   private accept(call: grpc.ServerDuplexStream<AgentMessage__Output, ServerMessage>): void {
     let certificateAgentId: string | null;
+    let gate: ReadGate;
     try {
+      gate = readGateOf(call);
       certificateAgentId = agentIdFromCertificate(call.getAuthContext().sslPeerCertificate);
     } catch (err) {
       call.emit('error', toGrpcStatus(err));
@@ -175,7 +188,10 @@ export class IngestGrpcServer implements OnApplicationBootstrap, OnModuleDestroy
     const deps: SessionDeps = {
       registry: this.registry,
       writer: this.writer,
-      maxInFlight: this.config.get('ingestMaxInFlightPerStream'),
+      budget: this.budget,
+      credit: () =>
+        this.budget.creditFor(this.open.size, this.config.get('ingestMaxInFlightPerStream')),
+      gate,
       limits: () => {
         const now = Date.now();
         return {

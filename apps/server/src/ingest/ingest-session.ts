@@ -14,13 +14,20 @@ import { toGrpcStatus } from '../common/grpc-status';
 import type { AgentRegistryService } from '../hosts/agent-registry.service';
 import { BatchLimits, validateBatch, validateHello } from './batch-validation';
 import type { BatchWriterService } from './batch-writer.service';
+import type { IngestBudget } from './ingest-budget';
+import type { ReadGate } from './read-gate';
 import { isMalformed } from './safe-deserialize';
 
 export interface SessionDeps {
   registry: AgentRegistryService;
   writer: BatchWriterService;
   limits: () => BatchLimits;
-  maxInFlight: number;
+  /** Batches held across all streams (read, not yet committed), at most. */
+  budget: IngestBudget;
+  /** The credit to give this stream now (Welcome.max_in_flight, Ack.max_in_flight). */
+  credit(): number;
+  /** Holds the stream's reads until this session passes them. */
+  gate: ReadGate;
   /** The agent's current configuration (sent in Welcome and ConfigUpdate). */
   configFor(agentId: string): Promise<AgentConfig>;
   /** Stores a ConfigApplied. */
@@ -37,8 +44,14 @@ type Call = ServerDuplexStream<AgentMessage__Output, ServerMessage>;
 
 /**
  * One agent stream: Hello -> Welcome, then Batch -> (durable) -> Ack.
- * Reading pauses while this stream has `maxInFlight` batches pending or the
- * shared writer queue is full.
+ *
+ * Credit: Welcome tells the agent how many unacknowledged batches it may have
+ * in flight, and an Ack carries a new figure when it changed. The stream is
+ * read no further than that, nor while the server-wide budget is spent (each
+ * batch read counts in it until its write settles). An agent that sends more
+ * than its credit (an older agent knows only its own limit) is not refused:
+ * what it sent waits unread in HTTP/2 flow control until acks free room, and
+ * is stored in order like the rest.
  */
 export class IngestSession {
   agentId: string | null = null;
@@ -47,22 +60,33 @@ export class IngestSession {
   private state: 'await-hello' | 'admitting' | 'ready' | 'closed' = 'await-hello';
   /** Highest sequence accepted into the pipeline (stored or queued). */
   private lastSequence = 0;
+  /** Batches read and not yet settled by the writer. */
   private inFlight = 0;
-  private paused = false;
+  /** What the agent was last told it may have in flight (0: before Welcome). */
+  private credit = 0;
+  /** A read passed through the gate and not answered yet. */
+  private reading = false;
+  private waitingForBudget = false;
   /** Config version last sent to the agent (Welcome or ConfigUpdate). */
   private configVersion = 0;
   private stopped = false;
-  private readonly onDrain = () => this.updateFlow();
+  private readonly onBudget = () => {
+    this.waitingForBudget = false;
+    this.maybeRead(true);
+  };
 
   constructor(
     private readonly call: Call,
     private readonly deps: SessionDeps,
   ) {
+    deps.gate.onWant = () => this.maybeRead();
     call.on('data', (m: AgentMessage__Output) => this.onMessage(m));
-    call.on('end', () => this.finish());
+    call.on('end', () => {
+      this.reading = false;
+      this.finish();
+    });
     call.on('cancelled', () => this.close());
     call.on('error', () => this.close());
-    deps.writer.on('drain', this.onDrain);
   }
 
   /** Ends the stream with the status of `err` (once). */
@@ -78,7 +102,6 @@ export class IngestSession {
 
   /** Shutdown: read nothing more; pending batches still commit and are acked. */
   stopReading(): void {
-    this.pause();
     this.stopped = true;
   }
 
@@ -95,8 +118,9 @@ export class IngestSession {
   }
 
   private onMessage(m: AgentMessage__Output): void {
-    if (this.state === 'closed') return;
+    this.reading = false;
     try {
+      if (this.state === 'closed') return;
       if (isMalformed(m)) throw new MalformedMessageError(`malformed AgentMessage: ${m.error}`);
       switch (m.body) {
         case 'hello':
@@ -110,7 +134,28 @@ export class IngestSession {
       }
     } catch (err) {
       this.fail(err);
+    } finally {
+      this.maybeRead();
     }
+  }
+
+  /**
+   * Passes the stream's next read when it may have one: Hello at once; after
+   * Welcome, only below the credit and while the budget is not spent (`admitted`:
+   * the budget let this stream through).
+   */
+  private maybeRead(admitted = false): void {
+    if (this.state === 'closed' || this.stopped || this.reading) return;
+    if (this.waitingForBudget || !this.deps.gate.waiting) return;
+    if (this.state === 'ready') {
+      if (this.inFlight >= this.credit) return;
+      if (!admitted && !this.deps.budget.admit(this.onBudget)) {
+        this.waitingForBudget = true;
+        return;
+      }
+    } else if (this.state !== 'await-hello') return;
+    this.reading = true;
+    this.deps.gate.pass();
   }
 
   private onConfigApplied(m: AgentMessage__Output): void {
@@ -142,7 +187,6 @@ export class IngestSession {
       this.deps.certificateAgentId !== null,
     );
     this.state = 'admitting';
-    this.pause();
     this.deps.registry
       .admit(hello, this.deps.certificateAgentId, this.call.getPeer())
       .then(async (admitted) => ({ admitted, config: await this.deps.configFor(admitted.agentId) }))
@@ -154,6 +198,7 @@ export class IngestSession {
         this.lastSequence = admitted.highestSequence;
         this.state = 'ready';
         this.deps.attach(this);
+        this.credit = this.deps.credit();
         this.call.write({
           welcome: {
             agentId: admitted.agentId,
@@ -161,13 +206,14 @@ export class IngestSession {
             config,
             agentCredential: admitted.newCredential ?? '',
             serverTimeMs: Date.now(),
+            maxInFlight: this.credit,
           },
         });
         this.deps.log(
           'info',
           `agent ${admitted.agentId} (${hello.hostname}) connected at sequence ${admitted.highestSequence}`,
         );
-        this.updateFlow();
+        this.maybeRead();
         // A change committed between reading the config and attaching was announced
         // before this stream could hear it: read once more.
         this.deps
@@ -202,40 +248,27 @@ export class IngestSession {
     // At or below lastSequence: a replay, answered with the cumulative ack after the writer checks it.
     if (batch.sequence === this.lastSequence + 1) this.lastSequence = batch.sequence;
     this.inFlight++;
-    this.updateFlow();
+    this.deps.budget.charge();
+    const release = () => this.deps.budget.release();
     this.deps.writer
       .write(this.agentId as string, batch)
       .then((outcome) => {
         this.inFlight--;
+        release();
         if (this.state === 'closed') return;
-        this.call.write({ ack: { sequence: outcome.highestSequence } });
-        this.updateFlow();
+        const credit = this.deps.credit();
+        const changed = credit !== this.credit;
+        this.credit = credit;
+        this.call.write({
+          ack: { sequence: outcome.highestSequence, maxInFlight: changed ? credit : 0 },
+        });
+        this.maybeRead();
       })
       .catch((err) => {
         this.inFlight--;
+        release();
         this.fail(err);
       });
-  }
-
-  private updateFlow(): void {
-    if (this.state === 'closed') return;
-    const busy = this.inFlight >= this.deps.maxInFlight || this.deps.writer.saturated;
-    if (busy || this.stopped) this.pause();
-    else if (this.state === 'ready') this.resume();
-  }
-
-  private pause(): void {
-    if (!this.paused) {
-      this.paused = true;
-      this.call.pause();
-    }
-  }
-
-  private resume(): void {
-    if (this.paused) {
-      this.paused = false;
-      this.call.resume();
-    }
   }
 
   /** The agent half-closed: finish pending acks, then end with OK. */
@@ -258,7 +291,8 @@ export class IngestSession {
   private close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.deps.writer.off('drain', this.onDrain);
+    this.deps.budget.withdraw(this.onBudget);
+    this.waitingForBudget = false;
     this.deps.detach(this);
   }
 }
