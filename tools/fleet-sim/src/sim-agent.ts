@@ -14,7 +14,7 @@ export interface SimAgentOptions {
   labels: Record<string, string>;
   enrollmentToken?: string;
   agentCredential?: string;
-  /** Batches sent but not yet acknowledged, at most. */
+  /** Batches sent but not yet acknowledged, at most (lowered by the server's credit, as the agent does). */
   window: number;
   /**
    * Its own TCP connection, as a real agent on its own host has (grpc-js otherwise shares one
@@ -25,7 +25,8 @@ export interface SimAgentOptions {
 
 /**
  * One simulated agent over real gRPC: Hello, then batches with at most
- * `window` unacknowledged, recording each batch's ack latency.
+ * min(`window`, the server's credit) unacknowledged, recording each batch's
+ * ack latency.
  */
 export class SimAgent {
   readonly client: IngestClient;
@@ -33,6 +34,8 @@ export class SimAgent {
   private sentAt = new Map<number, number>();
   private waiting: (() => void)[] = [];
   acked = 0;
+  /** Welcome/Ack max_in_flight; 0: none given. */
+  credit = 0;
   credential = '';
   readonly latenciesMs: number[] = [];
   error: grpc.ServiceError | null = null;
@@ -54,9 +57,11 @@ export class SimAgent {
       if (m.welcome) {
         this.credential ||= m.welcome.agentCredential;
         this.acked = m.welcome.highestSequence;
+        this.credit = m.welcome.maxInFlight;
         welcomed(m.welcome.highestSequence);
       }
       if (m.ack) {
+        if (m.ack.maxInFlight > 0) this.credit = m.ack.maxInFlight;
         const now = performance.now();
         for (let s = this.acked + 1; s <= m.ack.sequence; s++) {
           const t = this.sentAt.get(s);
@@ -103,10 +108,14 @@ export class SimAgent {
     for (const f of w) f();
   }
 
-  /** Sends a batch once fewer than `window` are unacknowledged. */
+  get limit(): number {
+    return this.credit > 0 ? Math.min(this.opts.window, this.credit) : this.opts.window;
+  }
+
+  /** Sends a batch once fewer than `limit` are unacknowledged. */
   async send(batch: Batch): Promise<void> {
     const seq = Number(batch.sequence);
-    while (seq - this.acked > this.opts.window) {
+    while (seq - this.acked > this.limit) {
       if (this.error) throw this.error;
       await new Promise<void>((r) => this.waiting.push(r));
     }

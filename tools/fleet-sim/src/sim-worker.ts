@@ -113,7 +113,8 @@ async function live(c: Extract<WorkerCommand, { cmd: 'live' }>): Promise<void> {
       await sleep(Math.max(0, due - performance.now()));
       const s = next[i]++;
       sent++;
-      // A real agent spools rather than blocking its clock: send() waits only past 8 in flight.
+      // A real agent spools rather than blocking its clock: send() waits only past its limit (8, or
+      // the server's credit if lower).
       void agents[i]
         .send(makeWindow(hosts[i].host, s, c.firstWindowMs + (s - 1) * 10_000))
         .catch(() => undefined);

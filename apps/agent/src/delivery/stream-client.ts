@@ -30,6 +30,7 @@ export interface StreamClientOptions {
   /** Hello without credentials; called on every (re)connect. */
   hello: () => Hello;
   spool: Spool;
+  /** Batches sent ahead of the last ack, at most; the server's credit may lower it. */
   maxInFlight: number;
   backoff: { initialMs: number; maxMs: number };
   /** Welcome timeout: a connection that does not answer Hello is retried. */
@@ -73,6 +74,8 @@ export class StreamClient {
   private timer: NodeJS.Timeout | undefined;
   private welcomeTimer: NodeJS.Timeout | undefined;
   private ackWaiters: Array<() => void> = [];
+  /** The open stream's credit (Welcome/Ack max_in_flight); 0: the server gave none. */
+  private serverCredit = 0;
   private lastError: string | undefined;
 
   constructor(private readonly opts: StreamClientOptions) {}
@@ -83,6 +86,12 @@ export class StreamClient {
 
   get highestAcked(): number {
     return this.acked;
+  }
+
+  /** Batches this agent may have unacknowledged now: its own limit, or the server's credit if lower. */
+  get inFlightLimit(): number {
+    const own = this.opts.maxInFlight;
+    return this.serverCredit > 0 ? Math.min(own, this.serverCredit) : own;
   }
 
   start(): void {
@@ -104,6 +113,7 @@ export class StreamClient {
   private connect(): void {
     if (this.state === 'stopped' || !this.client) return;
     this.state = 'connecting';
+    this.serverCredit = 0;
     const call = this.client.Stream();
     this.call = call;
     const credential = this.opts.credentials.read();
@@ -140,6 +150,7 @@ export class StreamClient {
         );
       }
       if (!this.adoptServerNumbering(call, w.highestSequence)) return;
+      this.serverCredit = w.maxInFlight;
       this.markAcked(Math.max(this.acked, w.highestSequence));
       // What Hello declared dropped counts as sent: the server recorded it as lost.
       this.sentUpTo = Math.max(this.acked, this.declaredOldest - 1);
@@ -152,6 +163,7 @@ export class StreamClient {
       if (w.config && w.config.version > 0) this.applyConfig(call, w.config);
       this.pump();
     } else if (msg.ack) {
+      if (msg.ack.maxInFlight > 0) this.serverCredit = msg.ack.maxInFlight;
       this.markAcked(msg.ack.sequence);
       this.pump();
     } else if (msg.configUpdate?.config) {
@@ -218,7 +230,7 @@ export class StreamClient {
 
   private pump(): void {
     if (this.state !== 'ready' || !this.call) return;
-    const room = this.opts.maxInFlight - this.opts.spool.countBetween(this.acked, this.sentUpTo);
+    const room = this.inFlightLimit - this.opts.spool.countBetween(this.acked, this.sentUpTo);
     if (room <= 0) return;
     for (const seq of this.opts.spool.pendingAfter(Math.max(this.sentUpTo, this.acked), room)) {
       const expected = Math.max(this.sentUpTo, this.acked) + 1;
