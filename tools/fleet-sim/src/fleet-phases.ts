@@ -19,6 +19,18 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
+/** The highest VmRSS of `pid` sampled every 250 ms until stop() (VmHWM would include earlier phases). */
+export function rssPeak(pid: number): { stop(): number } {
+  let peak = rssBytes(pid);
+  const t = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 250);
+  return {
+    stop() {
+      clearInterval(t);
+      return Math.max(peak, rssBytes(pid));
+    },
+  };
+}
+
 /** A fleet share per worker process; answers are awaited from every worker at once. */
 export class SimFleet {
   private readonly workers: ChildProcess[] = [];
@@ -199,12 +211,16 @@ export async function fleetPhases(o: FleetPhaseOptions) {
     const now = Date.now();
     const cpu0 = o.cpuSeconds(o.serverPid);
     const t0 = performance.now();
+    const peak = rssPeak(o.serverPid);
+    const storedAtStart = await o.countStored();
     const live = await fleet.live(
       10_000,
       rounds,
       Math.floor(now / 10_000) * 10_000 - rounds * 10_000,
     );
     const span = (performance.now() - t0) / 1000;
+    const rssPeakWindows = peak.stop();
+    const storedInPhase = (await o.countStored()) - storedAtStart;
     sent += live.sent;
     connections = {
       agents: fleetAgents,
@@ -214,9 +230,14 @@ export async function fleetPhases(o: FleetPhaseOptions) {
         before: rssBefore / 2 ** 20,
         connected: rssConnected / 2 ** 20,
         afterWindows: rssBytes(o.serverPid) / 2 ** 20,
+        peakWhileSending: rssPeakWindows / 2 ** 20,
       },
       serverKiBPerStream: (rssConnected - rssBefore) / 1024 / fleetAgents,
+      /** Under load: the peak above what the server held before the fleet connected. */
+      serverKiBPerStreamAtPeak: (rssPeakWindows - rssBefore) / 1024 / fleetAgents,
       windowsPerSecondOffered: fleetAgents / 10,
+      /** Windows stored from the first round until every agent's last window was acked (or 60 s). */
+      storedPerSecondWhileSending: storedInPhase / span,
       live,
       serverCores: (o.cpuSeconds(o.serverPid) - cpu0) / span,
       simulatorCoresDuringWindows: live.simulatorCpuSeconds / span,
@@ -319,6 +340,8 @@ export async function fleetPhases(o: FleetPhaseOptions) {
   const lines = [
     `| ${connections.agents} agents connected at once (each its own connection): time to connect | ${f(connections.connectSeconds)} s (${connections.connected} welcomed) |`,
     `| server memory per stream (RSS before → connected → after ${rounds} rounds) | ${f(connections.serverKiBPerStream)} KiB (${f(connections.serverRssMiB.before)} → ${f(connections.serverRssMiB.connected)} → ${f(connections.serverRssMiB.afterWindows)} MiB) |`,
+    `| server memory while the fleet sends: peak RSS, per stream above the RSS before | ${f(connections.serverRssMiB.peakWhileSending)} MiB, ${f(connections.serverKiBPerStreamAtPeak)} KiB |`,
+    `| stored / offered while the fleet sends | ${connections.storedPerSecondWhileSending.toFixed(0)} / ${connections.windowsPerSecondOffered} windows/s |`,
     `| ${connections.windowsPerSecondOffered} windows/s offered (every agent every 10 s): ack p50 / p99 / max | ${f(connections.live.ackMs.p50)} / ${f(connections.live.ackMs.p99)} / ${f(connections.live.ackMs.max)} ms |`,
     `| agents starved (a window never acked in the phase) / slowest agent's worst ack | ${connections.live.agentsWithUnackedWindows} / ${f(connections.live.worstAgentMaxAckMs)} ms |`,
     `| the fleet stopped: the server stored what it held within | ${f(connections.settleSeconds)} s |`,
