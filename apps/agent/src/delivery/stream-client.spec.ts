@@ -137,6 +137,49 @@ describe('StreamClient against a real gRPC server on 127.0.0.1', () => {
     expect(server.received.map((x) => x.sequence)).toEqual([1, 2, 3, 4]);
   });
 
+  it("honours the server's credit: min(own limit, Welcome.max_in_flight), raised by an Ack", async () => {
+    // Ground truth: what the server received. A ConfigUpdate answered with ConfigApplied marks a
+    // point in the stream: any batch the agent wrote before it arrived before it.
+    const mark = async (version: number) => {
+      server.pushConfig({ version, windowSeconds: 10 });
+      await waitFor(() => server.configApplied.some((c) => c.version === version));
+    };
+    server.acking = false;
+    server.credit = 2;
+    const port = await server.start(0);
+    const spool = Spool.open(dir, 1 << 20);
+    const c = client(spool, port, { maxInFlight: 4 });
+    for (let i = 1; i <= 8; i++) spool.append(batch(i));
+    c.notify();
+    await waitFor(() => server.received.length === 2);
+    await mark(2);
+    expect(c.inFlightLimit).toBe(2);
+    expect(server.received.map((b) => b.sequence)).toEqual([1, 2]);
+    server.ack(1); // one acked: room for one more under the credit
+    await waitFor(() => server.received.length === 3);
+    await mark(3);
+    expect(server.received.map((b) => b.sequence)).toEqual([1, 2, 3]);
+    server.ack(1, 8); // credit raised past the agent's own limit: its own 4 applies
+    await waitFor(() => server.received.length === 5);
+    await mark(4);
+    expect(c.inFlightLimit).toBe(4);
+    expect(server.received.map((b) => b.sequence)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('a server without credit (Welcome.max_in_flight 0): the agent keeps its own limit', async () => {
+    server.acking = false;
+    const port = await server.start(0);
+    const spool = Spool.open(dir, 1 << 20);
+    const c = client(spool, port, { maxInFlight: 4 });
+    for (let i = 1; i <= 8; i++) spool.append(batch(i));
+    c.notify();
+    await waitFor(() => server.received.length === 4);
+    server.pushConfig({ version: 2, windowSeconds: 10 });
+    await waitFor(() => server.configApplied.some((x) => x.version === 2));
+    expect(c.inFlightLimit).toBe(4);
+    expect(server.received.map((b) => b.sequence)).toEqual([1, 2, 3, 4]);
+  });
+
   it('resends what was not acknowledged when the stream breaks (at-least-once)', async () => {
     const port = await server.start(0);
     const spool = Spool.open(dir, 1 << 20);
