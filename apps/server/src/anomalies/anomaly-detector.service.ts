@@ -1,11 +1,10 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { BatchWriterService } from '../ingest/batch-writer.service';
-import type { NormalizedListening } from '../ingest/scan-validation';
 import type { StoredBatch } from '../storage/batch-store';
+import type { NormalizedBatch, NormalizedListening } from '../storage/normalized-batch';
 import { AnomaliesService } from './anomalies.service';
 import type { BaselineState } from './baseline';
-import type { NormalizedBatch } from '../ingest/batch-validation';
 import {
   detectWindow,
   LISTENING_REFRESH_MINUTES,

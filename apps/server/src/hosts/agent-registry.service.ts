@@ -12,7 +12,7 @@ import {
 } from '../common/domain-errors';
 import { EnrollmentService } from '../enrollment/enrollment.service';
 import { hashSecret, newSecret, secretMatches } from '../enrollment/secrets';
-import type { NormalizedHello } from '../ingest/batch-validation';
+import type { NormalizedHello } from './agent-hello';
 
 /** Who asked for an administrative change (the CLI: `cli:<os user>`). */
 export interface AuditActor {

@@ -13,7 +13,7 @@ import { LIVE_CHANNEL, LiveBatchSummary, encodeNotifications } from '../live/liv
 import { storeBatches, StoredBatch } from '../storage/batch-store';
 import { PartitionMaintenanceService } from '../storage/partition-maintenance.service';
 import { storeScanWindows } from '../storage/scan-store';
-import type { NormalizedBatch } from './batch-validation';
+import type { NormalizedBatch } from '../storage/normalized-batch';
 
 export interface WriteOutcome {
   stored: boolean;
