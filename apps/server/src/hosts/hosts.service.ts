@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { NotFoundError } from '../common/domain-errors';
-import { parseLabelSelector } from '../common/label-selector';
 import { AgentConfigService } from '../agent-config/agent-config.service';
 import { HostDetailView, HostPage, HostView } from './dto/host.view';
 import { HostStatus, ListHostsQuery } from './dto/list-hosts.query';
@@ -52,11 +51,6 @@ export class HostsService {
     };
   }
 
-  /** Agent ids matching a label selector (used by the traffic queries). */
-  idsForSelector(selector: string): Promise<string[]> {
-    return this.hosts.idsWithLabels(parseLabelSelector(selector));
-  }
-
   /** The hosts of a report's scope (null: the whole fleet), by hostname. */
   async inScope(agentIds: string[] | null): Promise<ScopedHost[]> {
     const rows = await this.hosts.inScope(agentIds);
@@ -79,10 +73,6 @@ export class HostsService {
     to: Date,
   ): Promise<{ agentId: string; firstSequence: string; lastSequence: string; recordedAt: Date }[]> {
     return this.hosts.sequenceGaps(agentIds, from, to);
-  }
-
-  exists(agentId: string): Promise<boolean> {
-    return this.hosts.exists(agentId);
   }
 
   private view(r: HostRow): HostView {
