@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import type { NormalizedBatch } from '../src/ingest/batch-validation';
+import type { NormalizedBatch } from '../src/storage/normalized-batch';
 import { createDataSource } from '../src/database/data-source';
 import { runMigrations } from '../src/database/migrate';
 import { storeBatches, StoredBatch } from '../src/storage/batch-store';

@@ -13,7 +13,7 @@
 
 import type { DetectorState, DetectorWindow } from '@tidewatch/server/dist/anomalies/detectors';
 import type { Finding } from '@tidewatch/server/dist/anomalies/anomaly-types';
-import type { NormalizedFanout } from '@tidewatch/server/dist/ingest/scan-validation';
+import type { NormalizedFanout } from '@tidewatch/server/dist/storage/normalized-batch';
 import { diurnal, makeWindow, prng } from './windows';
 
 /* eslint-disable @typescript-eslint/no-require-imports -- the server's build output, loaded at run time */

@@ -5,6 +5,7 @@ import { AuditService } from '../audit/audit.service';
 import type { AuditActor } from '../audit/request-actor';
 import { DomainError, NotFoundError } from '../common/domain-errors';
 import { ConfigurationService } from '../config/configuration.service';
+import { HostsRepository } from '../hosts/hosts.repository';
 import {
   AgentConfigStateView,
   AgentConfigView,
@@ -55,6 +56,7 @@ const MAX_ERROR_CHARS = 2_048;
 export class AgentConfigService {
   constructor(
     private readonly ds: DataSource,
+    private readonly hosts: HostsRepository,
     private readonly config: ConfigurationService,
     private readonly audit: AuditService,
   ) {}
@@ -82,7 +84,11 @@ export class AgentConfigService {
     };
   }
 
-  /** What the server sends the agent now (agent_configs), with the layer of every field. */
+  /**
+   * What the server sends the agent now (agent_configs), with the layer of every field. Joins
+   * hosts for the labels, in one statement with the row it reads (one snapshot): the query is
+   * agent_configs', hosts only answers which agent ids exist and their labels.
+   */
   async desired(agentId: string, em: EntityManager = this.ds.manager): Promise<AgentConfigView> {
     const rows: (Partial<DesiredRow> & { labels: Record<string, string> | null })[] =
       await em.query(
@@ -100,20 +106,8 @@ export class AgentConfigService {
   }
 
   async state(agentId: string): Promise<AgentConfigStateView> {
-    const rows: {
-      config_version: string;
-      config_applied_version: string | null;
-      config_applied_ok: boolean | null;
-      config_applied_error: string | null;
-      config_applied_at: Date | null;
-    }[] = await this.ds.query(
-      `SELECT config_version, config_applied_version, config_applied_ok, config_applied_error,
-              config_applied_at
-         FROM hosts WHERE agent_id = $1`,
-      [agentId],
-    );
-    if (!rows.length) throw new NotFoundError(`no host with agentId ${agentId}`);
-    const h = rows[0];
+    const h = await this.hosts.configState(agentId);
+    if (!h) throw new NotFoundError(`no host with agentId ${agentId}`);
     const applied: ConfigAppliedView | null =
       h.config_applied_at === null
         ? null
@@ -207,7 +201,7 @@ export class AgentConfigService {
         await em.query(`DELETE FROM agent_config_layers WHERE scope = 'host' AND agent_id = $1`, [
           agentId,
         ]);
-        await recompute(em, this.defaultSettings(), { kind: 'agents', agentIds: [agentId] });
+        await this.recomputeHost(em, agentId);
       }
       const next =
         own.settings.masking === null
@@ -235,10 +229,7 @@ export class AgentConfigService {
     ) => Promise<AgentConfigView | Error>,
   ): Promise<AgentConfigView> {
     const out = await this.ds.transaction(async (em) => {
-      const host: unknown[] = await em.query(
-        `SELECT 1 FROM hosts WHERE agent_id = $1 FOR NO KEY UPDATE`,
-        [agentId],
-      );
+      const host = await this.hosts.lock(em, { kind: 'agents', agentIds: [agentId] });
       if (!host.length) throw new NotFoundError(`no host with agentId ${agentId}`);
       return fn(em, await this.desired(agentId, em), await this.hostLayer(em, agentId));
     });
@@ -280,21 +271,23 @@ export class AgentConfigService {
          cpu_budget_percent = EXCLUDED.cpu_budget_percent, updated_at = now()`,
       [agentId, ...layerColumnValues(s)],
     );
-    await recompute(em, this.defaultSettings(), { kind: 'agents', agentIds: [agentId] });
+    await this.recomputeHost(em, agentId);
     return this.desired(agentId, em);
+  }
+
+  /** Merges the layers again for one host (see recompute), in the caller's transaction. */
+  private recomputeHost(em: EntityManager, agentId: string): Promise<string[]> {
+    return recompute(em, this.hosts, this.defaultSettings(), {
+      kind: 'agents',
+      agentIds: [agentId],
+    });
   }
 
   /** Stores the agent's ConfigApplied; a successful one is also the version it now runs. */
   async recordApplied(agentId: string, report: ConfigAppliedReport): Promise<void> {
     const error = report.error.replace(/\u0000/g, '').slice(0, MAX_ERROR_CHARS);
     await this.ds.transaction(async (em) => {
-      await em.query(
-        `UPDATE hosts SET config_applied_version = $2, config_applied_ok = $3,
-                config_applied_error = $4, config_applied_at = now(), last_seen_at = now(),
-                config_version = CASE WHEN $3 THEN $2 ELSE config_version END
-          WHERE agent_id = $1`,
-        [agentId, report.version, report.ok, error],
-      );
+      await this.hosts.recordConfigApplied(em, agentId, { ...report, error });
       await this.audit.recordIn(em, {
         actor: `agent:${agentId}`,
         source: null,
@@ -314,18 +307,15 @@ export class AgentConfigService {
    */
   async wireFor(agentId: string): Promise<AgentConfig> {
     const stored = await this.desired(agentId);
-    const rows: { labels: Record<string, string> | null }[] = await this.ds.query(
-      `SELECT labels FROM hosts WHERE agent_id = $1`,
-      [agentId],
-    );
-    if (!rows.length) return toWire(stored);
+    const labels = await this.hosts.labels(agentId);
+    if (!labels) return toWire(stored);
     const { settings } = merge(
       this.defaultSettings(),
-      applicable(await loadLayers(this.ds.manager), agentId, rows[0].labels ?? {}),
+      applicable(await loadLayers(this.ds.manager), agentId, labels),
     );
     if (sameSettings(settings, stored)) return toWire(stored);
     const fresh = await this.ds.transaction(async (em) => {
-      await recompute(em, this.defaultSettings(), { kind: 'agents', agentIds: [agentId] });
+      await this.recomputeHost(em, agentId);
       return this.desired(agentId, em);
     });
     return toWire(fresh);

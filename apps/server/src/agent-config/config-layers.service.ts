@@ -3,9 +3,9 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { AuditActor } from '../audit/request-actor';
 import { DomainError, NotFoundError } from '../common/domain-errors';
+import { HostFilter, HostsRepository } from '../hosts/hosts.repository';
 import { AgentConfigService, layerView, MaskingOwnedError } from './agent-config.service';
 import {
-  HostFilter,
   LAYER_COLUMNS,
   LAYER_LOCK_SQL,
   layerColumnValues,
@@ -49,19 +49,21 @@ const refPath = (r: LayerRef) =>
 export class ConfigLayersService {
   constructor(
     private readonly ds: DataSource,
+    private readonly hosts: HostsRepository,
     private readonly configs: AgentConfigService,
     private readonly audit: AuditService,
   ) {}
 
   async fleet(): Promise<FleetConfigView> {
     const layer = await this.find(this.ds.manager, { scope: 'fleet' });
-    const [{ n }]: { n: string }[] = await this.ds.query(`SELECT count(*) AS n FROM hosts`);
+    const n = await this.hosts.count({ kind: 'all' });
     return {
-      layer: layer ? layerView(layer, Number(n)) : emptyView('fleet', Number(n)),
+      layer: layer ? layerView(layer, n) : emptyView('fleet', n),
       defaults: this.configs.defaultSettings(),
     };
   }
 
+  /** The label layers, each with how many hosts carry its label (counted in the same statement). */
   async labels(): Promise<LabelLayerListView> {
     const rows: (LayerRow & { hosts: string })[] = await this.ds.query(
       `SELECT l.*, (SELECT count(*) FROM hosts h
@@ -188,7 +190,12 @@ export class ConfigLayersService {
           WHERE scope = 'label' AND label_key = $1 AND label_value = $2`,
         [key, value],
       );
-      const changed = await recompute(em, this.configs.defaultSettings(), filterOf(ref));
+      const changed = await recompute(
+        em,
+        this.hosts,
+        this.configs.defaultSettings(),
+        filterOf(ref),
+      );
       await this.audit.recordIn(em, {
         ...actor,
         action: 'agent_config.layer_deleted',
@@ -203,7 +210,12 @@ export class ConfigLayersService {
     });
   }
 
-  /** Per host: the version it should run, the one it runs, its last ConfigApplied. */
+  /**
+   * Per host: the version it should run, the one it runs, its last ConfigApplied. A join of
+   * hosts (read only) and agent_configs kept here, not in HostsRepository: paging and counting
+   * need both tables in one statement, and what it compares (a host without an agent_configs
+   * row should run version 1) is this module's rule.
+   */
   async drift(q: DriftQuery): Promise<DriftPageView> {
     const only = q.outOfSync === 'true';
     const rows: {
@@ -338,18 +350,12 @@ export class ConfigLayersService {
         );
     // TypeORM answers an UPDATE ... RETURNING as [rows, count].
     const row = (Array.isArray(rows[0]) ? rows[0][0] : rows[0]) as LayerRow;
-    const changed = await recompute(em, this.configs.defaultSettings(), filterOf(ref));
+    const changed = await recompute(em, this.hosts, this.configs.defaultSettings(), filterOf(ref));
     return { layer: layerOf(row), changed };
   }
 
-  private async hostCount(em: EntityManager, ref: LayerRef): Promise<number> {
-    const [{ n }]: { n: string }[] =
-      ref.scope === 'fleet'
-        ? await em.query(`SELECT count(*) AS n FROM hosts`)
-        : await em.query(`SELECT count(*) AS n FROM hosts WHERE labels @> $1::jsonb`, [
-            JSON.stringify({ [ref.key]: ref.value }),
-          ]);
-    return Number(n);
+  private hostCount(em: EntityManager, ref: LayerRef): Promise<number> {
+    return this.hosts.count(filterOf(ref), em);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { HostFilter, HostsRepository } from '../hosts/hosts.repository';
 import {
   applicable,
   Layer,
@@ -96,41 +97,23 @@ export async function loadLayers(em: EntityManager): Promise<Layer[]> {
   return rows.map(layerOf);
 }
 
-/** Which hosts a recomputation looks at. */
-export type HostFilter =
-  | { kind: 'all' }
-  | { kind: 'agents'; agentIds: string[] }
-  | { kind: 'label'; key: string; value: string };
-
 /**
  * Merges the layers again for the hosts of `filter` and, where the result differs from what
  * agent_configs holds, stores it with the next version and NOTIFYs every replica (so the one
  * holding the stream pushes it). Runs inside the caller's transaction, after its layer write.
- * Host rows are locked first (in agent_id order) and everything else read after, so that two
- * recomputations of one host never hand out one version twice. NO KEY UPDATE in agent_id order,
- * as the batch writer locks: rows that only reference a host (their foreign keys take KEY SHARE)
- * are not blocked, and two lockers of several hosts cannot deadlock. Answers the changed ids.
+ * Host rows are locked first (HostsRepository.lock: NO KEY UPDATE in agent_id order, as the
+ * batch writer locks) and everything else read after, so that two recomputations of one host
+ * never hand out one version twice. Answers the changed ids.
  */
 export async function recompute(
   em: EntityManager,
+  hostsRepo: HostsRepository,
   defaults: Settings,
   filter: HostFilter,
 ): Promise<string[]> {
-  let where = '';
-  let params: unknown[] = [];
-  if (filter.kind === 'agents') {
-    where = 'WHERE agent_id = ANY($1::uuid[])';
-    params = [filter.agentIds];
-  } else if (filter.kind === 'label') {
-    where = 'WHERE labels @> $1::jsonb';
-    params = [JSON.stringify({ [filter.key]: filter.value })];
-  }
-  const hosts: { agent_id: string; labels: Record<string, string> | null }[] = await em.query(
-    `SELECT agent_id, labels FROM hosts ${where} ORDER BY agent_id FOR NO KEY UPDATE`,
-    params,
-  );
+  const hosts = await hostsRepo.lock(em, filter);
   if (!hosts.length) return [];
-  const ids = hosts.map((h) => h.agent_id);
+  const ids = hosts.map((h) => h.agentId);
   const current: DesiredRow[] = await em.query(
     `SELECT * FROM agent_configs WHERE agent_id = ANY($1::uuid[])`,
     [ids],
@@ -139,10 +122,10 @@ export async function recompute(
   const layers = await loadLayers(em);
   const changed: { agentId: string; version: number; settings: Settings }[] = [];
   for (const h of hosts) {
-    const { settings } = merge(defaults, applicable(layers, h.agent_id, h.labels ?? {}));
-    const row = byId.get(h.agent_id);
+    const { settings } = merge(defaults, applicable(layers, h.agentId, h.labels ?? {}));
+    const row = byId.get(h.agentId);
     if (sameSettings(settings, row ? settingsOfRow(row) : defaults)) continue;
-    changed.push({ agentId: h.agent_id, version: (row ? Number(row.version) : 1) + 1, settings });
+    changed.push({ agentId: h.agentId, version: (row ? Number(row.version) : 1) + 1, settings });
   }
   if (!changed.length) return [];
   await em.query(

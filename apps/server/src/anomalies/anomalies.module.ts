@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { HostsRepositoryModule } from '../hosts/hosts-repository.module';
 import { IngestModule } from '../ingest/ingest.module';
 import { AnomaliesController } from './anomalies.controller';
 import { AnomaliesService } from './anomalies.service';
@@ -8,7 +9,7 @@ import { SilentAgentsService } from './silent-agents.service';
 import { ThresholdsService } from './thresholds.service';
 
 @Module({
-  imports: [AuditModule, IngestModule],
+  imports: [AuditModule, HostsRepositoryModule, IngestModule],
   controllers: [AnomaliesController],
   providers: [AnomaliesService, ThresholdsService, AnomalyDetectorService, SilentAgentsService],
   exports: [AnomaliesService],

@@ -77,6 +77,8 @@ function peaks(prev: unknown, figures: Finding['figures']): Record<string, numbe
   return out;
 }
 
+// hosts is joined in (read only) for the hostname and the label filter, here rather than in
+// HostsRepository: the list pages, counts and ranks anomalies by those columns in one statement.
 const SELECT = `SELECT a.*, h.hostname FROM anomalies a LEFT JOIN hosts h ON h.agent_id = a.agent_id`;
 
 @Injectable()
@@ -222,7 +224,7 @@ export class AnomaliesService {
    * Listening ports among `ports` that hosts in scope (null: all) reported
    * during [from, before): first seen before its end, still seen at or after
    * its start (last_seen is refreshed at most every LISTENING_REFRESH_MINUTES,
-   * so the start is widened by that much).
+   * so the start is widened by that much). hosts joined in for the hostname it sorts by.
    */
   async listeningPorts(
     agentIds: string[] | null,

@@ -1,11 +1,11 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { HostsRepository } from '../hosts/hosts.repository';
 import { BatchWriterService } from '../ingest/batch-writer.service';
-import type { NormalizedListening } from '../ingest/scan-validation';
 import type { StoredBatch } from '../storage/batch-store';
+import type { NormalizedBatch, NormalizedListening } from '../storage/normalized-batch';
 import { AnomaliesService } from './anomalies.service';
 import type { BaselineState } from './baseline';
-import type { NormalizedBatch } from '../ingest/batch-validation';
 import {
   detectWindow,
   LISTENING_REFRESH_MINUTES,
@@ -69,6 +69,7 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly ds: DataSource,
+    private readonly hosts: HostsRepository,
     private readonly writer: BatchWriterService,
     private readonly anomalies: AnomaliesService,
     private readonly thresholds: ThresholdsService,
@@ -164,11 +165,7 @@ export class AnomalyDetectorService implements OnModuleInit, OnModuleDestroy {
 
   /** The runs in one transaction, each agent's behind a savepoint: one agent's failure is its own. */
   private async detect(runs: { agentId: string; windows: QueuedWindow[] }[]): Promise<void> {
-    const hosts = (await this.ds.query(
-      `SELECT agent_id, labels FROM hosts WHERE agent_id = ANY($1::uuid[])`,
-      [runs.map((r) => r.agentId)],
-    )) as { agent_id: string; labels: Record<string, string> }[];
-    const labels = new Map(hosts.map((h) => [h.agent_id, h.labels]));
+    const labels = await this.hosts.labelsById(runs.map((r) => r.agentId));
     const thresholds = await Promise.all(
       runs.map((r) => this.thresholds.forHost(labels.get(r.agentId) ?? {})),
     );

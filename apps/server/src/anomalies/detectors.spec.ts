@@ -1,5 +1,9 @@
-import { validateBatch, type NormalizedBatch } from '../ingest/batch-validation';
-import type { NormalizedFanout, NormalizedScan } from '../ingest/scan-validation';
+import { validateBatch } from '../ingest/batch-validation';
+import type {
+  NormalizedBatch,
+  NormalizedFanout,
+  NormalizedScan,
+} from '../storage/normalized-batch';
 // The history is fleet-sim's own diurnal generator (tools/ is not a workspace project).
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { makeWindow } from '../../../../tools/fleet-sim/src/windows';

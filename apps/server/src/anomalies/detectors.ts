@@ -1,4 +1,4 @@
-import type { NormalizedListening, NormalizedScan } from '../ingest/scan-validation';
+import type { NormalizedListening, NormalizedScan } from '../storage/normalized-batch';
 import { API_DIRECTIONS, API_PROTOCOLS, apiName } from '../storage/codes';
 import type { Finding, Severity } from './anomaly-types';
 import { stepBaseline, type BaselineState } from './baseline';

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { NormalizedScan } from '../ingest/scan-validation';
+import type { NormalizedScan } from '../storage/normalized-batch';
 import { API_PROTOCOLS, apiName } from '../storage/codes';
 import type { Finding } from './anomaly-types';
 import type { Thresholds } from './thresholds';

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { HostsRepository } from '../hosts/hosts.repository';
 import { AnomaliesService } from './anomalies.service';
 import { resolveThresholds } from './thresholds';
 import { ThresholdsService } from './thresholds.service';
@@ -19,6 +20,7 @@ export class SilentAgentsService implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly ds: DataSource,
+    private readonly hosts: HostsRepository,
     private readonly anomalies: AnomaliesService,
     private readonly thresholds: ThresholdsService,
   ) {}
@@ -43,43 +45,32 @@ export class SilentAgentsService implements OnModuleInit, OnModuleDestroy {
       resolveThresholds(scopes, {}).silentAfterSeconds,
       ...[...scopes.values()].map((s) => s.silentAfterSeconds ?? Infinity),
     );
-    const hosts = (await this.ds.query(
-      `SELECT agent_id, labels, last_seen_at, last_batch_at, highest_sequence FROM hosts
-        WHERE revoked_at IS NULL AND last_seen_at IS NOT NULL
-          AND last_seen_at < now() - make_interval(secs => $1)`,
-      [min],
-    )) as {
-      agent_id: string;
-      labels: Record<string, string>;
-      last_seen_at: Date;
-      last_batch_at: Date | null;
-      highest_sequence: string;
-    }[];
+    const hosts = await this.hosts.quietFor(min);
     const now = new Date();
     for (const h of hosts) {
       const t = resolveThresholds(scopes, h.labels ?? {});
-      const silent = (now.getTime() - h.last_seen_at.getTime()) / 1000;
+      const silent = (now.getTime() - h.lastSeenAt.getTime()) / 1000;
       if (silent < t.silentAfterSeconds) continue;
       await this.ds.transaction((em) =>
         this.anomalies.raise(
           em,
-          h.agent_id,
+          h.agentId,
           {
-            start: h.last_seen_at.toISOString(),
+            start: h.lastSeenAt.toISOString(),
             end: now.toISOString(),
-            sequence: Number(h.highest_sequence),
+            sequence: h.highestSequence,
           },
           [
             {
               type: 'agent_silent',
               severity: 'high',
-              key: `silent-since:${h.last_seen_at.toISOString()}`,
+              key: `silent-since:${h.lastSeenAt.toISOString()}`,
               summary: `nothing heard from the agent for ${Math.round(silent)} s`,
               figures: {
-                lastSeenAt: h.last_seen_at.toISOString(),
-                lastBatchAt: h.last_batch_at?.toISOString() ?? '',
+                lastSeenAt: h.lastSeenAt.toISOString(),
+                lastBatchAt: h.lastBatchAt?.toISOString() ?? '',
                 silentSeconds: Math.round(silent),
-                lastSequence: Number(h.highest_sequence),
+                lastSequence: h.highestSequence,
               },
               threshold: { silentAfterSeconds: t.silentAfterSeconds },
             },

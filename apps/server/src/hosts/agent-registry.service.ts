@@ -12,7 +12,8 @@ import {
 } from '../common/domain-errors';
 import { EnrollmentService } from '../enrollment/enrollment.service';
 import { hashSecret, newSecret, secretMatches } from '../enrollment/secrets';
-import type { NormalizedHello } from '../ingest/batch-validation';
+import type { NormalizedHello } from './agent-hello';
+import { HostsRepository } from './hosts.repository';
 
 /** Who asked for an administrative change (the CLI: `cli:<os user>`). */
 export interface AuditActor {
@@ -44,6 +45,7 @@ export interface AdmittedAgent {
 export class AgentRegistryService {
   constructor(
     private readonly ds: DataSource,
+    private readonly hosts: HostsRepository,
     private readonly enrollment: EnrollmentService,
     private readonly audit: AuditService,
   ) {}
@@ -106,22 +108,11 @@ export class AgentRegistryService {
       );
     }
     return this.ds.transaction(async (em) => {
-      const rows: {
-        revoked: boolean;
-        reset: boolean;
-        credential_hash: Buffer | null;
-        highest_sequence: string;
-        enrollment_token_id: string | null;
-        retry_open: boolean;
-      }[] = await em.query(
-        `SELECT revoked_at IS NOT NULL AS revoked, reenroll_allowed_at IS NOT NULL AS reset,
-                credential_hash, highest_sequence, enrollment_token_id,
-                COALESCE(credential_unconfirmed_since > now() - make_interval(mins => $2), false)
-                  AS retry_open
-           FROM hosts WHERE agent_id = $1 FOR UPDATE`,
-        [hello.agentId, ENROLLMENT_RETRY_MINUTES],
+      const existing = await this.hosts.lockForAdmission(
+        em,
+        hello.agentId,
+        ENROLLMENT_RETRY_MINUTES,
       );
-      const existing = rows[0];
       if (existing?.revoked) throw new AgentRevokedError(`agent ${hello.agentId} has been revoked`);
       let newCredential: string | null = null;
       let tokenId: string | null = null;
@@ -162,58 +153,19 @@ export class AgentRegistryService {
           `agent ${hello.agentId} is not enrolled; enroll it with a token`,
         );
       }
-      const params = [
-        hello.agentId,
-        hello.hostname,
-        hello.agentVersion,
-        hello.kernelRelease,
-        JSON.stringify(hello.capabilities),
-        JSON.stringify(hello.interfaces),
-        JSON.stringify(hello.labels),
-        hello.masking,
-        hello.configVersion,
-        hello.startedAt,
+      const admission = await this.hosts.recordHello(
+        em,
+        hello,
         newCredential ? hashSecret(newCredential) : null,
         tokenId,
-      ];
-      const out: { highest_sequence: string; admitted_at: Date }[] = await em.query(
-        `INSERT INTO hosts (agent_id, hostname, agent_version, kernel_release, capabilities, interfaces,
-                            labels, masking, config_version, started_at, credential_hash,
-                            enrollment_token_id, credential_unconfirmed_since, enrolled_at,
-                            last_seen_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-                 CASE WHEN $11::bytea IS NULL THEN NULL ELSE now() END, now(), now())
-         ON CONFLICT (agent_id) DO UPDATE SET
-           hostname = EXCLUDED.hostname, agent_version = EXCLUDED.agent_version,
-           kernel_release = EXCLUDED.kernel_release, capabilities = EXCLUDED.capabilities,
-           interfaces = EXCLUDED.interfaces, labels = EXCLUDED.labels, masking = EXCLUDED.masking,
-           config_version = EXCLUDED.config_version, started_at = EXCLUDED.started_at,
-           credential_hash = COALESCE(EXCLUDED.credential_hash, hosts.credential_hash),
-           enrollment_token_id = COALESCE(EXCLUDED.enrollment_token_id, hosts.enrollment_token_id),
-           reenroll_allowed_at = CASE WHEN EXCLUDED.enrollment_token_id IS NULL
-                                      THEN hosts.reenroll_allowed_at END,
-           credential_unconfirmed_since = CASE WHEN EXCLUDED.credential_hash IS NULL
-                                               THEN NULL
-                                               ELSE EXCLUDED.credential_unconfirmed_since END,
-           last_seen_at = now()
-         RETURNING highest_sequence, now() AS admitted_at`,
-        params,
       );
-      let highestSequence = Number(out[0].highest_sequence);
+      let highestSequence = admission.highestSequence;
       // The agent's bounded spool dropped batches it never delivered: record them as
       // lost and take the stream from the oldest one it still holds.
       if (hello.oldestSequence > highestSequence + 1) {
         const first = highestSequence + 1;
         const last = hello.oldestSequence - 1;
-        await em.query(
-          `UPDATE hosts SET highest_sequence = $2, lost_batches = lost_batches + $3
-            WHERE agent_id = $1`,
-          [hello.agentId, last, last - first + 1],
-        );
-        await em.query(
-          `INSERT INTO sequence_gaps (agent_id, first_sequence, last_sequence) VALUES ($1, $2, $3)`,
-          [hello.agentId, first, last],
-        );
+        await this.hosts.recordLostBatches(em, hello.agentId, first, last);
         highestSequence = last;
         await this.audit.recordIn(em, {
           actor: `agent:${hello.agentId}`,
@@ -262,7 +214,7 @@ export class AgentRegistryService {
       });
       return {
         agentId: hello.agentId,
-        admittedAt: out[0].admitted_at,
+        admittedAt: admission.admittedAt,
         highestSequence,
         newCredential,
       };
@@ -279,13 +231,8 @@ export class AgentRegistryService {
     // The open streams, admitted on the credential this erases, end at commit (see accessEnded).
     // Before: a stream on a reset credential kept streaming until it reconnected.
     await this.ds.transaction(async (em) => {
-      const res: [unknown[], number] = await em.query(
-        // clock_timestamp(): after the row lock, so later than a stream admitted meanwhile.
-        `UPDATE hosts SET credential_hash = NULL, revoked_at = NULL, reenroll_allowed_at = clock_timestamp()
-          WHERE agent_id = $1::uuid`,
-        [agentId],
-      );
-      if (res[1] === 0) throw new NotFoundError(`no agent with id ${agentId}`);
+      if (!(await this.hosts.allowReenrollment(em, agentId)))
+        throw new NotFoundError(`no agent with id ${agentId}`);
       // Every replica ends the streams admitted on the erased credential (at commit).
       await em.query('SELECT pg_notify($1, $2)', [AGENT_ACCESS_CHANNEL, agentId]);
       // In the same transaction: no reset without its audit entry (fail closed).
@@ -307,12 +254,8 @@ export class AgentRegistryService {
     actor: AuditActor = { actor: 'server', source: null },
   ): Promise<void> {
     await this.ds.transaction(async (em) => {
-      const res: [unknown[], number] = await em.query(
-        `UPDATE hosts SET revoked_at = now(), credential_hash = NULL
-          WHERE agent_id = $1::uuid AND revoked_at IS NULL`,
-        [agentId],
-      );
-      if (res[1] === 0) throw new NotFoundError(`no live agent with id ${agentId}`);
+      if (!(await this.hosts.revoke(em, agentId)))
+        throw new NotFoundError(`no live agent with id ${agentId}`);
       await em.query('SELECT pg_notify($1, $2)', [AGENT_ACCESS_CHANNEL, agentId]);
       // In the same transaction: no revocation without its audit entry (fail closed).
       await this.audit.recordIn(em, {
@@ -331,12 +274,6 @@ export class AgentRegistryService {
    */
   async accessEnded(streams: { agentId: string; admittedAt: Date }[]): Promise<Set<number>> {
     if (!streams.length) return new Set();
-    const rows: { i: number }[] = await this.ds.query(
-      `SELECT s.i FROM unnest($1::uuid[], $2::timestamptz[]) WITH ORDINALITY AS s(agent_id, admitted_at, i)
-         JOIN hosts h ON h.agent_id = s.agent_id
-        WHERE h.revoked_at IS NOT NULL OR h.reenroll_allowed_at > s.admitted_at`,
-      [streams.map((s) => s.agentId), streams.map((s) => s.admittedAt.toISOString())],
-    );
-    return new Set(rows.map((r) => Number(r.i) - 1));
+    return this.hosts.accessEnded(streams);
   }
 }

@@ -4,12 +4,13 @@ import { AuditModule } from '../audit/audit.module';
 import { EnrollmentModule } from '../enrollment/enrollment.module';
 import { AgentRegistryService } from './agent-registry.service';
 import { HostsController } from './hosts.controller';
+import { HostsRepositoryModule } from './hosts-repository.module';
 import { HostsService } from './hosts.service';
 
 @Module({
-  imports: [EnrollmentModule, AgentConfigModule, AuditModule],
+  imports: [HostsRepositoryModule, EnrollmentModule, AgentConfigModule, AuditModule],
   controllers: [HostsController],
   providers: [HostsService, AgentRegistryService],
-  exports: [HostsService, AgentRegistryService],
+  exports: [HostsService, AgentRegistryService, HostsRepositoryModule],
 })
 export class HostsModule {}

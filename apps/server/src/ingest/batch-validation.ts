@@ -1,80 +1,9 @@
 import type { Batch__Output, Hello__Output } from '@tidewatch/proto';
 import { BatchTooLargeError, InvalidInputError } from '../common/domain-errors';
 import { DIRECTIONS, FAMILIES, PROTOCOLS, wireCode } from '../storage/codes';
-import {
-  validateListening,
-  validateScan,
-  type NormalizedListening,
-  type NormalizedScan,
-} from './scan-validation';
-
-/** A batch checked field by field, in the shape the writer stores. */
-export interface NormalizedBatch {
-  sequence: number;
-  windowStart: Date;
-  windowEnd: Date;
-  flowsSampled: boolean;
-  traffic: {
-    iface: string;
-    direction: number;
-    family: number;
-    protocol: number;
-    packets: number;
-    bytes: number;
-  }[];
-  rates: {
-    iface: string;
-    direction: number;
-    avgPps: number;
-    peakPps: number;
-    avgBps: number;
-    peakBps: number;
-  }[];
-  ports: {
-    port: number;
-    protocol: number;
-    packets: number;
-    bytes: number;
-    connections: number;
-    abnormal: boolean;
-  }[];
-  talkers: { src: string; dst: string; protocol: number; packets: number; bytes: number }[];
-  drops: { reason: string; count: number }[];
-  abnormal: {
-    peer: string;
-    port: number;
-    protocol: number;
-    direction: number;
-    connections: number;
-  }[];
-  connections: {
-    openedClient: number;
-    openedServer: number;
-    failed: number;
-    closed: number;
-    active: number;
-    peakOpenedPerSecond: number;
-    retransmits: number;
-    durationSumMs: number;
-    /** The duration histogram, when the window carried one. */
-    durations: { boundsMs: number[]; counts: number[]; sumMs: number } | null;
-  };
-  health: {
-    cpuPercent: number;
-    rssBytes: number;
-    bpfRunTimeNs: number;
-    bpfRunCount: number;
-    spoolDepth: number;
-    spoolBytes: number;
-    flowTableFull: number;
-    recordsDropped: number;
-  };
-  /** The anomaly detectors' inputs; null when the agent does not send them. */
-  scan: NormalizedScan | null;
-  listening: NormalizedListening | null;
-  /** Number of rows this batch adds across the raw tables. */
-  records: number;
-}
+import type { NormalizedBatch } from '../storage/normalized-batch';
+import type { NormalizedHello } from '../hosts/agent-hello';
+import { validateListening, validateScan } from './scan-validation';
 
 export interface BatchLimits {
   maxRecords: number;
@@ -276,23 +205,6 @@ export function validateBatch(b: Batch__Output, limits: BatchLimits): Normalized
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export interface NormalizedHello {
-  agentId: string;
-  hostname: string;
-  agentVersion: string;
-  kernelRelease: string;
-  capabilities: { name: string; available: boolean; used: boolean; detail: string }[];
-  interfaces: { name: string; ifindex: number; mtu: number; up: boolean; watched: boolean }[];
-  labels: Record<string, string>;
-  enrollmentToken: string;
-  agentCredential: string;
-  masking: string;
-  startedAt: Date | null;
-  configVersion: number;
-  /** Oldest sequence the agent's spool still holds; 0 = none. */
-  oldestSequence: number;
-}
 
 /** `certified`: a verified client certificate names the agent, so Hello needs no token or credential. */
 function sequenceField(path: string, v: number): number {

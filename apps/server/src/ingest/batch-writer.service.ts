@@ -9,11 +9,12 @@ import {
 } from '../common/domain-errors';
 import { ConfigurationService } from '../config/configuration.service';
 import { MetricsService } from '../health/metrics.service';
+import { HostsRepository } from '../hosts/hosts.repository';
 import { LIVE_CHANNEL, LiveBatchSummary, encodeNotifications } from '../live/live-payload';
 import { storeBatches, StoredBatch } from '../storage/batch-store';
 import { PartitionMaintenanceService } from '../storage/partition-maintenance.service';
 import { storeScanWindows } from '../storage/scan-store';
-import type { NormalizedBatch } from './batch-validation';
+import type { NormalizedBatch } from '../storage/normalized-batch';
 
 export interface WriteOutcome {
   stored: boolean;
@@ -52,6 +53,7 @@ export class BatchWriterService extends EventEmitter implements OnApplicationShu
 
   constructor(
     private readonly ds: DataSource,
+    private readonly hosts: HostsRepository,
     private readonly config: ConfigurationService,
     private readonly partitions: PartitionMaintenanceService,
     private readonly metrics: MetricsService,
@@ -180,20 +182,13 @@ export class BatchWriterService extends EventEmitter implements OnApplicationShu
     try {
       await qr.startTransaction();
       const ids = [...new Set(items.map((i) => i.agentId))].sort();
-      // NO KEY UPDATE: writers still take each agent one after the other, but rows that only
-      // reference the host (anomalies, baselines: their foreign keys take KEY SHARE) are not
-      // blocked. FOR UPDATE deadlocked with a detection transaction holding KEY SHARE on one
-      // agent of this flush while waiting for another this flush had locked.
-      const locked: { agent_id: string; highest_sequence: string; revoked: boolean }[] =
-        await qr.query(
-          `SELECT agent_id, highest_sequence, revoked_at IS NOT NULL AS revoked
-           FROM hosts WHERE agent_id = ANY($1::uuid[]) ORDER BY agent_id FOR NO KEY UPDATE`,
-          [ids],
-        );
+      // FOR NO KEY UPDATE in agent_id order (see HostsRepository.lock): writers take each agent
+      // one after the other without blocking the detectors' foreign-key KEY SHARE locks.
+      const locked = await this.hosts.lock(qr, { kind: 'agents', agentIds: ids });
       const state = new Map(
         locked.map((r) => [
-          r.agent_id,
-          { highest: Number(r.highest_sequence), revoked: r.revoked, changed: false },
+          r.agentId,
+          { highest: r.highestSequence, revoked: r.revoked, changed: false },
         ]),
       );
       const outcomes: (WriteOutcome | Error)[] = [];
@@ -225,16 +220,13 @@ export class BatchWriterService extends EventEmitter implements OnApplicationShu
         const changed = [...state.entries()].filter(([, s]) => s.changed);
         const lastHealth = new Map<string, NormalizedBatch>();
         for (const a of accepted) lastHealth.set(a.agentId, a.batch);
-        await qr.query(
-          `UPDATE hosts h SET highest_sequence = v.seq, last_seen_at = now(), last_batch_at = now(),
-                  health = v.health, credential_unconfirmed_since = NULL
-             FROM unnest($1::uuid[], $2::bigint[], $3::jsonb[]) AS v(agent_id, seq, health)
-            WHERE h.agent_id = v.agent_id`,
-          [
-            changed.map(([id]) => id),
-            changed.map(([, s]) => s.highest),
-            changed.map(([id]) => JSON.stringify(lastHealth.get(id)?.health ?? null)),
-          ],
+        await this.hosts.recordStored(
+          qr,
+          changed.map(([id, s]) => ({
+            agentId: id,
+            highestSequence: s.highest,
+            health: lastHealth.get(id)?.health,
+          })),
         );
         for (const payload of encodeNotifications(accepted.map((a) => summarize(a)))) {
           await qr.query('SELECT pg_notify($1, $2)', [LIVE_CHANNEL, payload]);

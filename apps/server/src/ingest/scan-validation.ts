@@ -1,65 +1,17 @@
 import type { Batch__Output } from '@tidewatch/proto';
 import { InvalidInputError } from '../common/domain-errors';
 import { PROTOCOLS, wireCode } from '../storage/codes';
+import type {
+  NormalizedFanout,
+  NormalizedListening,
+  NormalizedScan,
+} from '../storage/normalized-batch';
 
 // The detectors' inputs of one window (Batch.scan, Batch.listening), checked
 // field by field. Bounded: a sender that exceeds the bounds is refused.
 
 export const MAX_SCAN_ENTRIES = 256;
 export const MAX_LISTENING = 2048;
-
-export interface NormalizedFanout {
-  src: string;
-  protocol: number;
-  pairs: number;
-  destinations: number;
-  ports: number;
-  refused: number;
-  unanswered: number;
-  topDestination: string;
-  topDestinationPorts: number;
-  topDestinationRefused: number;
-  topPort: number;
-  topPortDestinations: number;
-  topPortFailed: number;
-  /** The same over NormalizedScan.recentSeconds (the agent's memory); zeros without one. */
-  recentTopDestination: string;
-  recentTopDestinationFailed: number;
-  recentTopPort: number;
-  recentTopPortFailed: number;
-}
-
-export interface NormalizedScan {
-  sources: NormalizedFanout[];
-  sweeps: {
-    port: number;
-    protocol: number;
-    destinations: number;
-    sources: number;
-    topSource: string;
-    topSourceDestinations: number;
-  }[];
-  syns: {
-    port: number;
-    syns: number;
-    attempts: number;
-    halfOpen: number;
-    refused: number;
-    sources: number;
-  }[];
-  sourcesTotal: number;
-  sourcesTruncated: boolean;
-  otherSources: NormalizedFanout | null;
-  sweepsTruncated: boolean;
-  synsTruncated: boolean;
-  /** How far back the recent_* figures reach; 0: the agent keeps no memory. */
-  recentSeconds: number;
-}
-
-export interface NormalizedListening {
-  ports: { port: number; protocol: number; loopbackOnly: boolean }[];
-  truncated: boolean;
-}
 
 const n = (path: string, v: number | undefined): number => {
   const x = v ?? 0;

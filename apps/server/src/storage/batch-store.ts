@@ -1,4 +1,4 @@
-import type { NormalizedBatch } from '../ingest/batch-validation';
+import type { NormalizedBatch } from './normalized-batch';
 import { rollupTable, Series, SERIES } from './series';
 
 /** Something that runs SQL inside the caller's transaction. */

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InvalidInputError, NotFoundError } from '../common/domain-errors';
+import { parseLabelSelector } from '../common/label-selector';
 import { columnFor } from '../common/sql-columns';
 import { MetricsService } from '../health/metrics.service';
-import { HostsService } from '../hosts/hosts.service';
+import { HostsRepository } from '../hosts/hosts.repository';
 import { API_DIRECTIONS, API_FAMILIES, API_PROTOCOLS, apiName } from '../storage/codes';
 import { Resolution, seriesByName } from '../storage/series';
 import {
@@ -70,7 +71,7 @@ const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 export class TrafficService {
   constructor(
     private readonly ds: DataSource,
-    private readonly hosts: HostsService,
+    private readonly hosts: HostsRepository,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -84,7 +85,7 @@ export class TrafficService {
       return { agentIds: [q.agentId], from, to, scope: { agentId: q.agentId, hosts: 1 } };
     }
     if (q.selector) {
-      const ids = await this.hosts.idsForSelector(q.selector);
+      const ids = await this.hosts.idsWithLabels(parseLabelSelector(q.selector));
       return { agentIds: ids, from, to, scope: { selector: q.selector, hosts: ids.length } };
     }
     return { agentIds: null, from, to, scope: { hosts: null } };
@@ -217,11 +218,7 @@ export class TrafficService {
   async sparklines(q: SparklinesQuery): Promise<SparklinesView> {
     const { from, to } = this.resolveRange(q);
     const resolution = this.seriesResolution(from, to, q.resolution);
-    const hosts: { agent_id: string; lost_batches: string }[] = await this.ds.query(
-      `SELECT agent_id, lost_batches FROM hosts WHERE agent_id = ANY($1::uuid[])`,
-      [q.agentId],
-    );
-    const lost = new Map(hosts.map((h) => [h.agent_id, Number(h.lost_batches)]));
+    const lost = await this.hosts.lostBatchesById(q.agentId);
     const unknown = q.agentId.filter((id) => !lost.has(id.toLowerCase()));
     if (unknown.length) throw new NotFoundError(`no host with agentId ${unknown.join(', ')}`);
     const rows = await this.run('sparklines', {

@@ -5,6 +5,7 @@ import { AuditService } from '../../audit/audit.service';
 import { ConfigurationService } from '../../config/configuration.service';
 import { EnrollmentService } from '../../enrollment/enrollment.service';
 import { AgentRegistryService } from '../../hosts/agent-registry.service';
+import { HostsRepository } from '../../hosts/hosts.repository';
 import { CliContext } from '../context';
 
 function uuid(v: string): string {
@@ -15,8 +16,14 @@ function uuid(v: string): string {
 }
 
 function registry(ds: DataSource, ctx: CliContext): AgentRegistryService {
-  const audit = new AuditService(ds, new ConfigurationService(ctx.env()));
-  return new AgentRegistryService(ds, new EnrollmentService(ds), audit);
+  const config = new ConfigurationService(ctx.env());
+  const audit = new AuditService(ds, config);
+  return new AgentRegistryService(
+    ds,
+    new HostsRepository(ds, config),
+    new EnrollmentService(ds),
+    audit,
+  );
 }
 
 /** The operator at the terminal, as the audit trail names them. */
