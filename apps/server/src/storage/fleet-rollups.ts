@@ -160,15 +160,27 @@ export class FleetRollupService implements OnApplicationBootstrap, OnModuleDestr
       chunks: 0,
     };
     const grace = this.config.get('fleetRollupGraceSeconds') * 1000;
-    for (const r of RESOLUTIONS) {
-      const closedTo = floorTo(now.getTime() - grace, FLEET_STEP_MS[r]);
-      for (;;) {
-        const { start, target } = await this.nextTarget(r, closedTo);
-        const done = await this.chunk(r, start, target, report);
-        if (done === null) break; // another replica is deriving
+    const closedTo = new Map(
+      RESOLUTIONS.map((r) => [r, floorTo(now.getTime() - grace, FLEET_STEP_MS[r])]),
+    );
+    // Rounds: one seal for every resolution still behind (a seal waits for the flushes in
+    // flight), then each one's sum. A catch-up over a long history takes several rounds.
+    while (closedTo.size > 0) {
+      const chunks: { r: Resolution; start: number; target: number }[] = [];
+      for (const [r, to] of closedTo) chunks.push({ r, ...(await this.nextTarget(r, to)) });
+      const sealed = await this.seal(chunks);
+      for (const { r } of chunks) {
+        const { sealed_to: sealedTo, summed_to: summedTo } = sealed.get(r)!;
+        const tables = this.series.flatMap((s) =>
+          (r === '1h' ? (['1h', '1d'] as const) : [r]).map((x) => fleetTable(s, x)),
+        );
+        if (sealedTo.getTime() > summedTo.getTime())
+          await this.partitions.ensureRange(summedTo, new Date(sealedTo.getTime() - 1), tables);
+        const done = await this.sum(r, report);
+        if (done === null) return report; // another replica is deriving
         report.summedTo[r] = done;
         report.chunks++;
-        if (done.getTime() >= closedTo) break;
+        if (done.getTime() >= closedTo.get(r)!) closedTo.delete(r);
       }
     }
     return report;
@@ -205,33 +217,29 @@ export class FleetRollupService implements OnApplicationBootstrap, OnModuleDestr
     return { start: Math.min(Number.isFinite(from) ? from : start, target), target };
   }
 
-  /** Seals up to `target`, then sums and recomputes in one snapshot; the new summed_to. */
-  private async chunk(
-    r: Resolution,
-    start: number,
-    target: number,
-    report: DeriveReport,
-  ): Promise<Date | null> {
-    // (A) Seal: waits for the flushes that checked the old sealed_to to commit.
-    const [sealed]: [{ sealed_to: Date; summed_to: Date }[], number] = await this.ds.transaction(
-      async (em) => {
-        await em.query('SELECT pg_advisory_xact_lock($1)', [FLEET_SEAL_LOCK]);
-        return em.query(
+  /** (A) Seals each chunk's resolution up to its target: waits for the flushes that checked the old sealed_to. */
+  private async seal(
+    chunks: { r: Resolution; start: number; target: number }[],
+  ): Promise<Map<Resolution, { sealed_to: Date; summed_to: Date }>> {
+    return this.ds.transaction(async (em) => {
+      await em.query('SELECT pg_advisory_xact_lock($1)', [FLEET_SEAL_LOCK]);
+      const out = new Map<Resolution, { sealed_to: Date; summed_to: Date }>();
+      for (const { r, start, target } of chunks) {
+        const [rows]: [{ sealed_to: Date; summed_to: Date }[], number] = await em.query(
           `UPDATE fleet_rollup_state
               SET sealed_to = greatest(coalesce(sealed_to, $2), $2),
                   summed_to = coalesce(summed_to, $3)
             WHERE resolution = $1 RETURNING sealed_to, summed_to`,
           [r, new Date(target), new Date(start)],
         );
-      },
-    );
-    const { sealed_to: sealedTo, summed_to: summedTo } = sealed[0];
-    const tables = this.series.flatMap((s) =>
-      (r === '1h' ? (['1h', '1d'] as const) : [r]).map((x) => fleetTable(s, x)),
-    );
-    if (sealedTo.getTime() > summedTo.getTime())
-      await this.partitions.ensureRange(summedTo, new Date(sealedTo.getTime() - 1), tables);
-    // (B) Sum and recompute in one snapshot.
+        out.set(r, rows[0]);
+      }
+      return out;
+    });
+  }
+
+  /** (B) Sums [summed_to, sealed_to) and recomputes the marked buckets, in one snapshot. */
+  private async sum(r: Resolution, report: DeriveReport): Promise<Date | null> {
     return this.ds.transaction('REPEATABLE READ', async (em) => {
       const [lock]: { ok: boolean }[] = await em.query(
         'SELECT pg_try_advisory_xact_lock($1) AS ok',
