@@ -79,6 +79,29 @@ it('every time-series table is keyed by agent id: each primary key and unique in
   expect(unique.filter((u) => !u.has_agent_id)).toEqual([]);
 });
 
+it('the only time-series tables without agent_id are the derived fleet rollups, listed here', async () => {
+  // Fleet rollups (storage/fleet-rollups.ts) sum every host's rows per bucket: no agent to
+  // shard by. Past one server they stay on the coordinator (local tables, rebuilt from the
+  // distributed per-agent tables by the derivation; a marker per late bucket) and are read
+  // by the fleet-wide views only. Any other table with a time slot and no agent_id fails here.
+  const derived = ['traffic', 'ports', 'talkers'].flatMap((s) =>
+    ['raw', '1m', '1h', '1d'].map((r) => `${s}_fleet_${r}`),
+  );
+  const unkeyed = (
+    await db.query<{ table: string }>(`
+      SELECT c.relname AS table
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+         AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND NOT a.attisdropped
+                          AND a.attname = 'agent_id')
+         AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND NOT a.attisdropped
+                      AND a.attname IN ('window_start', 'bucket'))
+       ORDER BY 1`)
+  ).map((r) => r.table);
+  // fleet_rollup_dirty: the derivation's markers (resolution, bucket), also coordinator-local.
+  expect(unkeyed).toEqual([...derived, 'fleet_rollup_dirty'].sort());
+});
+
 /** The server's own source files (not its tests), recursively. */
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

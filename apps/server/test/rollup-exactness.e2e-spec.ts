@@ -132,10 +132,10 @@ beforeAll(async () => {
   }
   pg = new Client({ connectionString: db.url });
   await pg.connect();
-  for (const { table, resolution } of partitionedTables()) {
+  for (const { table, resolution, updatedInPlace } of partitionedTables()) {
     const unit = partitionUnit(resolution);
     for (const p of periodsBetween(new Date(START), new Date(START + 86_400_000), unit)) {
-      await pg.query(partitionDdl(table, p, unit, resolution !== 'raw'));
+      await pg.query(partitionDdl(table, p, unit, updatedInPlace));
     }
   }
 });
@@ -252,7 +252,8 @@ it('creates rollup partitions with room for in-place updates, and the migration 
     ).rows as { relname: string; o: string }[];
   const expected = (rollupOption: string) => (r: { relname: string }) => ({
     relname: r.relname,
-    o: /_raw_p|^scan_windows_p/.test(r.relname) ? '' : rollupOption,
+    // Raw rows and fleet rows (inserted, never updated in place) keep the default.
+    o: /_raw_p|^scan_windows_p|_fleet_/.test(r.relname) ? '' : rollupOption,
   });
   const now = await fillfactors();
   expect(now.length).toBeGreaterThan(SERIES.length * 3);

@@ -18,6 +18,8 @@ describe('parseEnvironment', () => {
       retention1hDays: 400,
       reportRetentionDays: 400,
       grpcMaxMessageBytes: 4 * 1024 * 1024,
+      fleetRollupIntervalSeconds: 30,
+      fleetRollupGraceSeconds: 60,
     });
   });
 

@@ -63,6 +63,10 @@ export interface Environment {
   /** Days of partitions created ahead of today. */
   partitionsAheadDays: number;
   maintenanceIntervalSeconds: number;
+  /** How often the fleet rollups are derived from closed buckets (storage/fleet-rollups.ts). */
+  fleetRollupIntervalSeconds: number;
+  /** A bucket closes for the fleet rollups this long after it ends. */
+  fleetRollupGraceSeconds: number;
   /** Windows starting further ahead of the server clock than this are refused. */
   maxClockSkewSeconds: number;
   agentWindowSeconds: number;
@@ -218,6 +222,8 @@ export function parseEnvironment(src: Source = process.env): Environment {
     ),
     partitionsAheadDays: int(src, 'PARTITIONS_AHEAD_DAYS', 3, 1, 60),
     maintenanceIntervalSeconds: int(src, 'MAINTENANCE_INTERVAL_SECONDS', 3_600, 1, 86_400),
+    fleetRollupIntervalSeconds: int(src, 'FLEET_ROLLUP_INTERVAL_SECONDS', 30, 1, 3_600),
+    fleetRollupGraceSeconds: int(src, 'FLEET_ROLLUP_GRACE_SECONDS', 60, 0, 86_400),
     maxClockSkewSeconds: int(src, 'MAX_CLOCK_SKEW_SECONDS', 3_600, 0, 7 * 86_400),
     agentWindowSeconds: int(src, 'AGENT_WINDOW_SECONDS', 10, 1, 3_600),
     agentTopN: int(src, 'AGENT_TOP_N', 20, 1, 10_000),

@@ -1,10 +1,8 @@
 import type { NormalizedBatch } from './normalized-batch';
+import { markLateWindows, SqlRunner } from './fleet-rollups';
 import { rollupTable, Series, SERIES } from './series';
 
-/** Something that runs SQL inside the caller's transaction. */
-export interface SqlRunner {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-}
+export type { SqlRunner } from './fleet-rollups';
 
 export interface StoredBatch {
   agentId: string;
@@ -153,7 +151,10 @@ export function rawRowsOf(
   })).filter((t) => t.values[0].length > 0);
 }
 
-/** Stores the batches' rows in every raw table and rollup; returns the number of raw rows. */
+/**
+ * Stores the batches' rows in every raw table and rollup, and marks the buckets of late
+ * windows the fleet rollups already summed (fleet-rollups.ts); returns the number of raw rows.
+ */
 export async function storeBatches(runner: SqlRunner, items: StoredBatch[]): Promise<number> {
   let total = 0;
   for (const s of SERIES) {
@@ -162,5 +163,9 @@ export async function storeBatches(runner: SqlRunner, items: StoredBatch[]): Pro
     await runner.query(SQL.get(s.name) as string, columnsOf(s, rows));
     total += rows.length;
   }
+  await markLateWindows(
+    runner,
+    [...new Set(items.map((i) => i.batch.windowStart.getTime()))].map((t) => new Date(t)),
+  );
   return total;
 }

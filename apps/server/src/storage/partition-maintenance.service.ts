@@ -67,15 +67,16 @@ export class PartitionMaintenanceService implements OnApplicationBootstrap, OnMo
     return { created, dropped };
   }
 
-  /** Makes sure every partitioned table has partitions covering [from, to]. */
-  async ensureRange(from: Date, to: Date): Promise<string[]> {
+  /** Makes sure every partitioned table (or those of `only`) has partitions covering [from, to]. */
+  async ensureRange(from: Date, to: Date, only?: string[]): Promise<string[]> {
     const wanted: { name: string; ddl: string }[] = [];
-    for (const { table, resolution } of partitionedTables()) {
+    for (const { table, resolution, updatedInPlace } of partitionedTables()) {
+      if (only && !only.includes(table)) continue;
       const unit = partitionUnit(resolution);
       for (const start of periodsBetween(from, to, unit)) {
         const name = partitionName(table, start, unit);
         if (!this.known.has(name))
-          wanted.push({ name, ddl: partitionDdl(table, start, unit, resolution !== 'raw') });
+          wanted.push({ name, ddl: partitionDdl(table, start, unit, updatedInPlace) });
       }
     }
     if (wanted.length === 0) return [];

@@ -223,15 +223,51 @@ export function partitionUnit(resolution: Resolution): 'day' | 'month' {
   return resolution === '1h' ? 'month' : 'day';
 }
 
-/** Every partitioned table with its resolution. */
-export function partitionedTables(): { table: string; resolution: Resolution }[] {
-  const out: { table: string; resolution: Resolution }[] = [];
+// Fleet rollups: the same series summed over every host (no agent_id), derived from closed
+// buckets of the per-agent tables by FleetRollupService (fleet-rollups.ts), for the views
+// that read the whole fleet. 'raw' sums the windows that start at the same instant (agents
+// align their windows to the wall clock); '1d' sums the fleet's 1 h rows of one UTC day.
+export type FleetResolution = Resolution | '1d';
+export const FLEET_RESOLUTIONS: readonly FleetResolution[] = ['raw', '1m', '1h', '1d'];
+/** The series the dashboard reads fleet-wide: the ones with fleet rollups. */
+export const FLEET_SERIES: readonly string[] = ['traffic', 'ports', 'talkers'];
+
+export function hasFleetRollups(series: Series): boolean {
+  return FLEET_SERIES.includes(series.name);
+}
+
+export function fleetTable(series: Series, resolution: FleetResolution): string {
+  return `${series.name}_fleet_${resolution}`;
+}
+
+export interface PartitionedTable {
+  table: string;
+  resolution: Resolution;
+  /** Rows updated by later flushes (the per-agent rollups): partitions get free space for HOT. */
+  updatedInPlace: boolean;
+}
+
+/**
+ * Every partitioned table with its resolution (the retention it follows): a fleet table is
+ * kept as long as the per-agent table it is derived from; '1d' as long as the 1 h rollups.
+ */
+export function partitionedTables(): PartitionedTable[] {
+  const out: PartitionedTable[] = [];
   for (const s of SERIES) {
-    out.push({ table: s.raw, resolution: 'raw' });
-    out.push({ table: rollupTable(s, '1m'), resolution: '1m' });
-    out.push({ table: rollupTable(s, '1h'), resolution: '1h' });
+    out.push({ table: s.raw, resolution: 'raw', updatedInPlace: false });
+    out.push({ table: rollupTable(s, '1m'), resolution: '1m', updatedInPlace: true });
+    out.push({ table: rollupTable(s, '1h'), resolution: '1h', updatedInPlace: true });
+  }
+  // Fleet rows are inserted (and deleted when recomputed), never updated in place.
+  for (const s of SERIES.filter(hasFleetRollups)) {
+    for (const r of FLEET_RESOLUTIONS)
+      out.push({
+        table: fleetTable(s, r),
+        resolution: r === '1d' ? '1h' : r,
+        updatedInPlace: false,
+      });
   }
   // The detectors' per-window scan figures (not rolled up): kept as long as the raw windows.
-  out.push({ table: 'scan_windows', resolution: 'raw' });
+  out.push({ table: 'scan_windows', resolution: 'raw', updatedInPlace: false });
   return out;
 }

@@ -1,5 +1,9 @@
 import { Module } from '@nestjs/common';
+import { FleetRollupService } from './fleet-rollups';
 import { PartitionMaintenanceService } from './partition-maintenance.service';
 
-@Module({ providers: [PartitionMaintenanceService], exports: [PartitionMaintenanceService] })
+@Module({
+  providers: [PartitionMaintenanceService, FleetRollupService],
+  exports: [PartitionMaintenanceService, FleetRollupService],
+})
 export class StorageModule {}

@@ -1,4 +1,7 @@
+import type { Segment } from '../storage/series-query';
 import type { Resolution } from '../storage/series';
+
+export type { Segment } from '../storage/series-query';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
@@ -14,12 +17,6 @@ export const SERIES_MAX_RANGE_MS: Record<Resolution, number> = {
   '1m': 31 * DAY_MS,
   '1h': 800 * DAY_MS,
 };
-
-export interface Segment {
-  resolution: Resolution;
-  from: Date;
-  to: Date;
-}
 
 /** The resolution a series over [from, to) uses when none is asked for. */
 export function autoResolution(from: Date, to: Date): Resolution {

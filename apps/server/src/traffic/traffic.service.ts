@@ -7,6 +7,7 @@ import { MetricsService } from '../health/metrics.service';
 import { HostsRepository } from '../hosts/hosts.repository';
 import { API_DIRECTIONS, API_FAMILIES, API_PROTOCOLS, apiName } from '../storage/codes';
 import { Resolution, seriesByName } from '../storage/series';
+import { maxed, Metric, querySeries, SegmentQuery, summed } from '../storage/series-query';
 import {
   RatesQuery,
   HostRank,
@@ -19,7 +20,6 @@ import {
   TrafficScopeQuery,
 } from './dto/traffic.query';
 import { SparklinesView } from './dto/traffic.views';
-import { buildSegmentQuery, maxed, Metric, SegmentQuery, summed } from './segment-query';
 import {
   autoResolution,
   DAY_MS,
@@ -66,7 +66,7 @@ const stepSecondsOf = (r: Resolution) => (r === 'raw' ? null : r === '1m' ? 60 :
 const str = (v: unknown) => (v === null || v === undefined ? '0' : String(v));
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 
-/** Traffic queries over the raw tables and rollups; SQL in segment-query.ts. */
+/** Traffic queries over the raw tables and rollups; the SQL is storage/series-query.ts'. */
 @Injectable()
 export class TrafficService {
   constructor(
@@ -114,9 +114,7 @@ export class TrafficService {
   }
 
   private async run(name: string, q: SegmentQuery): Promise<Row[]> {
-    if (q.segments.length === 0 || (q.agentIds && q.agentIds.length === 0)) return [];
-    const { sql, params } = buildSegmentQuery(q);
-    return this.metrics.timeQuery(name, () => this.ds.query(sql, params));
+    return this.metrics.timeQuery(name, () => querySeries<Row>(this.ds, q));
   }
 
   private header(s: ResolvedScope, segments: Segment[]) {
@@ -309,7 +307,11 @@ export class TrafficService {
       metrics: [summed('packets'), summed('bytes'), summed('connections'), abnormal],
       agentIds: s.agentIds,
       filters: { protocol: q.protocol ? API_PROTOCOLS.indexOf(q.protocol) : undefined },
-      orderBy: `${columnFor(TOP_SORT_COLUMNS, q.sort, 'sort')} DESC, port, protocol`,
+      orderBy: [
+        { key: columnFor(TOP_SORT_COLUMNS, q.sort, 'sort'), desc: true },
+        { key: 'port' },
+        { key: 'protocol' },
+      ],
       limit: q.limit,
     });
     return {
@@ -337,7 +339,12 @@ export class TrafficService {
       metrics: [summed('packets'), summed('bytes')],
       agentIds: s.agentIds,
       filters: { protocol: q.protocol ? API_PROTOCOLS.indexOf(q.protocol) : undefined },
-      orderBy: `${columnFor(TOP_SORT_COLUMNS, q.sort, 'sort')} DESC, src, dst, protocol`,
+      orderBy: [
+        { key: columnFor(TOP_SORT_COLUMNS, q.sort, 'sort'), desc: true },
+        { key: 'src' },
+        { key: 'dst' },
+        { key: 'protocol' },
+      ],
       limit: q.limit,
     });
     return {
@@ -428,7 +435,7 @@ export class TrafficService {
       metrics: [summed(column)],
       agentIds: s.agentIds,
       filters: {},
-      orderBy: `${column} DESC, agent_id`,
+      orderBy: [{ key: column, desc: true }, { key: 'agent_id' }],
       limit: q.limit,
     });
     return {
@@ -480,7 +487,7 @@ export class TrafficService {
       metrics: [summed('count')],
       agentIds: s.agentIds,
       filters: {},
-      orderBy: 'count DESC, reason',
+      orderBy: [{ key: 'count', desc: true }, { key: 'reason' }],
     });
     const agent = await this.run('drops-agent', {
       series: seriesByName('windows'),

@@ -14,6 +14,7 @@ import { ReportRetention1795780000000 } from './1795780000000-report-retention';
 import { AgentConfigLayers1795800000000 } from './1795800000000-agent-config-layers';
 import { ReportImmutable1795810000000 } from './1795810000000-report-immutable';
 import { FleetSweeps1795810000001 } from './1795810000001-fleet-sweeps';
+import { FleetRollups1795820000000 } from './1795820000000-fleet-rollups';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and dist load the same set. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   AgentConfigLayers1795800000000,
   ReportImmutable1795810000000,
   FleetSweeps1795810000001,
+  FleetRollups1795820000000,
 ];
