@@ -38,6 +38,8 @@ const MEMORY_SECONDS = Number(process.env.BENCH_MEMORY_SECONDS || 60);
 const ONLY = process.env.BENCH_ONLY || '';
 // Node flags the agent runs with (BENCH_NODE_FLAGS overrides, e.g. to compare).
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+// BENCH_CPU_BUDGET: the memory run's --cpu-budget (percent of a core; default the agent's 5).
+const CPU_BUDGET = process.env.BENCH_CPU_BUDGET;
 const suffix = Math.random().toString(36).slice(2, 7);
 const NS = `twabench-${suffix}`;
 const HOST_IF = `twab${suffix}`;
@@ -194,7 +196,14 @@ function ingestServer() {
  * is all counted. (A fixed wait was too short on a loaded machine: the
  * packets sent before the attach were missing from the windows.)
  */
-async function startAgent(ingest, stateDir, window = '1', nodeArgs = [], env = process.env) {
+async function startAgent(
+  ingest,
+  stateDir,
+  window = '1',
+  nodeArgs = [],
+  env = process.env,
+  extraArgs = [],
+) {
   const { port, hellos } = ingest;
   const hellosBefore = hellos.length;
   const child = spawn(
@@ -214,6 +223,7 @@ async function startAgent(ingest, stateDir, window = '1', nodeArgs = [], env = p
       stateDir,
       '--log-level',
       'warn',
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], env },
   );
@@ -448,6 +458,7 @@ async function memory() {
       ? ['--heapsnapshot-signal=SIGUSR2']
       : ['--expose-gc', '-r', path.join(__dirname, 'heap-probe.js')],
     { ...process.env, BENCH_HEAP_FILE: heapFile },
+    CPU_BUDGET ? ['--cpu-budget', CPU_BUDGET] : [],
   );
   const idle = memoryOf(child.pid);
   const gen = `
@@ -515,6 +526,9 @@ setTimeout(() => { clearInterval(t); setTimeout(() => { console.log(sent); s.clo
     flowsPerWindow: FLOWS,
     seconds: MEMORY_SECONDS,
     nodeFlags: NODE_FLAGS,
+    // The agent's own heap settings (health/heap-tuning.ts), unless TIDEWATCH_COMPACT_HEAP=0.
+    compactHeap: process.env.TIDEWATCH_COMPACT_HEAP !== '0',
+    cpuBudgetPercent: Number(CPU_BUDGET ?? 5),
     sent,
     udpIngressCounted: udpIn,
     interfacePackets: truth,
@@ -548,7 +562,7 @@ setTimeout(() => { clearInterval(t); setTimeout(() => { console.log(sent); s.clo
 function memoryLine(mem) {
   const f = (v) => (v === undefined ? '—' : v.toFixed(1));
   return (
-    `Memory, ${mem.flowsPerWindow} flows per 10 s window for ${mem.seconds}s (node ${mem.nodeFlags.join(' ') || 'no flags'}): ` +
+    `Memory, ${mem.flowsPerWindow} flows per 10 s window for ${mem.seconds}s (compact heap ${mem.compactHeap ? 'on' : 'off'}, CPU budget ${mem.cpuBudgetPercent} %, node ${mem.nodeFlags.join(' ') || 'no flags'}): ` +
     `steady RSS ${f(mem.steadyRssMb)} MB (max ${f(mem.steadyMaxRssMb)}; anonymous ${f(mem.steadyAnonMb)}, file-backed ${f(mem.steadyFileMb)}, shmem ${f(mem.steadyShmemMb)}; ` +
     `private ${f(mem.steadyPrivateMb)}, shared ${f(mem.steadySharedMb)}, PSS ${f(mem.steadyPssMb)}), peak RSS ${f(mem.peakRssMb)} MB; ` +
     `started in ${f(mem.startSeconds)} s, idle before traffic RSS ${f(mem.idleMb.rss)} (anonymous ${f(mem.idleMb.anon)}, file-backed ${f(mem.idleMb.file)}); ` +
