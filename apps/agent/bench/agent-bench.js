@@ -9,9 +9,13 @@
 //   (default 3, the order rotated each round) and medians are reported, each
 //   round's ratio against that round's own baseline.
 // Then memory: the agent with its default 10 s windows while 10,000 distinct
-// UDP flows arrive per window (BENCH_FLOWS), steady RSS sampled each second
-// after the first windows, and the windows checked for exactness (every packet
-// sent counted, no flow record left out).
+// UDP flows arrive per window (BENCH_FLOWS), its memory sampled each second
+// after the first windows (RSS split into anonymous and file-backed, private
+// and shared from /proc/PID/smaps_rollup; its V8 heap through bench/heap-probe.js,
+// and the live heap after a full collection at the end), and the windows checked
+// for exactness (every packet the interface counted is in them, no flow record
+// left out, no window sampled). BENCH_ONLY=memory runs the memory part alone;
+// BENCH_NODE_FLAGS replaces the node flags the agent runs with (to compare).
 // Reports CPU seconds (user+system of the process; plus the BPF programs'
 // kernel time when kernel.bpf_stats_enabled=1), peak RSS, packets seen vs the
 // interface's own counters, packets dropped, throughput vs baseline, and the
@@ -30,6 +34,12 @@ const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const FLOWS = Number(process.env.BENCH_FLOWS || 10000);
 const MEMORY_SECONDS = Number(process.env.BENCH_MEMORY_SECONDS || 60);
+// BENCH_ONLY=memory: the memory run alone (no throughput rounds).
+const ONLY = process.env.BENCH_ONLY || '';
+// Node flags the agent runs with (BENCH_NODE_FLAGS overrides, e.g. to compare).
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+// BENCH_CPU_BUDGET: the memory run's --cpu-budget (percent of a core; default the agent's 5).
+const CPU_BUDGET = process.env.BENCH_CPU_BUDGET;
 const suffix = Math.random().toString(36).slice(2, 7);
 const NS = `twabench-${suffix}`;
 const HOST_IF = `twab${suffix}`;
@@ -77,6 +87,10 @@ function setUp() {
       'off',
     ]);
   }
+  // No IPv6 on the test link: no neighbour discovery packets before the agent attaches,
+  // so the interface's counters from before the agent starts are the ground truth.
+  quiet('sysctl', ['-qw', `net.ipv6.conf.${HOST_IF}.disable_ipv6=1`]);
+  quiet('ip', ['netns', 'exec', NS, 'sysctl', '-qw', `net.ipv6.conf.${PEER_IF}.disable_ipv6=1`]);
   sh('ip', ['link', 'set', HOST_IF, 'up']);
   sh('ip', ['-n', NS, 'link', 'set', PEER_IF, 'up']);
   sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
@@ -154,9 +168,11 @@ function ingestServer() {
   const v1 = loadTidewatchV1();
   const server = new grpc.Server();
   const arrivals = [];
+  const hellos = [];
   server.addService(v1.Ingest.service, {
     Stream: (call) => {
       call.on('data', (msg) => {
+        if (msg.hello) hellos.push(Date.now());
         if (msg.hello) call.write({ welcome: { agentId: msg.hello.agentId, highestSequence: 0 } });
         if (msg.batch) {
           arrivals.push({ at: Date.now(), batch: msg.batch });
@@ -169,15 +185,32 @@ function ingestServer() {
   });
   return new Promise((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) =>
-      err ? reject(err) : resolve({ server, port, arrivals }),
+      err ? reject(err) : resolve({ server, port, arrivals, hellos }),
     ),
   );
 }
 
-async function startAgent(port, stateDir, window = '1') {
+/**
+ * The agent, started and attached: its Hello reaches the server only after it
+ * has attached to the interface (Agent.start), so traffic sent from then on
+ * is all counted. (A fixed wait was too short on a loaded machine: the
+ * packets sent before the attach were missing from the windows.)
+ */
+async function startAgent(
+  ingest,
+  stateDir,
+  window = '1',
+  nodeArgs = [],
+  env = process.env,
+  extraArgs = [],
+) {
+  const { port, hellos } = ingest;
+  const hellosBefore = hellos.length;
   const child = spawn(
     process.execPath,
     [
+      ...NODE_FLAGS,
+      ...nodeArgs,
       BIN,
       'run',
       '--interfaces',
@@ -190,13 +223,20 @@ async function startAgent(port, stateDir, window = '1') {
       stateDir,
       '--log-level',
       'warn',
+      ...extraArgs,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env },
   );
   let err = '';
   child.stderr.on('data', (d) => (err += d));
-  await sleep(2500);
-  if (child.exitCode !== null) throw new Error(`agent exited: ${err}`);
+  child.stderrText = () => err;
+  const t0 = Date.now();
+  while (hellos.length === hellosBefore) {
+    if (child.exitCode !== null) throw new Error(`agent exited: ${err}`);
+    if (Date.now() - t0 > 120_000) throw new Error(`agent did not reach the server: ${err}`);
+    await sleep(50);
+  }
+  child.startSeconds = (Date.now() - t0) / 1000;
   return child;
 }
 
@@ -263,7 +303,7 @@ async function run(kind, tool) {
   if (tool === 'agent') {
     grpcServer = await ingestServer();
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'twab-'));
-    child = await startAgent(grpcServer.port, stateDir);
+    child = await startAgent(grpcServer, stateDir);
     pid = child.pid;
   } else if (tool === 'tcpdump') {
     child = spawn('tcpdump', ['-i', HOST_IF, '-w', '/dev/null', '-n'], {
@@ -358,26 +398,76 @@ function table(rows) {
   return lines.join('\n');
 }
 
+/**
+ * The process's resident memory by kind: anonymous (heap, stacks, malloc — the
+ * agent's own), file-backed (the node binary and shared libraries, shared with
+ * other processes mapping the same files), and private vs shared pages
+ * (/proc/PID/smaps_rollup).
+ */
 function memoryOf(pid) {
   const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(st)?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
+  const kb = (text, k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+  const roll = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const mb = (text, k) => kb(text, k) / 1024;
+  return {
+    rss: mb(st, 'VmRSS'),
+    anon: mb(st, 'RssAnon'),
+    file: mb(st, 'RssFile'),
+    shmem: mb(st, 'RssShmem'),
+    private: mb(roll, 'Private_Clean') + mb(roll, 'Private_Dirty'),
+    shared: mb(roll, 'Shared_Clean') + mb(roll, 'Shared_Dirty'),
+    pss: mb(roll, 'Pss'),
+  };
 }
+
+/** The agent's V8 heap each second, and its live heap after the forced collection. */
+function heapOf(file) {
+  const lines = fs.existsSync(file)
+    ? fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
+  return {
+    ticks: lines.filter((l) => l.kind === 'tick'),
+    live: lines.filter((l) => l.kind === 'live').pop(),
+  };
+}
+
+const MB = 1024 * 1024;
 
 /**
  * FLOWS distinct UDP flows per 10 s window (one packet each to ports
- * 20000.., from the namespace), for MEMORY_SECONDS: the agent's RSS each
- * second once the first two windows are behind it, and its windows' totals.
+ * 20000.., from the namespace), for MEMORY_SECONDS: the agent's memory each
+ * second once the first two windows are behind it, its V8 heap (bench/heap-probe.js
+ * preloaded), and its windows' totals. Exactness: every UDP packet sent is counted
+ * in the windows, no flow record is left out and no window is sampled.
  */
 async function memory() {
+  const before = counters();
   const grpcServer = await ingestServer();
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'twab-'));
-  const child = await startAgent(grpcServer.port, stateDir, '10');
+  const heapFile = path.join(stateDir, 'heap.jsonl');
+  const snapshot = Boolean(process.env.BENCH_HEAP_SNAPSHOT);
+  const child = await startAgent(
+    grpcServer,
+    stateDir,
+    '10',
+    snapshot
+      ? ['--heapsnapshot-signal=SIGUSR2']
+      : ['--expose-gc', '-r', path.join(__dirname, 'heap-probe.js')],
+    { ...process.env, BENCH_HEAP_FILE: heapFile },
+    CPU_BUDGET ? ['--cpu-budget', CPU_BUDGET] : [],
+  );
+  const idle = memoryOf(child.pid);
   const gen = `
 const s = require('dgram').createSocket('udp4');
-const perTick = Math.ceil(${FLOWS} / 1000); let i = 0, sent = 0;
+const t0 = Date.now(); let i = 0, sent = 0;
+// Paced by the clock, not by timer ticks (late on a loaded machine): FLOWS packets per 10 s.
 const t = setInterval(() => {
-  for (let k = 0; k < perTick; k++) { s.send(Buffer.alloc(16), 20000 + (i++ % ${FLOWS}), '${HOST_IP}'); sent++; }
+  const due = Math.floor(((Date.now() - t0) * ${FLOWS}) / 10000);
+  for (; sent < due; sent++) s.send(Buffer.alloc(16), 20000 + (i++ % ${FLOWS}), '${HOST_IP}');
 }, 10);
 setTimeout(() => { clearInterval(t); setTimeout(() => { console.log(sent); s.close(); }, 200); }, ${MEMORY_SECONDS * 1000});`;
   const sender = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', gen], {
@@ -390,21 +480,33 @@ setTimeout(() => { clearInterval(t); setTimeout(() => { console.log(sent); s.clo
   while (sender.exitCode === null) {
     await sleep(1000);
     if (Date.now() - started > 25_000 && sender.exitCode === null)
-      samples.push(memoryOf(child.pid));
-    // BENCH_HEAP_SNAPSHOT=1: one heap snapshot mid-run (the agent needs --heapsnapshot-signal=SIGUSR2).
-    if (process.env.BENCH_HEAP_SNAPSHOT && samples.length === 5) child.kill('SIGUSR2');
+      samples.push({ at: Date.now(), ...memoryOf(child.pid) });
+    // BENCH_HEAP_SNAPSHOT=1: one heap snapshot mid-run, written to the agent's working directory.
+    if (snapshot && samples.length === 5) child.kill('SIGUSR2');
   }
   const sent = Number(out.trim());
   await sleep(11_000); // the window holding the last packets closes
   const peak = peakRssMb(child.pid);
+  // The live heap: a full collection in the agent, after the last window is measured.
+  if (!snapshot) {
+    child.kill('SIGUSR2');
+    await sleep(1000);
+  }
   const exitWait = new Promise((r) => child.on('close', r));
   child.kill('SIGTERM');
   await exitWait;
   grpcServer.server.forceShutdown();
+  const truth = counters().packets - before.packets;
+  const heap = heapOf(heapFile);
+  const from = samples[0]?.at ?? Infinity;
+  const to = samples[samples.length - 1]?.at ?? -Infinity;
+  const steadyHeap = heap.ticks.filter((t) => t.at >= from && t.at <= to);
   let udpIn = 0;
   const left = {};
   let sampled = false;
+  const cpu = [];
   const windows = windowsOf(grpcServer.arrivals, stateDir);
+  const seen = seenByAgent(windows).packets;
   for (const { batch } of windows) {
     for (const t of batch.traffic) {
       if (
@@ -417,21 +519,57 @@ setTimeout(() => { clearInterval(t); setTimeout(() => { console.log(sent); s.clo
     for (const d of batch.health?.recordsDropped ?? [])
       left[d.reason] = (left[d.reason] ?? 0) + Number(d.count);
     sampled ||= batch.flowsSampled;
+    if (batch.health) cpu.push(Number(batch.health.cpuPercent));
   }
+  const steady = (k) => median(samples.map((m) => m[k]));
   return {
     flowsPerWindow: FLOWS,
     seconds: MEMORY_SECONDS,
+    nodeFlags: NODE_FLAGS,
+    // The agent's own heap settings (health/heap-tuning.ts), unless TIDEWATCH_COMPACT_HEAP=0.
+    compactHeap: process.env.TIDEWATCH_COMPACT_HEAP !== '0',
+    cpuBudgetPercent: Number(CPU_BUDGET ?? 5),
     sent,
     udpIngressCounted: udpIn,
+    interfacePackets: truth,
+    agentPackets: seen,
+    // Every packet the interface counted is in the windows, and every flow record is in them too.
+    exact: seen === truth && Object.keys(left).length === 0 && !sampled,
     recordsLeftOut: left,
     flowsSampled: sampled,
+    windowCpuPercent: { median: median(cpu), max: Math.max(...cpu) },
     spooledAtStop: windows.filter((w) => w.spooled).length,
-    steadyRssMb: median(samples.map((m) => m.rss)),
+    sequences: windows.map((w) => Number(w.batch.sequence)).sort((a, b) => a - b),
+    agentWarnings: child.stderrText().split('\n').filter(Boolean).slice(-20),
+    startSeconds: child.startSeconds,
+    idleMb: idle,
+    steadyRssMb: steady('rss'),
     steadyMaxRssMb: Math.max(...samples.map((m) => m.rss)),
-    steadyAnonMb: median(samples.map((m) => m.anon)),
-    steadyFileMb: median(samples.map((m) => m.file)),
+    steadyAnonMb: steady('anon'),
+    steadyFileMb: steady('file'),
+    steadyShmemMb: steady('shmem'),
+    steadyPrivateMb: steady('private'),
+    steadySharedMb: steady('shared'),
+    steadyPssMb: steady('pss'),
     peakRssMb: peak,
+    steadyUsedHeapMb: median(steadyHeap.map((t) => t.usedHeap / MB)),
+    steadyTotalHeapMb: median(steadyHeap.map((t) => t.totalHeap / MB)),
+    steadyArrayBuffersMb: median(steadyHeap.map((t) => t.arrayBuffers / MB)),
+    liveHeapMb: heap.live ? heap.live.usedHeap / MB : undefined,
   };
+}
+
+function memoryLine(mem) {
+  const f = (v) => (v === undefined ? '—' : v.toFixed(1));
+  return (
+    `Memory, ${mem.flowsPerWindow} flows per 10 s window for ${mem.seconds}s (compact heap ${mem.compactHeap ? 'on' : 'off'}, CPU budget ${mem.cpuBudgetPercent} %, node ${mem.nodeFlags.join(' ') || 'no flags'}): ` +
+    `steady RSS ${f(mem.steadyRssMb)} MB (max ${f(mem.steadyMaxRssMb)}; anonymous ${f(mem.steadyAnonMb)}, file-backed ${f(mem.steadyFileMb)}, shmem ${f(mem.steadyShmemMb)}; ` +
+    `private ${f(mem.steadyPrivateMb)}, shared ${f(mem.steadySharedMb)}, PSS ${f(mem.steadyPssMb)}), peak RSS ${f(mem.peakRssMb)} MB; ` +
+    `started in ${f(mem.startSeconds)} s, idle before traffic RSS ${f(mem.idleMb.rss)} (anonymous ${f(mem.idleMb.anon)}, file-backed ${f(mem.idleMb.file)}); ` +
+    `V8 heap in use ${f(mem.steadyUsedHeapMb)} of ${f(mem.steadyTotalHeapMb)} MB, array buffers ${f(mem.steadyArrayBuffersMb)} MB, live heap after a full GC ${f(mem.liveHeapMb)} MB; ` +
+    `packets counted ${mem.agentPackets} of ${mem.interfacePackets} on the interface (UDP in ${mem.udpIngressCounted}, ${mem.sent} sent; ${mem.spooledAtStop} windows still spooled at stop); records left out ${JSON.stringify(mem.recordsLeftOut)}; sampled ${mem.flowsSampled}; ` +
+    `window CPU % median ${f(mem.windowCpuPercent.median)}, max ${f(mem.windowCpuPercent.max)}; exact ${mem.exact}`
+  );
 }
 
 function loadAverage() {
@@ -459,6 +597,20 @@ async function main() {
   process.on('SIGINT', () => process.exit(130));
   setUp();
   const loadBefore = loadAverage();
+  const out = path.join(__dirname, 'results');
+  fs.mkdirSync(out, { recursive: true });
+  if (ONLY === 'memory') {
+    const mem = await memory();
+    console.log(
+      `\nTidewatch agent memory, kernel ${os.release()}, ${os.cpus().length} CPUs, load average before/after ${loadBefore} / ${loadAverage()}\n`,
+    );
+    console.log(memoryLine(mem));
+    fs.writeFileSync(
+      path.join(out, `agent-bench-memory-${Date.now()}.json`),
+      JSON.stringify({ load: { before: loadBefore, after: loadAverage() }, memory: mem }, null, 2),
+    );
+    return;
+  }
   const rounds = [];
   const orders = [
     ['none', 'agent', 'tcpdump'],
@@ -485,12 +637,7 @@ async function main() {
     `\nTidewatch agent vs tcpdump -w /dev/null, ${SECONDS}s runs, medians of ${ROUNDS} interleaved rounds, kernel ${os.release()}, ${os.cpus().length} CPUs, load average before/after ${loadBefore} / ${loadAverage()}\n`,
   );
   console.log(table(rows));
-  console.log(
-    `\nMemory, ${mem.flowsPerWindow} flows per 10 s window for ${mem.seconds}s: steady RSS ${mem.steadyRssMb.toFixed(1)} MB (max ${mem.steadyMaxRssMb.toFixed(1)}; anonymous ${mem.steadyAnonMb.toFixed(1)}, file-backed ${mem.steadyFileMb.toFixed(1)}), peak ${mem.peakRssMb.toFixed(1)} MB; ` +
-      `UDP counted ${mem.udpIngressCounted} of ${mem.sent} sent (${mem.spooledAtStop} windows still spooled at stop); records left out ${JSON.stringify(mem.recordsLeftOut)}; sampled ${mem.flowsSampled}`,
-  );
-  const out = path.join(__dirname, 'results');
-  fs.mkdirSync(out, { recursive: true });
+  console.log(`\n${memoryLine(mem)}`);
   fs.writeFileSync(
     path.join(out, `agent-bench-${Date.now()}.json`),
     JSON.stringify({ rounds, medians: rows, memory: mem }, null, 2),

@@ -4,6 +4,7 @@ import type {
   Talker__Output,
 } from '@tidewatch/proto';
 import type { FlowRecord, ProtocolName } from '../collector/port';
+import { addressHex } from '../collector/address-interner';
 import type { Masker } from '../masking/masker';
 import { DIRECTION_ENUM, PROTOCOL_ENUM, protocolOf } from './proto-enums';
 import { connectionKey, type ServerEndpoint } from './server-port';
@@ -37,7 +38,7 @@ interface PortAcc {
 function dedupeAcrossInterfaces(records: FlowRecord[]): FlowRecord[] {
   const best = new Map<string, FlowRecord>();
   for (const r of records) {
-    const key = `${r.ipProto}|${r.saddr.toString('hex')}:${r.sport}>${r.daddr.toString('hex')}:${r.dport}`;
+    const key = `${r.ipProto}|${addressHex(r.saddr)}:${r.sport}>${addressHex(r.daddr)}:${r.dport}`;
     const prev = best.get(key);
     if (!prev || r.bytes > prev.bytes) best.set(key, r);
   }
@@ -57,12 +58,20 @@ export function summarizeFlows(
   const talkers = new Map<string, Talker__Output>();
   const abnormal = new Map<string, AbnormalConnection__Output>();
   const countedConnections = new Set<string>();
+  // Masked once per address Buffer of this window (the collector shares one per
+  // distinct address): not twice per record.
+  const maskedOf = new Map<Buffer, string>();
+  const mask = (b: Buffer): string => {
+    let m = maskedOf.get(b);
+    if (m === undefined) maskedOf.set(b, (m = opts.masker.maskBytes(b)));
+    return m;
+  };
 
   for (const r of dedupeAcrossInterfaces(records)) {
     const protocol = protocolOf(r.ipProto, r.family);
     if (r.family !== 'other') {
-      const src = opts.masker.maskBytes(r.saddr);
-      const dst = opts.masker.maskBytes(r.daddr);
+      const src = mask(r.saddr);
+      const dst = mask(r.daddr);
       const tk = `${protocol}|${src}|${dst}`;
       const t = talkers.get(tk) ?? {
         src,
@@ -88,7 +97,7 @@ export function summarizeFlows(
     };
     acc.packets += r.packets;
     acc.bytes += r.bytes;
-    const towardServer = r.daddr.toString('hex') === server.addr && r.dport === server.port;
+    const towardServer = addressHex(r.daddr) === server.addr && r.dport === server.port;
     // TCP: a connection is a SYN toward the server; UDP: a flow seen in the window.
     const isNewConnection =
       protocol === 'tcp' ? towardServer && r.syn > 0 : protocol === 'udp' && towardServer;
@@ -97,7 +106,7 @@ export function summarizeFlows(
       acc.connections += 1;
       if (opts.portAllowlist.size > 0 && !opts.portAllowlist.has(server.port)) {
         // Ingress toward the server means someone connected to this host.
-        const peer = opts.masker.maskBytes(r.direction === 'ingress' ? r.saddr : r.daddr);
+        const peer = mask(r.direction === 'ingress' ? r.saddr : r.daddr);
         const ak = `${protocol}|${server.port}|${peer}|${r.direction}`;
         const a = abnormal.get(ak) ?? {
           peer,

@@ -31,8 +31,11 @@ export const DEFAULT_SCAN_MEMORY_PAIRS = 20_000;
 export class ScanMemory {
   /** Every remembered pair, oldest failure first: `source>dst:port` -> ms. */
   private readonly all = new Map<string, number>();
-  /** Per source: pair key -> its destination and port. */
-  private readonly bySource = new Map<string, Map<string, { dst: string; port: number }>>();
+  /**
+   * Per source: its pair keys (destination and port are read back from the key
+   * when asked: one string per pair, no object; 20,000 pairs are held at most).
+   */
+  private readonly bySource = new Map<string, Set<string>>();
   evicted = 0;
 
   constructor(
@@ -55,8 +58,8 @@ export class ScanMemory {
       }
       this.all.set(key, nowMs);
       let mine = this.bySource.get(a.source);
-      if (!mine) this.bySource.set(a.source, (mine = new Map()));
-      mine.set(key, { dst: a.dst, port: a.port });
+      if (!mine) this.bySource.set(a.source, (mine = new Set()));
+      mine.add(key);
     }
     const cutoff = nowMs - this.seconds * 1000;
     for (const [key, at] of this.all) {
@@ -78,7 +81,12 @@ export class ScanMemory {
     if (!mine) return out;
     const perDst = new Map<string, number>();
     const perPort = new Map<number, number>();
-    for (const { dst, port } of mine.values()) {
+    // key = `${source}>${dst}:${port}`
+    const from = source.length + 1;
+    for (const key of mine) {
+      const colon = key.lastIndexOf(':');
+      const dst = key.slice(from, colon);
+      const port = Number(key.slice(colon + 1));
       perDst.set(dst, (perDst.get(dst) ?? 0) + 1);
       perPort.set(port, (perPort.get(port) ?? 0) + 1);
     }

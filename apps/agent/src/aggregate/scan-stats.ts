@@ -9,6 +9,7 @@ import type {
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { ICMP_PORT_UNREACH } from '@tidewatch/bpf';
 import { TCP_FLAG, type FlowRecord } from '../collector/port';
+import { addressHex } from '../collector/address-interner';
 import type { Masker } from '../masking/masker';
 import { PROTOCOL_ENUM } from './proto-enums';
 import { connectionKey, type ServerEndpoint } from './server-port';
@@ -32,15 +33,20 @@ interface SourceAcc {
   pairs: Map<string, Outcome>;
   /** destination hex -> ports tried on it. */
   byDst: Map<string, { addr: Buffer; ports: Set<number> }>;
-  /** port -> destinations tried on it. */
-  byPort: Map<number, Set<string>>;
+  /**
+   * port -> how many destinations were tried on it (its distinct pairs; the
+   * destinations themselves are those of byDst whose ports hold it). A count,
+   * not a set per port: a source sweeping 10,000 ports would hold 10,000 sets.
+   */
+  byPort: Map<number, number>;
 }
 
 interface SweepAcc {
   port: number;
   protocol: 'tcp' | 'udp';
   dsts: Set<string>;
-  bySrc: Map<string, { addr: Buffer; dsts: Set<string> }>;
+  /** source hex -> how many destinations it tried on this port (its distinct pairs with it). */
+  bySrc: Map<string, { addr: Buffer; dsts: number }>;
 }
 
 interface SynAcc {
@@ -55,9 +61,9 @@ interface SynAcc {
 const RANK: Record<Outcome, number> = { unanswered: 0, refused: 1, answered: 2 };
 
 const dirKey = (r: FlowRecord) =>
-  `${r.ipProto}|${r.saddr.toString('hex')}:${r.sport}>${r.daddr.toString('hex')}:${r.dport}`;
+  `${r.ipProto}|${addressHex(r.saddr)}:${r.sport}>${addressHex(r.daddr)}:${r.dport}`;
 const reverseKey = (r: FlowRecord) =>
-  `${r.ipProto}|${r.daddr.toString('hex')}:${r.dport}>${r.saddr.toString('hex')}:${r.sport}`;
+  `${r.ipProto}|${addressHex(r.daddr)}:${r.dport}>${addressHex(r.saddr)}:${r.sport}`;
 
 /** Each direction of a 5-tuple once, whichever watched interface saw the most of it. */
 function onePerDirection(records: FlowRecord[]): Map<string, FlowRecord> {
@@ -89,8 +95,7 @@ function portUnreachables(records: FlowRecord[]): Set<string> {
   for (const r of records) {
     const marker =
       r.ipProto === 1 ? ICMP_PORT_UNREACH.icmp : r.ipProto === 58 ? ICMP_PORT_UNREACH.icmpv6 : -1;
-    if (r.sport === marker)
-      out.add(`${r.saddr.toString('hex')}>${r.daddr.toString('hex')}:${r.dport}`);
+    if (r.sport === marker) out.add(`${addressHex(r.saddr)}>${addressHex(r.daddr)}:${r.dport}`);
   }
   return out;
 }
@@ -121,7 +126,7 @@ export function scanStats(
   for (const r of flows.values()) {
     const server = servers.get(connectionKey(r));
     if (!server) continue;
-    const towardServer = r.daddr.toString('hex') === server.addr && r.dport === server.port;
+    const towardServer = addressHex(r.daddr) === server.addr && r.dport === server.port;
     if (!towardServer) continue;
     const tcp = r.ipProto === 6;
     if (tcp && r.syn === 0) continue; // a connection older than the window: no attempt here
@@ -132,13 +137,13 @@ export function scanStats(
       else if (back && (back.tcpFlags & TCP_FLAG.RST) !== 0) outcome = 'refused';
       else outcome = 'unanswered';
     } else if (back) outcome = 'answered';
-    else if (unreachable.has(`${r.daddr.toString('hex')}>${r.saddr.toString('hex')}:${r.dport}`))
+    else if (unreachable.has(`${addressHex(r.daddr)}>${addressHex(r.saddr)}:${r.dport}`))
       outcome = 'refused';
     else outcome = 'unanswered';
 
     const protocol = tcp ? 'tcp' : 'udp';
-    const srcHex = r.saddr.toString('hex');
-    const dstHex = r.daddr.toString('hex');
+    const srcHex = addressHex(r.saddr);
+    const dstHex = addressHex(r.daddr);
     const sk = `${protocol}|${srcHex}`;
     const s = sources.get(sk) ?? {
       src: r.saddr,
@@ -150,21 +155,20 @@ export function scanStats(
     sources.set(sk, s);
     const pk = `${dstHex}:${r.dport}`;
     const prev = s.pairs.get(pk);
-    if (prev === undefined || RANK[outcome] > RANK[prev]) s.pairs.set(pk, outcome);
+    const newPair = prev === undefined;
+    if (newPair || RANK[outcome] > RANK[prev]) s.pairs.set(pk, outcome);
     const d = s.byDst.get(dstHex) ?? { addr: r.daddr, ports: new Set<number>() };
     d.ports.add(r.dport);
     s.byDst.set(dstHex, d);
-    const p = s.byPort.get(r.dport) ?? new Set<string>();
-    p.add(dstHex);
-    s.byPort.set(r.dport, p);
+    if (newPair) s.byPort.set(r.dport, (s.byPort.get(r.dport) ?? 0) + 1);
 
     const wk = `${protocol}|${r.dport}`;
-    const w = sweeps.get(wk) ?? { port: r.dport, protocol, dsts: new Set(), bySrc: new Map() };
+    let w = sweeps.get(wk);
+    if (!w) sweeps.set(wk, (w = { port: r.dport, protocol, dsts: new Set(), bySrc: new Map() }));
     w.dsts.add(dstHex);
-    const ws = w.bySrc.get(srcHex) ?? { addr: r.saddr, dsts: new Set<string>() };
-    ws.dsts.add(dstHex);
-    w.bySrc.set(srcHex, ws);
-    sweeps.set(wk, w);
+    let ws = w.bySrc.get(srcHex);
+    if (!ws) w.bySrc.set(srcHex, (ws = { addr: r.saddr, dsts: 0 }));
+    if (newPair) ws.dsts++;
 
     if (tcp) {
       const y = syns.get(r.dport) ?? {
@@ -210,19 +214,22 @@ export function scanStats(
           emptyFanout(),
         );
 
-  const allSweeps: PortSweep__Output[] = [...sweeps.values()].map((w) => {
-    let top: { addr: Buffer; dsts: Set<string> } | undefined;
-    for (const v of w.bySrc.values()) if (!top || v.dsts.size > top.dsts.size) top = v;
+  // Ordered on the raw figures first; only the sweeps kept are masked.
+  const sweepList = [...sweeps.values()].sort(
+    (a, b) => b.dsts.size - a.dsts.size || a.port - b.port,
+  );
+  const keptSweeps: PortSweep__Output[] = sweepList.slice(0, bounds.sweeps).map((w) => {
+    let top: { addr: Buffer; dsts: number } | undefined;
+    for (const v of w.bySrc.values()) if (!top || v.dsts > top.dsts) top = v;
     return {
       port: w.port,
       protocol: PROTOCOL_ENUM[w.protocol],
       destinations: w.dsts.size,
       sources: w.bySrc.size,
       topSource: top ? masker.maskBytes(top.addr) : '',
-      topSourceDestinations: top?.dsts.size ?? 0,
+      topSourceDestinations: top?.dsts ?? 0,
     };
   });
-  allSweeps.sort((a, b) => b.destinations - a.destinations || a.port - b.port);
   const allSyns: ServerPortSyns__Output[] = [...syns.values()].map((y) => ({
     port: y.port,
     syns: y.syns,
@@ -235,12 +242,12 @@ export function scanStats(
 
   return {
     sources: kept,
-    sweeps: allSweeps.slice(0, bounds.sweeps),
+    sweeps: keptSweeps,
     syns: allSyns.slice(0, bounds.synPorts),
     sourcesTotal: sources.size,
     sourcesTruncated: rest.length > 0,
     otherSources: other,
-    sweepsTruncated: allSweeps.length > bounds.sweeps,
+    sweepsTruncated: sweepList.length > bounds.sweeps,
     synsTruncated: allSyns.length > bounds.synPorts,
     recentSeconds: memory?.store.seconds ?? 0,
   };
@@ -294,10 +301,8 @@ function fanoutOf(
     if (o === 'refused') refused++;
     else if (o === 'unanswered') unanswered++;
   }
-  const ports = new Set<number>();
   let topDst: { hex: string; addr: Buffer; ports: Set<number> } | undefined;
   for (const [hex, d] of s.byDst) {
-    for (const p of d.ports) ports.add(p);
     if (!topDst || d.ports.size > topDst.ports.size) topDst = { hex, ...d };
   }
   let topDstFailed = 0;
@@ -307,12 +312,13 @@ function fanoutOf(
       if (o !== 'answered') topDstFailed++;
     }
   }
-  let topPort: [number, Set<string>] | undefined;
-  for (const e of s.byPort) if (!topPort || e[1].size > topPort[1].size) topPort = e;
+  let topPort: [number, number] | undefined;
+  for (const e of s.byPort) if (!topPort || e[1] > topPort[1]) topPort = e;
   let topPortFailed = 0;
   if (topPort) {
-    for (const d of topPort[1])
-      if (s.pairs.get(`${d}:${topPort[0]}`) !== 'answered') topPortFailed++;
+    const port = topPort[0];
+    for (const [hex, d] of s.byDst)
+      if (d.ports.has(port) && s.pairs.get(`${hex}:${port}`) !== 'answered') topPortFailed++;
   }
   return {
     f: {
@@ -320,13 +326,13 @@ function fanoutOf(
       protocol: PROTOCOL_ENUM[s.protocol],
       pairs: s.pairs.size,
       destinations: s.byDst.size,
-      ports: ports.size,
+      ports: s.byPort.size,
       refused,
       unanswered,
       topDestination: topDst ? masker.maskBytes(topDst.addr) : '',
       topDestinationPorts: topDst?.ports.size ?? 0,
       topPort: topPort?.[0] ?? 0,
-      topPortDestinations: topPort?.[1].size ?? 0,
+      topPortDestinations: topPort?.[1] ?? 0,
       topDestinationRefused: topDstFailed,
       topPortFailed,
       recentTopDestination: recent?.topDestination

@@ -1,4 +1,5 @@
 import { TCP_FLAG, type FlowRecord } from '../collector/port';
+import { addressHex } from '../collector/address-interner';
 
 /** Where a connection listens: the server's address and port. */
 export interface ServerEndpoint {
@@ -8,11 +9,22 @@ export interface ServerEndpoint {
   by: 'syn' | 'learned' | 'port-range';
 }
 
-/** Direction-free identity of a connection: protocol + both endpoints, sorted. */
+const keyOf = new WeakMap<FlowRecord, string>();
+
+/**
+ * Direction-free identity of a connection: protocol + both endpoints, sorted.
+ * Remembered per record (a window's close asks for it three times per record:
+ * server side, ports, scan figures); records are not changed after the drain.
+ */
 export function connectionKey(f: FlowRecord): string {
-  const a = `${f.saddr.toString('hex')}:${f.sport}`;
-  const b = `${f.daddr.toString('hex')}:${f.dport}`;
-  return `${f.ipProto}|${a < b ? `${a}|${b}` : `${b}|${a}`}`;
+  let key = keyOf.get(f);
+  if (key === undefined) {
+    const a = `${addressHex(f.saddr)}:${f.sport}`;
+    const b = `${addressHex(f.daddr)}:${f.dport}`;
+    key = `${f.ipProto}|${a < b ? `${a}|${b}` : `${b}|${a}`}`;
+    keyOf.set(f, key);
+  }
+  return key;
 }
 
 const EPHEMERAL_MIN = 32768; // Linux net.ipv4.ip_local_port_range default lower bound
@@ -66,7 +78,7 @@ export class ServerPortResolver {
       const r = list[0];
       const side = guessServerPort(r.sport, r.dport);
       out.set(key, {
-        addr: (side === 'src' ? r.saddr : r.daddr).toString('hex'),
+        addr: addressHex(side === 'src' ? r.saddr : r.daddr),
         port: side === 'src' ? r.sport : r.dport,
         by: 'port-range',
       });
@@ -82,14 +94,14 @@ export class ServerPortResolver {
     if (!client) {
       const sameTuple = (a: FlowRecord, b: FlowRecord) =>
         a.sport === b.sport && a.saddr.equals(b.saddr);
-      const directions = new Set(withSyn.map((r) => `${r.saddr.toString('hex')}:${r.sport}`));
+      const directions = new Set(withSyn.map((r) => `${addressHex(r.saddr)}:${r.sport}`));
       // One direction alone with SYN+ACK flags is ambiguous (SYN then ACKs, or SYN-ACK).
       if (directions.size < 2) return undefined;
       const earliest = withSyn.reduce((a, b) => (b.firstSeenNs < a.firstSeenNs ? b : a));
       client = withSyn.find((r) => sameTuple(r, earliest));
     }
     if (!client) return undefined;
-    return { addr: client.daddr.toString('hex'), port: client.dport, by: 'syn' };
+    return { addr: addressHex(client.daddr), port: client.dport, by: 'syn' };
   }
 
   private remember(key: string, ep: ServerEndpoint): void {

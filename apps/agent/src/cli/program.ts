@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { ExportFlags } from './export';
+import { applyCompactHeap } from '../health/heap-tuning';
 import { addConfigOptions, type CommonFlags } from './options';
 import { AGENT_VERSION } from './version';
 
@@ -53,6 +54,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .option('--spool-max-bytes <size>', 'on-disk spool bound, e.g. 64MiB')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (flags: CommonFlags) => {
+      // Before the run's modules load: their start-up garbage would grow the young generation.
+      applyCompactHeap();
       const { runCommand } = await import('./run');
       onExit(await runCommand(flags));
     });

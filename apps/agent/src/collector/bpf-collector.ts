@@ -9,6 +9,7 @@ import {
   type ConnectionEvent as BpfEvent,
   type KernelProbe,
 } from '@tidewatch/bpf';
+import { AddressInterner } from './address-interner';
 import { ensureTracefs } from './tracefs-mount';
 import type {
   CollectorPort,
@@ -29,6 +30,8 @@ export function probe(): KernelProbe {
 export class BpfCollector implements CollectorPort {
   private events: ConnectionEvent[] = [];
   private eventsLost = 0;
+  /** Shared address Buffers across drains (a window holds one per distinct address). */
+  private readonly addresses = new AddressInterner();
   /** Events waiting beyond this are dropped and counted (a stalled event loop must not grow memory). */
   private static readonly MAX_PENDING_EVENTS = 100_000;
 
@@ -152,8 +155,8 @@ export class BpfCollector implements CollectorPort {
       direction: f.direction,
       family: f.family,
       ipProto: f.ipProto,
-      saddr: f.saddr,
-      daddr: f.daddr,
+      saddr: this.addresses.intern(f.saddr),
+      daddr: this.addresses.intern(f.daddr),
       sport: f.sport,
       dport: f.dport,
       packets: Number(f.packets),
