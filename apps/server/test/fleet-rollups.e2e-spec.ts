@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { ConfigurationService } from '../src/config/configuration.service';
 import { createDataSource } from '../src/database/data-source';
 import { runMigrations } from '../src/database/migrate';
-import type { NormalizedBatch } from '../src/ingest/batch-validation';
+import type { NormalizedBatch } from '../src/storage/normalized-batch';
 import { storeBatches, StoredBatch } from '../src/storage/batch-store';
 import { FleetRollupService } from '../src/storage/fleet-rollups';
 import { PartitionMaintenanceService } from '../src/storage/partition-maintenance.service';
