@@ -1,29 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Browser, BrowserContext, Page } from 'playwright-core';
+import { BrowserContext, Page } from 'playwright-core';
 import { Client } from 'pg';
 import { expectAccessible } from './support/a11y';
 import { AgentStream } from './support/agent';
-import {
-  expectNoRawKeys,
-  launchChromium,
-  openPage,
-  screenshot,
-  signIn,
-  textOf,
-} from './support/browser';
-import {
-  apiSignIn,
-  assertBuilt,
-  auditEnv,
-  Child,
-  createTestDatabase,
-  createUser,
-  enrollmentToken,
-  startConsole,
-  startServer,
-  stop,
-  TestDatabase,
-} from './support/processes';
+import { expectNoRawKeys, openPage, screenshot, signIn, textOf } from './support/browser';
+import { apiSignIn, createUser, enrollmentToken } from './support/processes';
+import { ConsoleStack } from './support/stack';
 
 // The agent configuration pages in a real browser against the real server and PostgreSQL, with
 // two test agents on real gRPC streams. Ground truth: the configuration each agent receives is
@@ -58,11 +40,7 @@ const DEFAULTS = {
   cpuBudgetPercent: 0,
 };
 
-let db: TestDatabase;
-let audit: ReturnType<typeof auditEnv> | undefined;
-let server: Child & { httpPort: number; grpcPort: number };
-let consoleApp: Child & { url: string };
-let browser: Browser;
+const stack = new ConsoleStack();
 const tokens: Record<string, string> = {};
 /** zone=a: the label layer's host. */
 const inZone = {
@@ -78,12 +56,12 @@ const other = {
 };
 
 const api = (path: string, role: string) =>
-  fetch(`http://127.0.0.1:${server.httpPort}${path}`, {
+  fetch(`http://127.0.0.1:${stack.server.httpPort}${path}`, {
     headers: { authorization: `Bearer ${tokens[role]}` },
   });
 
 async function trail(action: string): Promise<[string, string, string][]> {
-  const c = new Client({ connectionString: db.url });
+  const c = new Client({ connectionString: stack.db.url });
   await c.connect();
   try {
     const r = await c.query<{ actor: string; target: string; outcome: string }>(
@@ -97,22 +75,18 @@ async function trail(action: string): Promise<[string, string, string][]> {
 }
 
 beforeAll(async () => {
-  assertBuilt();
-  db = await createTestDatabase();
-  audit = auditEnv();
-  server = await startServer(db.url, {
-    ...audit.env,
+  await stack.start(ZONE, {
     AUTH_TOTP_ROLES: '',
     AUTH_LOGIN_RATE_PER_MINUTE: '1000',
     AGENT_WINDOW_SECONDS: '10',
     AGENT_TOP_N: '20',
   });
-  const token = enrollmentToken(db.url, 2);
+  const token = enrollmentToken(stack.db.url, 2);
   for (const [h, labels] of [
     [inZone, { zone: 'a' }],
     [other, { zone: 'b' }],
   ] as const) {
-    h.stream = new AgentStream(server.grpcPort);
+    h.stream = new AgentStream(stack.server.grpcPort);
     await h.stream.hello({
       agentId: h.agentId,
       hostname: h.hostname,
@@ -126,32 +100,26 @@ beforeAll(async () => {
     expect(h.stream.configs).toEqual([{ ...DEFAULTS, version: 1 }]);
     h.stream.configApplied(1, true);
   }
-  consoleApp = await startConsole(`http://127.0.0.1:${server.httpPort}`, ZONE);
   const users = [SYSADMIN, SECADMIN, VIEWER];
-  for (const u of users) createUser(db.url, u);
-  for (const u of users) tokens[u.role] = await apiSignIn(server.httpPort, u);
-  browser = await launchChromium();
+  for (const u of users) createUser(stack.db.url, u);
+  for (const u of users) tokens[u.role] = await apiSignIn(stack.server.httpPort, u);
 });
 
 afterAll(async () => {
   inZone.stream?.close();
   other.stream?.close();
-  await browser?.close();
-  await stop(consoleApp);
-  await stop(server);
-  await db?.drop();
-  audit?.cleanup();
+  await stack.stop();
 });
 
 const open = (page: Page, at: string, locale: string) =>
-  openPage(page, `${consoleApp.url}${at}`, locale);
+  openPage(page, `${stack.consoleApp.url}${at}`, locale);
 
 async function signedIn(user: typeof SYSADMIN, locale: string, at: string) {
-  const ctx = await browser.newContext();
+  const ctx = await stack.browser.newContext();
   const page = await ctx.newPage();
   await signIn(
     page,
-    `${consoleApp.url}/${locale}/sign-in?next=${encodeURIComponent(`/${locale}${at}`)}`,
+    `${stack.consoleApp.url}/${locale}/sign-in?next=${encodeURIComponent(`/${locale}${at}`)}`,
     user,
   );
   expect(new URL(page.url()).pathname).toBe(`/${locale}${at.split('?')[0]}`);

@@ -3,11 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Browser, BrowserContext, Page } from 'playwright-core';
+import { BrowserContext, Page } from 'playwright-core';
 import { expectAccessible } from './support/a11y';
 import {
   expectNoRawKeys,
-  launchChromium,
   openPage,
   screenshot,
   signIn as signInAt,
@@ -16,19 +15,14 @@ import {
 import { AgentStream } from './support/agent';
 import {
   apiSignIn,
-  assertBuilt,
-  auditEnv,
-  Child,
   CONSOLE_ROOT,
-  createTestDatabase,
   createUser,
   enrollmentToken,
   freePort,
   startConsole,
-  startServer,
   stop,
-  TestDatabase,
 } from './support/processes';
+import { ConsoleStack } from './support/stack';
 import { A_SLOTS, B_SLOTS, sums, trafficWindow, WINDOW_MS, zeroWindow } from './fixtures/windows';
 
 // The console in a real browser (Debian's chromium, driven by playwright-core) against the real
@@ -77,11 +71,7 @@ const spec = JSON.parse(
 };
 const AUTH = '/api/v1/auth/login' in spec.paths;
 
-let db: TestDatabase;
-let audit: ReturnType<typeof auditEnv> | undefined;
-let server: Child & { httpPort: number; grpcPort: number };
-let consoleApp: Child & { url: string };
-let browser: Browser;
+const stack = new ConsoleStack();
 /** The signed-in browser (when the server has sign-in) every page of the data tests opens in. */
 let context: BrowserContext;
 /** Headers for the test's own API calls (a bearer token when the server has sign-in). */
@@ -122,23 +112,19 @@ const when = (locale: string, ms: number) =>
   `${new Intl.DateTimeFormat(locale, { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(new Date(ms))} GMT+8`;
 
 beforeAll(async () => {
-  assertBuilt();
-  db = await createTestDatabase();
   // No TOTP for the test user's role: the password is the whole sign-in here.
-  audit = auditEnv();
-  // The login rate limit (20 a minute from one address) is not what this test checks; the
-  // administration tests sign in and fail on purpose more often than that.
-  server = await startServer(db.url, {
-    ...audit.env,
+  await stack.start(ZONE, {
     AUTH_TOTP_ROLES: '',
+    // The login rate limit (20 a minute from one address) is not what this test checks; the
+    // administration tests sign in and fail on purpose more often than that.
     AUTH_LOGIN_RATE_PER_MINUTE: '1000',
   });
-  const token = enrollmentToken(db.url, 2);
+  const token = enrollmentToken(stack.db.url, 2);
   for (const [h, batches] of [
     [A, aBatches],
     [B, bBatches],
   ] as const) {
-    const s = new AgentStream(server.grpcPort);
+    const s = new AgentStream(stack.server.grpcPort);
     await s.hello({
       ...h,
       agentVersion: '0.1.0',
@@ -150,22 +136,20 @@ beforeAll(async () => {
     credentials[h.agentId] = s.credential;
     s.close();
   }
-  consoleApp = await startConsole(`http://127.0.0.1:${server.httpPort}`, ZONE);
   if (AUTH) {
     // Users first, then the sign-ins back to back: an idle keep-alive socket closed by the
     // server while `users create` runs would fail the next fetch ("other side closed").
     const users = [USER, OPERATOR, AUDITOR, SYSADMIN, SECADMIN];
-    for (const u of users) createUser(db.url, u);
+    for (const u of users) createUser(stack.db.url, u);
     for (const u of users) {
-      tokens[u.role] = { authorization: `Bearer ${await apiSignIn(server.httpPort, u)}` };
+      tokens[u.role] = { authorization: `Bearer ${await apiSignIn(stack.server.httpPort, u)}` };
     }
     auth = tokens[USER.role];
   }
-  browser = await launchChromium();
 });
 
 beforeAll(async () => {
-  context = await browser.newContext();
+  context = await stack.browser.newContext();
   if (AUTH) {
     const page = await context.newPage();
     await signIn(page, '/en/sign-in?next=%2Fen%2Ffleet');
@@ -176,18 +160,14 @@ beforeAll(async () => {
 
 /** Signs in through the form as `user` (the viewer unless said), from `at` on the console. */
 const signIn = (page: Page, at: string, user: User = USER) =>
-  signInAt(page, at ? `${consoleApp.url}${at}` : '', user);
+  signInAt(page, at ? `${stack.consoleApp.url}${at}` : '', user);
 
 afterAll(async () => {
   await context?.close();
-  await browser?.close();
-  await stop(consoleApp);
-  await stop(server);
-  await db?.drop();
-  audit?.cleanup();
+  await stack.stop();
 });
 
-const open = (page: Page, pathAndQuery: string, locale: string, base = consoleApp.url) =>
+const open = (page: Page, pathAndQuery: string, locale: string, base = stack.consoleApp.url) =>
   openPage(page, `${base}${pathAndQuery}`, locale);
 
 const text = textOf;
@@ -201,16 +181,16 @@ it('ground truth is what the fixture says', () => {
 
 it('proxies /api to the server on the console origin', async () => {
   const direct = await (
-    await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/hosts`, { headers: auth })
+    await fetch(`http://127.0.0.1:${stack.server.httpPort}/api/v1/hosts`, { headers: auth })
   ).json();
-  const proxied = await fetch(`${consoleApp.url}/api/v1/hosts`);
+  const proxied = await fetch(`${stack.consoleApp.url}/api/v1/hosts`);
   expect(proxied.status).toBe(AUTH ? 401 : 200);
   if (!AUTH) expect(await proxied.json()).toEqual(direct);
 });
 
 it('redirects / to the default locale, zh-CN', async () => {
   const page = await context.newPage();
-  await page.goto(`${consoleApp.url}/`);
+  await page.goto(`${stack.consoleApp.url}/`);
   expect(new URL(page.url()).pathname).toBe('/zh-CN/fleet');
   expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
   await page.close();
@@ -218,7 +198,7 @@ it('redirects / to the default locale, zh-CN', async () => {
 
 it('shows the sign-in form with inputs named username, password and totp, in both languages', async () => {
   // A context of its own (axe's scan needs one), without the session.
-  const fresh = await browser.newContext();
+  const fresh = await stack.browser.newContext();
   const page = await fresh.newPage();
   for (const [locale, title] of [
     ['zh-CN', '登录'],
@@ -239,16 +219,16 @@ it('a page without a session goes to sign-in and, signed in, back to where the u
   if (!AUTH) {
     // The server has no sign-in yet (no POST /api/v1/auth/login in its OpenAPI document):
     // every page is open, which this asserts instead.
-    const page = await browser.newPage();
+    const page = await stack.browser.newPage();
     await open(page, `/en/hosts/${A.agentId}?${RANGE}`, 'en');
     expect(new URL(page.url()).pathname).toBe(`/en/hosts/${A.agentId}`);
     await page.close();
     return;
   }
-  const fresh = await browser.newContext();
+  const fresh = await stack.browser.newContext();
   const page = await fresh.newPage();
   const where = `/en/hosts/${A.agentId}?${RANGE}`;
-  await page.goto(`${consoleApp.url}${where}`);
+  await page.goto(`${stack.consoleApp.url}${where}`);
   const url = new URL(page.url());
   expect([url.pathname, url.searchParams.get('next')]).toEqual(['/en/sign-in', where]);
   await signIn(page, '');
@@ -275,7 +255,7 @@ it('shows the account page (change password) in both languages', async () => {
 
 // Skipped (and counted as skipped) while the server has no sign-in to refuse a password with.
 (AUTH ? it : it.skip)('says so when the password is wrong', async () => {
-  const page = await browser.newPage();
+  const page = await stack.browser.newPage();
   await open(page, '/zh-CN/sign-in', 'zh-CN');
   await page.locator('input[name="username"]').fill(USER.username);
   await page.locator('input[name="password"]').fill('wrong password');
@@ -289,7 +269,7 @@ it('shows the account page (change password) in both languages', async () => {
 it('shows that the server is unreachable instead of a blank page', async () => {
   const closed = await freePort();
   const orphan = await startConsole(`http://127.0.0.1:${closed}`, ZONE);
-  const fresh = await browser.newContext();
+  const fresh = await stack.browser.newContext();
   try {
     const page = await fresh.newPage();
     for (const [locale, title] of [
@@ -399,7 +379,7 @@ describe.each([
     expect(msg).toContain(words.silent);
     // The time is when the server received the host's last window, as its API says.
     const detail = (await (
-      await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/hosts/${A.agentId}`, {
+      await fetch(`http://127.0.0.1:${stack.server.httpPort}/api/v1/hosts/${A.agentId}`, {
         headers: auth,
       })
     ).json()) as { lastBatchAt: string };
@@ -438,7 +418,7 @@ describe.each([
     expect(await worst('failed')).toEqual([[A.agentId, A.hostname, count(locale, FAILED_A)]]);
     expect(await worst('anomalies')).toEqual([[A.agentId, A.hostname, '1']]);
     const link = page.getByTestId('worst-failed').getByRole('link', { name: A.hostname });
-    expect(new URL((await link.getAttribute('href')) ?? '', consoleApp.url).search).toBe(
+    expect(new URL((await link.getAttribute('href')) ?? '', stack.consoleApp.url).search).toBe(
       `?${RANGE}`,
     );
     await screenshot(page, `fleet-${locale}`);
@@ -483,7 +463,7 @@ interface ApiAnomaly {
 }
 
 const api = (pathAndQuery: string, headers: Record<string, string>, init: RequestInit = {}) =>
-  fetch(`http://127.0.0.1:${server.httpPort}${pathAndQuery}`, {
+  fetch(`http://127.0.0.1:${stack.server.httpPort}${pathAndQuery}`, {
     ...init,
     headers: { ...headers, ...(init.headers as Record<string, string>) },
   });
@@ -519,7 +499,7 @@ describe('anomalies', () => {
     const items = await raisedAnomalies(A.agentId, 'abnormal_port');
     expect(items.length).toBe(1);
     anomaly = items[0];
-    operator = await browser.newContext();
+    operator = await stack.browser.newContext();
     const page = await operator.newPage();
     await signIn(page, '/zh-CN/sign-in?next=%2Fzh-CN%2Fanomalies', OPERATOR);
     expect(new URL(page.url()).pathname).toBe('/zh-CN/anomalies');
@@ -740,7 +720,7 @@ describe('live updates', () => {
       ],
     };
     const truth = sums([w]);
-    const s = new AgentStream(server.grpcPort);
+    const s = new AgentStream(stack.server.grpcPort);
     await s.hello({
       ...B,
       agentVersion: '0.1.0',
@@ -770,13 +750,13 @@ describe('live updates', () => {
     // Every socket went to the console's own origin, which forwarded it to the server.
     expect(sockets.length).toBeGreaterThanOrEqual(3);
     expect([...new Set(sockets)]).toEqual([
-      `${consoleApp.url.replace('http:', 'ws:')}/api/v1/live`,
+      `${stack.consoleApp.url.replace('http:', 'ws:')}/api/v1/live`,
     ]);
     for (const p of pages) await p.close();
   });
 
   it('a role without the live feed gets no socket (auditadmin)', async () => {
-    const ctx = await browser.newContext();
+    const ctx = await stack.browser.newContext();
     const page = await ctx.newPage();
     const sockets: string[] = [];
     page.on('websocket', (ws) => sockets.push(ws.url()));
@@ -791,7 +771,7 @@ describe('live updates', () => {
 
 describe('audit trail (auditadmin)', () => {
   it('searches with filters in the URL, shows the chain verified, exports the same as CSV', async () => {
-    const ctx = await browser.newContext();
+    const ctx = await stack.browser.newContext();
     const page = await ctx.newPage();
     await signIn(page, '/en/sign-in?next=%2Fen%2Faudit', AUDITOR);
     expect(new URL(page.url()).pathname).toBe('/en/audit');
@@ -813,8 +793,10 @@ describe('audit trail (auditadmin)', () => {
     await expectAccessible(page, 'audit', 'en');
     // The export link carries the same filters; the browser's session downloads it.
     const href = (await page.getByTestId('audit-export').getAttribute('href')) ?? '';
-    expect(new URL(href, consoleApp.url).searchParams.get('action')).toBe('anomaly.acknowledged');
-    const csv = await ctx.request.get(`${consoleApp.url}${href}`);
+    expect(new URL(href, stack.consoleApp.url).searchParams.get('action')).toBe(
+      'anomaly.acknowledged',
+    );
+    const csv = await ctx.request.get(`${stack.consoleApp.url}${href}`);
     expect(csv.status()).toBe(200);
     expect(csv.headers()['content-type']).toContain('text/csv');
     const body = (await csv.body()).toString('utf8');
@@ -844,7 +826,7 @@ describe('reports', () => {
   let downloads = '';
   beforeAll(async () => {
     downloads = mkdtempSync(path.join(tmpdir(), 'tw-console-downloads-'));
-    sysadmin = await browser.newContext();
+    sysadmin = await stack.browser.newContext();
     const page = await sysadmin.newPage();
     await signIn(page, '/en/sign-in?next=%2Fen%2Freports', SYSADMIN);
     expect(new URL(page.url()).pathname).toBe('/en/reports');
@@ -1031,7 +1013,7 @@ describe('reports', () => {
   });
 
   it('a secadmin has no reports link, the page says not allowed, the server refuses', async () => {
-    const ctx = await browser.newContext();
+    const ctx = await stack.browser.newContext();
     const page = await ctx.newPage();
     await signIn(page, '/zh-CN/sign-in?next=%2Fzh-CN%2Freports', SECADMIN);
     expect(new URL(page.url()).pathname).toBe('/zh-CN/reports');
@@ -1047,7 +1029,7 @@ describe('administration (secadmin)', () => {
   let secadmin: BrowserContext;
   const NEW = 'console-e2e-new-operator';
   beforeAll(async () => {
-    secadmin = await browser.newContext();
+    secadmin = await stack.browser.newContext();
     const page = await secadmin.newPage();
     await signIn(page, '/en/sign-in?next=%2Fen%2Fadmin%2Fusers', SECADMIN);
     expect(new URL(page.url()).pathname).toBe('/en/admin/users');
@@ -1218,7 +1200,7 @@ describe('enrollment tokens (sysadmin)', () => {
   ])(
     '%s: creates a token shown once that enrolls one agent, then revokes it',
     async (locale, words) => {
-      const ctx = await browser.newContext();
+      const ctx = await stack.browser.newContext();
       const page = await ctx.newPage();
       await signIn(
         page,
@@ -1241,7 +1223,7 @@ describe('enrollment tokens (sysadmin)', () => {
       ]);
 
       // The token enrolls a new agent over real gRPC, once.
-      const agent = new AgentStream(server.grpcPort);
+      const agent = new AgentStream(stack.server.grpcPort);
       await agent.hello({
         agentId: randomUUID(),
         hostname: `enrolled-${locale}`,
@@ -1270,7 +1252,7 @@ describe('enrollment tokens (sysadmin)', () => {
       expect(await audited('enrollment.token_revoked', id)).toEqual([
         [SYSADMIN.username, 'success'],
       ]);
-      const refused = new AgentStream(server.grpcPort);
+      const refused = new AgentStream(stack.server.grpcPort);
       await expect(
         refused.hello({
           agentId: randomUUID(),

@@ -1,31 +1,13 @@
 import { hash } from 'node:crypto';
 import type { Batch } from '@tidewatch/proto';
 import { Client } from 'pg';
-import { Browser, BrowserContext, Page, Request } from 'playwright-core';
+import { BrowserContext, Page, Request } from 'playwright-core';
 import { formatBitRate } from '../src/format/units';
 import { expectAccessible } from './support/a11y';
 import { AgentStream } from './support/agent';
-import {
-  expectNoRawKeys,
-  launchChromium,
-  openPage,
-  screenshot,
-  signIn,
-  textOf,
-} from './support/browser';
-import {
-  apiSignIn,
-  assertBuilt,
-  auditEnv,
-  Child,
-  createTestDatabase,
-  createUser,
-  enrollmentToken,
-  startConsole,
-  startServer,
-  stop,
-  TestDatabase,
-} from './support/processes';
+import { expectNoRawKeys, openPage, screenshot, signIn, textOf } from './support/browser';
+import { apiSignIn, createUser, enrollmentToken } from './support/processes';
+import { ConsoleStack } from './support/stack';
 import { WINDOW_MS, zeroWindow } from './fixtures/windows';
 
 // The fleet list asks for its visible rows' figures in batches (GET /traffic/sparklines), never
@@ -72,28 +54,21 @@ const VIEWER = { username: 'batch-viewer', password: 'viewer staple horse batter
 const SYSADMIN = { username: 'batch-sysadmin', password: 'sysadmin horse staple battery 52' };
 const AUDITOR = { username: 'batch-auditor', password: 'auditor battery horse staple 53' };
 
-let db: TestDatabase;
-let audit: ReturnType<typeof auditEnv>;
-let server: Child & { httpPort: number; grpcPort: number };
-let consoleApp: Child & { url: string };
-let browser: Browser;
+const stack = new ConsoleStack();
 let context: BrowserContext;
 const tokens: Record<string, Record<string, string>> = {};
 
 const api = (path: string, headers: Record<string, string>, init: RequestInit = {}) =>
-  fetch(`http://127.0.0.1:${server.httpPort}${path}`, {
+  fetch(`http://127.0.0.1:${stack.server.httpPort}${path}`, {
     ...init,
     headers: { ...headers, ...(init.headers as Record<string, string>) },
   });
 
 beforeAll(async () => {
-  assertBuilt();
-  db = await createTestDatabase();
-  audit = auditEnv();
-  server = await startServer(db.url, { ...audit.env, AUTH_TOTP_ROLES: '' });
-  const token = enrollmentToken(db.url, HOSTS);
+  await stack.start(ZONE, { AUTH_TOTP_ROLES: '' });
+  const token = enrollmentToken(stack.db.url, HOSTS);
   for (let i = 0; i < HOSTS; i++) {
-    const s = new AgentStream(server.grpcPort);
+    const s = new AgentStream(stack.server.grpcPort);
     const hello = {
       agentId: agentId(i),
       hostname: hostname(i),
@@ -107,36 +82,30 @@ beforeAll(async () => {
     s.close();
     if (i === GAP) {
       // Its spool overflowed: batches 3 and 4 never arrive, 5 does (lostBatches 2).
-      const again = new AgentStream(server.grpcPort);
+      const again = new AgentStream(stack.server.grpcPort);
       await again.hello({ ...hello, agentCredential: s.credential, oldestSequence: 5 });
       await again.send([window(5, 2, lastBytes(i))]);
       again.close();
     }
   }
-  consoleApp = await startConsole(`http://127.0.0.1:${server.httpPort}`, ZONE);
   const users = [
     [VIEWER, 'viewer'],
     [SYSADMIN, 'sysadmin'],
     [AUDITOR, 'auditadmin'],
   ] as const;
-  for (const [u, role] of users) createUser(db.url, { ...u, role });
+  for (const [u, role] of users) createUser(stack.db.url, { ...u, role });
   for (const [u, role] of users) {
-    tokens[role] = { authorization: `Bearer ${await apiSignIn(server.httpPort, u)}` };
+    tokens[role] = { authorization: `Bearer ${await apiSignIn(stack.server.httpPort, u)}` };
   }
-  browser = await launchChromium();
-  context = await browser.newContext();
+  context = await stack.browser.newContext();
   const page = await context.newPage();
-  await signIn(page, `${consoleApp.url}/en/sign-in?next=%2Fen%2Ffleet`, VIEWER);
+  await signIn(page, `${stack.consoleApp.url}/en/sign-in?next=%2Fen%2Ffleet`, VIEWER);
   await page.close();
 });
 
 afterAll(async () => {
   await context?.close();
-  await browser?.close();
-  await stop(consoleApp);
-  await stop(server);
-  await db?.drop();
-  audit?.cleanup();
+  await stack.stop();
 });
 
 const WORDS = {
@@ -205,7 +174,7 @@ describe.each(['en', 'zh-CN'] as const)('fleet page, %s', (locale) => {
   it('fetches the visible rows in a few batched requests, each row exactly its host', async () => {
     const page = await context.newPage();
     const calls = watchApi(page);
-    await openPage(page, `${consoleApp.url}/${locale}/fleet?${RANGE}`, locale);
+    await openPage(page, `${stack.consoleApp.url}/${locale}/fleet?${RANGE}`, locale);
     expect(await textOf(page, 'fleet-hosts')).toBe(String(HOSTS));
     const loading = locale === 'en' ? 'loading…' : '加载中…';
     const top = await settledRows(page, loading);
@@ -286,7 +255,7 @@ describe('reports page: verify a kept report', () => {
     expect(kept.map((r) => r.format).sort()).toEqual(['csv', 'json']);
     // The CSV one is changed behind the server's back. The database refuses that to the server's
     // role; the table's owner lifts the trigger for it, as the server's reports test does.
-    const pg = new Client({ connectionString: db.url });
+    const pg = new Client({ connectionString: stack.db.url });
     await pg.connect();
     try {
       const id = kept.find((r) => r.format === 'csv')!.id;
@@ -328,7 +297,7 @@ describe('reports page: verify a kept report', () => {
     '%s: shows the match, the tampered mismatch, both digests and the entry',
     async (locale) => {
       const page = await context.newPage();
-      await openPage(page, `${consoleApp.url}/${locale}/reports`, locale);
+      await openPage(page, `${stack.consoleApp.url}/${locale}/reports`, locale);
       const words =
         locale === 'en'
           ? {

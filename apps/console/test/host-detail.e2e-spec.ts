@@ -1,27 +1,10 @@
 import type { Batch } from '@tidewatch/proto';
-import { Browser, BrowserContext, Page } from 'playwright-core';
+import { BrowserContext, Page } from 'playwright-core';
 import { expectAccessible } from './support/a11y';
 import { AgentStream } from './support/agent';
-import {
-  expectNoRawKeys,
-  launchChromium,
-  openPage,
-  screenshot,
-  signIn,
-  textOf,
-} from './support/browser';
-import {
-  assertBuilt,
-  auditEnv,
-  Child,
-  createTestDatabase,
-  createUser,
-  enrollmentToken,
-  startConsole,
-  startServer,
-  stop,
-  TestDatabase,
-} from './support/processes';
+import { expectNoRawKeys, openPage, screenshot, signIn, textOf } from './support/browser';
+import { createUser, enrollmentToken } from './support/processes';
+import { ConsoleStack } from './support/stack';
 import { sums, trafficWindow, WINDOW_MS } from './fixtures/windows';
 
 // The host page's comparison with a past period and its brush-zoom, in a real browser against
@@ -64,11 +47,7 @@ const USER = {
   role: 'viewer',
 };
 
-let db: TestDatabase;
-let audit: ReturnType<typeof auditEnv> | undefined;
-let server: Child & { httpPort: number; grpcPort: number };
-let consoleApp: Child & { url: string };
-let browser: Browser;
+const stack = new ConsoleStack();
 let context: BrowserContext;
 
 const count = (locale: string, n: bigint) => new Intl.NumberFormat(locale).format(n);
@@ -83,37 +62,28 @@ const change = (locale: string, now: bigint, before: bigint) =>
   }).format(Number(((now - before) * 10_000n) / before) / 10_000);
 
 beforeAll(async () => {
-  assertBuilt();
-  db = await createTestDatabase();
-  audit = auditEnv();
-  server = await startServer(db.url, { ...audit.env, AUTH_TOTP_ROLES: '' });
-  const s = new AgentStream(server.grpcPort);
+  await stack.start(ZONE, { AUTH_TOTP_ROLES: '' });
+  const s = new AgentStream(stack.server.grpcPort);
   await s.hello({
     ...H,
     agentVersion: '0.1.0',
     kernelRelease: '4.19.90-kylin',
     capabilities: [],
-    enrollmentToken: enrollmentToken(db.url, 1),
+    enrollmentToken: enrollmentToken(stack.db.url, 1),
   });
   await s.send([...pastBatches, ...nowBatches]);
   s.close();
-  createUser(db.url, USER);
-  consoleApp = await startConsole(`http://127.0.0.1:${server.httpPort}`, ZONE);
-  browser = await launchChromium();
-  context = await browser.newContext();
+  createUser(stack.db.url, USER);
+  context = await stack.browser.newContext();
   const page = await context.newPage();
-  await signIn(page, `${consoleApp.url}/en/sign-in?next=%2Fen%2Ffleet`, USER);
+  await signIn(page, `${stack.consoleApp.url}/en/sign-in?next=%2Fen%2Ffleet`, USER);
   expect(new URL(page.url()).pathname).toBe('/en/fleet');
   await page.close();
 });
 
 afterAll(async () => {
   await context?.close();
-  await browser?.close();
-  await stop(consoleApp);
-  await stop(server);
-  await db?.drop();
-  audit?.cleanup();
+  await stack.stop();
 });
 
 /** The page's four totals and their compared figures, as exact sums of `now` and `before`. */
@@ -144,7 +114,7 @@ describe.each([
   afterAll(() => page.close());
 
   it('compares with the same period yesterday: exact totals, dashed lines with their gaps', async () => {
-    await openPage(page, `${consoleApp.url}/${locale}/hosts/${H.agentId}?${RANGE}`, locale);
+    await openPage(page, `${stack.consoleApp.url}/${locale}/hosts/${H.agentId}?${RANGE}`, locale);
     expect(await page.getByTestId('compare-period').count()).toBe(0);
     expect(await page.getByTestId('prev-total-bytes').count()).toBe(0);
     // The control is a link that keeps the range.
@@ -181,11 +151,11 @@ describe.each([
   it('zooms out to twice the range around its centre, keeping the comparison', async () => {
     await openPage(
       page,
-      `${consoleApp.url}/${locale}/hosts/${H.agentId}?${RANGE}&compare=1d`,
+      `${stack.consoleApp.url}/${locale}/hosts/${H.agentId}?${RANGE}&compare=1d`,
       locale,
     );
     const href = await page.getByTestId('zoom-out').getAttribute('href');
-    const u = new URL(href ?? '', consoleApp.url);
+    const u = new URL(href ?? '', stack.consoleApp.url);
     expect([u.searchParams.get('from'), u.searchParams.get('to')]).toEqual([
       new Date(T0 - SPAN / 2).toISOString(),
       new Date(T0 + SPAN + SPAN / 2).toISOString(),
@@ -196,7 +166,7 @@ describe.each([
   it('a drag over the chart opens the dragged range, with its exact totals', async () => {
     await openPage(
       page,
-      `${consoleApp.url}/${locale}/hosts/${H.agentId}?${RANGE}&compare=1d`,
+      `${stack.consoleApp.url}/${locale}/hosts/${H.agentId}?${RANGE}&compare=1d`,
       locale,
     );
     const canvas = page.locator('[data-testid="rate-chart"] canvas').first();

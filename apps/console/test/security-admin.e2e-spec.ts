@@ -3,28 +3,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { authenticator } from 'otplib';
-import { Browser, BrowserContext, Page } from 'playwright-core';
+import { BrowserContext, Page } from 'playwright-core';
 import { expectAccessible } from './support/a11y';
 import {
   Credentials,
   expectNavLinksUnbroken,
   expectNoRawKeys,
-  launchChromium,
   openPage,
   screenshot,
   textOf as text,
 } from './support/browser';
-import {
-  assertBuilt,
-  auditEnv,
-  Child,
-  createTestDatabase,
-  createUser,
-  startConsole,
-  startServer,
-  stop,
-  TestDatabase,
-} from './support/processes';
+import { createUser } from './support/processes';
+import { ConsoleStack } from './support/stack';
 
 // The security administrator's pages in a real browser (Debian's chromium) against the real
 // server and PostgreSQL, with the server's default TOTP roles (the three administrators): the
@@ -40,19 +30,15 @@ const SYSADMIN = { username: 'sec-e2e-sysadmin', password: 'sysadmin staple hors
 const OPERATOR = { username: 'sec-e2e-operator', password: 'operator staple horse 64' };
 const VIEWER = { username: 'sec-e2e-viewer', password: 'viewer staple horse 65' };
 
-let db: TestDatabase;
-let audit: ReturnType<typeof auditEnv> | undefined;
 let keyDir: string | undefined;
-let server: Child & { httpPort: number; grpcPort: number };
-let consoleApp: Child & { url: string };
-let browser: Browser;
+const stack = new ConsoleStack();
 /** The secadmin's browser, signed in with password and TOTP once the first test has run. */
 let secadmin: BrowserContext;
 /** Bearer headers for the test's own API calls, by user name. */
 const bearer: Record<string, Record<string, string>> = {};
 
 const api = (pathAndQuery: string, headers: Record<string, string>, init: RequestInit = {}) =>
-  fetch(`http://127.0.0.1:${server.httpPort}${pathAndQuery}`, {
+  fetch(`http://127.0.0.1:${stack.server.httpPort}${pathAndQuery}`, {
     ...init,
     headers: { 'content-type': 'application/json', ...headers },
   });
@@ -97,14 +83,10 @@ async function audited(action: string, target: string) {
 }
 
 beforeAll(async () => {
-  assertBuilt();
-  db = await createTestDatabase();
-  audit = auditEnv();
   keyDir = mkdtempSync(path.join(tmpdir(), 'tw-console-totp-'));
   const keyFile = path.join(keyDir, 'totp.key');
   writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
-  server = await startServer(db.url, {
-    ...audit.env,
+  await stack.start(ZONE, {
     AUTH_TOTP_KEY_FILE: keyFile,
     // The failures on purpose below are not what the rate limit is about.
     AUTH_LOGIN_RATE_PER_MINUTE: '1000',
@@ -116,7 +98,7 @@ beforeAll(async () => {
     [OPERATOR, 'operator'],
     [VIEWER, 'viewer'],
   ] as const) {
-    createUser(db.url, { ...u, role });
+    createUser(stack.db.url, { ...u, role });
   }
   // The audit administrator enrols TOTP through the API (its session is then complete).
   const a = await json<{ accessToken: string }>(login(AUDITOR));
@@ -132,23 +114,17 @@ beforeAll(async () => {
   bearer[VIEWER.username] = asBearer(
     (await json<{ accessToken: string }>(login(VIEWER))).accessToken,
   );
-  consoleApp = await startConsole(`http://127.0.0.1:${server.httpPort}`, ZONE);
-  browser = await launchChromium();
-  secadmin = await browser.newContext();
+  secadmin = await stack.browser.newContext();
 });
 
 afterAll(async () => {
   await secadmin?.close();
-  await browser?.close();
-  await stop(consoleApp);
-  await stop(server);
-  await db?.drop();
-  audit?.cleanup();
+  await stack.stop();
   if (keyDir) rmSync(keyDir, { recursive: true, force: true });
 });
 
 const open = (page: Page, pathAndQuery: string, locale: string) =>
-  openPage(page, `${consoleApp.url}${pathAndQuery}`, locale);
+  openPage(page, `${stack.consoleApp.url}${pathAndQuery}`, locale);
 
 /** Fills the sign-in form (the code only when given) and presses the button. */
 async function fillSignIn(page: Page, user: Credentials, totp?: string): Promise<void> {
@@ -168,7 +144,7 @@ async function secadminBearer(): Promise<Record<string, string>> {
 describe('TOTP', () => {
   it('a secadmin is sent to enrol, enrols in the page, then signs in with password and code only', async () => {
     const page = await secadmin.newPage();
-    await page.goto(`${consoleApp.url}/en/sign-in?next=%2Fen%2Fadmin%2Fsign-in-policy`);
+    await page.goto(`${stack.consoleApp.url}/en/sign-in?next=%2Fen%2Fadmin%2Fsign-in-policy`);
     await fillSignIn(page, SECADMIN);
     await page.waitForURL((u) => u.pathname === '/en/account');
     expect(new URL(page.url()).searchParams.get('next')).toBe('/en/admin/sign-in-policy');
@@ -257,9 +233,9 @@ describe('TOTP', () => {
   });
 
   it('zh-CN: a viewer enrols TOTP on the account page', async () => {
-    const ctx = await browser.newContext();
+    const ctx = await stack.browser.newContext();
     const page = await ctx.newPage();
-    await page.goto(`${consoleApp.url}/zh-CN/sign-in`);
+    await page.goto(`${stack.consoleApp.url}/zh-CN/sign-in`);
     await fillSignIn(page, VIEWER);
     await page.waitForURL((u) => u.pathname === '/zh-CN/fleet');
     await Promise.all([
@@ -580,9 +556,9 @@ describe('a viewer', () => {
   it.each(['zh-CN', 'en'])(
     '%s: has neither links nor pages; the server refuses',
     async (locale) => {
-      const ctx = await browser.newContext();
+      const ctx = await stack.browser.newContext();
       const page = await ctx.newPage();
-      await page.goto(`${consoleApp.url}/${locale}/sign-in`);
+      await page.goto(`${stack.consoleApp.url}/${locale}/sign-in`);
       await fillSignIn(page, VIEWER);
       await page.waitForURL((u) => u.pathname === `/${locale}/fleet`);
       for (const id of ['nav-sign-in-policy', 'nav-ldap-roles', 'nav-users']) {
