@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import jsQR from 'jsqr';
 import { authenticator } from 'otplib';
 import { BrowserContext, Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { expectAccessible } from './support/a11y';
 import {
   Credentials,
@@ -62,6 +64,18 @@ function wrongCode(secret: string): string {
     );
     if (authenticator.checkDelta(c, secret) === null) return c;
   }
+}
+
+/**
+ * What the enrolment's QR code says, read as a camera would: the code as the browser drew it
+ * (a screenshot of it), decoded by jsQR; null when it does not read as a QR code.
+ */
+async function scannedQr(page: Page): Promise<string | null> {
+  const qr = page.getByTestId('totp-qr');
+  expect(await qr.getAttribute('role')).toBe('img');
+  const png = PNG.sync.read(await qr.screenshot());
+  const rgba = new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length);
+  return jsQR(rgba, png.width, png.height)?.data ?? null;
 }
 
 /** The audit trail's entries for `action` on `target` (oldest first), as the auditor reads it. */
@@ -159,12 +173,18 @@ describe('TOTP', () => {
     const grouped = await text(page, 'totp-secret');
     expect(grouped).toMatch(/^([A-Z2-7]{4} )+[A-Z2-7]{1,4}$/);
     const secret = grouped.replace(/ /g, '');
-    const uri = new URL(await text(page, 'totp-uri'));
+    const shownUri = await text(page, 'totp-uri');
+    const uri = new URL(shownUri);
     expect([uri.protocol, uri.searchParams.get('secret'), uri.searchParams.get('issuer')]).toEqual([
       'otpauth:',
       secret,
       'Tidewatch',
     ]);
+    // The QR code beside them is the same address, exactly (the code below is from its secret).
+    expect(await scannedQr(page)).toBe(shownUri);
+    expect(await page.getByTestId('totp-qr').getAttribute('aria-label')).toBe(
+      'QR code of the otpauth address, for the authenticator app',
+    );
     await expectNoRawKeys(page);
     await screenshot(page, 'account-totp-en');
     await expectAccessible(page, 'account-totp', 'en');
@@ -245,6 +265,12 @@ describe('TOTP', () => {
     expect(await text(page, 'account-who')).toBe(`当前登录：${VIEWER.username}，只读用户。`);
     await page.getByTestId('totp-begin').click();
     const secret = (await text(page, 'totp-secret')).replace(/ /g, '');
+    const scanned = await scannedQr(page);
+    expect(scanned).toBe(await text(page, 'totp-uri'));
+    expect(new URL(scanned ?? '').searchParams.get('secret')).toBe(secret);
+    expect(await page.getByTestId('totp-qr').getAttribute('aria-label')).toBe(
+      '供身份验证器应用扫描的 otpauth 地址二维码',
+    );
     await expectNoRawKeys(page);
     await screenshot(page, 'account-totp-zh-CN');
     await expectAccessible(page, 'account-totp', 'zh-CN');

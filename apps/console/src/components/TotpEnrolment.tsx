@@ -1,8 +1,9 @@
 'use client';
 
 import { useLocale, useTranslations } from 'next-intl';
-import { FormEvent, useEffect, useState } from 'react';
+import { FormEvent, useEffect, useMemo, useState } from 'react';
 import { browserApi } from '../api/client';
+import { qrDrawing } from '../model/qr-code';
 import { groupedSecret, problemMessages } from '../model/security-settings';
 import { signInPath } from '../view-state/return-path';
 
@@ -14,7 +15,8 @@ type Problem =
 
 /**
  * TOTP enrolment of the signed-in user: POST /api/v1/auth/totp/enroll gives a new secret (shown
- * once, grouped for manual entry, and as the otpauth:// URI), POST /api/v1/auth/totp/confirm
+ * once: as a QR code of the otpauth:// URI for the authenticator's camera, grouped for manual
+ * entry, and as the URI itself), POST /api/v1/auth/totp/confirm
  * with a code from it completes it. From the next sign-in on, the code is asked for.
  */
 export function TotpEnrolment({ next }: { next: string | null }) {
@@ -109,6 +111,7 @@ export function TotpEnrolment({ next }: { next: string | null }) {
       {secret ? (
         <>
           <p>{t('scan')}</p>
+          <QrCode text={secret.otpauthUri} label={t('qr')} />
           <dl className="secret">
             <dt>{t('secret')}</dt>
             <dd>
@@ -158,5 +161,28 @@ export function TotpEnrolment({ next }: { next: string | null }) {
         {busy ? tc('working') : problemText}
       </p>
     </div>
+  );
+}
+
+/** Pixels a module: whole pixels keep the edges sharp for a camera. */
+const MODULE_PX = 4;
+
+/** The QR code of `text`, drawn in the page (dark on white whatever the colour scheme). */
+function QrCode({ text, label }: { text: string; label: string }) {
+  const { size, path } = useMemo(() => qrDrawing(text), [text]);
+  return (
+    <svg
+      className="qr"
+      role="img"
+      aria-label={label}
+      data-testid="totp-qr"
+      viewBox={`0 0 ${size} ${size}`}
+      width={size * MODULE_PX}
+      height={size * MODULE_PX}
+      shapeRendering="crispEdges"
+    >
+      <rect width={size} height={size} fill="#fff" />
+      <path d={path} fill="#000" />
+    </svg>
   );
 }
