@@ -11,6 +11,7 @@ import {
   Credentials,
   expectNavLinksUnbroken,
   expectNoRawKeys,
+  expectOneLineEach,
   openPage,
   screenshot,
   textOf as text,
@@ -556,8 +557,9 @@ describe('role change (secadmin)', () => {
     await page.close();
   });
 
-  it('zh-CN: the role select in Chinese', async () => {
+  it('zh-CN: the role select in Chinese; short cells on one line on a 1024-pixel screen', async () => {
     const page = await secadmin.newPage();
+    await page.setViewportSize({ width: 1024, height: 768 });
     await open(page, '/zh-CN/admin/users', 'zh-CN');
     const op = page.locator(`tr[data-username="${OPERATOR.username}"]`);
     expect(await op.getByTestId('user-role-name').innerText()).toBe('只读用户');
@@ -571,6 +573,16 @@ describe('role change (secadmin)', () => {
         .getByTestId('user-role-select')
         .count(),
     ).toBe(0);
+    // The short headers and values (角色, 来源, 动态验证码, a role's name, 本地, 是) read on one
+    // line each: a squeezed column would break them between any two characters.
+    const list = page.getByTestId('user-list');
+    await expectOneLineEach(list.locator('thead th'));
+    expect(await list.locator('thead th').allInnerTexts()).toEqual(
+      expect.arrayContaining(['角色', '来源', '动态验证码']),
+    );
+    for (const id of ['user-role-name', 'user-source', 'user-totp']) {
+      await expectOneLineEach(list.getByTestId(id));
+    }
     await expectNoRawKeys(page);
     await screenshot(page, 'users-role-zh-CN');
     await expectAccessible(page, 'users-role', 'zh-CN');

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, chromium, Locator, Page } from 'playwright-core';
 import { CONSOLE_ROOT } from './processes';
 
 // What every browser test of the console does the same way: Debian's chromium (never a
@@ -61,18 +61,25 @@ export async function expectNoRawKeys(page: Page): Promise<void> {
   ).toBeNull();
 }
 
-/** Every link of the top navigation reads on one line (a crowded bar wraps between links, never within one). */
-export async function expectNavLinksUnbroken(page: Page): Promise<void> {
-  const lines = await page.locator('.topbar nav a').evaluateAll((links) =>
-    links.map((a) => {
+/**
+ * Each element `items` matches reads on one line box: its text is not broken within it (a
+ * squeezed zh-CN label breaks between any two characters). For elements holding text only.
+ */
+export async function expectOneLineEach(items: Locator): Promise<void> {
+  const lines = await items.evaluateAll((els) =>
+    els.map((el) => {
       const range = document.createRange();
-      range.selectNodeContents(a);
-      return { text: a.textContent ?? '', lines: range.getClientRects().length };
+      range.selectNodeContents(el);
+      return { text: el.textContent ?? '', lines: range.getClientRects().length };
     }),
   );
   expect(lines.length).toBeGreaterThan(0);
   expect(lines.filter((l) => l.lines !== 1)).toEqual([]);
 }
+
+/** Every link of the top navigation reads on one line (a crowded bar wraps between links, never within one). */
+export const expectNavLinksUnbroken = (page: Page): Promise<void> =>
+  expectOneLineEach(page.locator('.topbar nav a'));
 
 // Every page as the browser drew it, kept as a test artifact (apps/console/test-artifacts/).
 export const ARTIFACTS = path.join(CONSOLE_ROOT, 'test-artifacts');

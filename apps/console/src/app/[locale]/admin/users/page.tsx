@@ -48,7 +48,7 @@ export default async function UsersPage({ params }: { params: Promise<{ locale: 
       <h1>{t('users.title')}</h1>
       <table data-testid="user-list" aria-label={t('users.title')}>
         <thead>
-          <tr>
+          <tr className="nowrap">
             <th scope="col">{t('users.col.username')}</th>
             <th scope="col">{t('users.col.role')}</th>
             <th scope="col">{t('users.col.source')}</th>
@@ -63,13 +63,19 @@ export default async function UsersPage({ params }: { params: Promise<{ locale: 
           {users.map((u) => (
             <tr key={u.id} data-username={u.username}>
               <th scope="row">{u.username}</th>
-              <td data-testid="user-role-name">{t(`roleName.${u.role}`)}</td>
-              <td>{t(`users.sourceName.${u.source}`)}</td>
+              <td className="nowrap" data-testid="user-role-name">
+                {t(`roleName.${u.role}`)}
+              </td>
+              <td className="nowrap" data-testid="user-source">
+                {t(`users.sourceName.${u.source}`)}
+              </td>
               <td data-testid="user-state">
                 {states(u)}
                 {u.lockedUntil ? ` (${t('users.until', { time: when(u.lockedUntil) })})` : ''}
               </td>
-              <td>{u.totpEnrolled ? t('yes') : t('no')}</td>
+              <td className="nowrap" data-testid="user-totp">
+                {u.totpEnrolled ? t('yes') : t('no')}
+              </td>
               <td>
                 {when(u.createdAt)}
                 {u.createdBy ? ` (${u.createdBy})` : ''}
