@@ -1,4 +1,8 @@
-import type { NormalizedListening, NormalizedScan } from '../storage/normalized-batch';
+import type {
+  NormalizedBatch,
+  NormalizedListening,
+  NormalizedScan,
+} from '../storage/normalized-batch';
 import { API_DIRECTIONS, API_PROTOCOLS, apiName } from '../storage/codes';
 import type { Finding, Severity } from './anomaly-types';
 import { stepBaseline, type BaselineState } from './baseline';
@@ -11,13 +15,7 @@ export interface DetectorWindow {
   traffic: { direction: number; protocol: number; bytes: number }[];
   connections: { openedClient: number; failed: number; retransmits: number };
   drops: { count: number }[];
-  abnormal: {
-    peer: string;
-    port: number;
-    protocol: number;
-    direction: number;
-    connections: number;
-  }[];
+  abnormal: NormalizedBatch['abnormal'];
   scan: NormalizedScan | null;
   listening: NormalizedListening | null;
 }
