@@ -101,12 +101,8 @@ function rollupInsert(s: Series, resolution: '1m' | '1h', source: string): strin
     ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${merge.join(', ')}`;
 }
 
-/**
- * One statement per series: the raw rows go in through a multi-row unnest,
- * and the same rows, grouped, are added to the 1 min and 1 h rollups in the
- * same statement (so in the same transaction).
- */
-export function seriesInsertSql(s: Series): string {
+/** The multi-row unnest INSERT of one series' raw rows (RETURNING them for the rollups). */
+export function rawInsertSql(s: Series, returning = false): string {
   const cols = ['agent_id', 'window_start', ...s.rawColumns.map((c) => c.name)];
   const types = ['uuid', 'timestamptz', ...s.rawColumns.map((c) => (c.viaText ? 'text' : c.type))];
   const unnest = types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
@@ -118,10 +114,19 @@ export function seriesInsertSql(s: Series): string {
       ].join(', ')
     : '*';
   const from = select === '*' ? '' : ` AS u(${cols.join(', ')})`;
+  const ret = returning ? ` RETURNING ${cols.join(', ')}` : '';
+  return `INSERT INTO ${s.raw} (${cols.join(', ')})
+    SELECT ${select} FROM unnest(${unnest})${from}${ret}`;
+}
+
+/**
+ * One statement per series: the raw rows go in through a multi-row unnest,
+ * and the same rows, grouped, are added to the 1 min and 1 h rollups in the
+ * same statement (so in the same transaction).
+ */
+export function seriesInsertSql(s: Series): string {
   return `WITH raw AS (
-    INSERT INTO ${s.raw} (${cols.join(', ')})
-    SELECT ${select} FROM unnest(${unnest})${from}
-    RETURNING ${cols.join(', ')}
+    ${rawInsertSql(s, true)}
   ), m AS (
     ${rollupInsert(s, '1m', 'raw')}
   )

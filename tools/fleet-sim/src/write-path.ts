@@ -1,0 +1,231 @@
+// The write path alone (issue #12): the server's storeBatches on one PostgreSQL session per
+// variant, the same generated windows (fleet-sim's makeWindow, through the wire round trip
+// and validateBatch), the variants interleaved flush by flush so that the machine's load
+// hits them alike. CPU from /proc for each variant's backend and process.cpuUsage() for
+// Node. Variants (WRITE_PATH_VARIANTS, comma-separated):
+//   rollups  — raw rows and, in the same statements, the 1 min and 1 h upserts (before #12)
+//   raw      — the raw rows only (what ingest does once the per-agent rollups are derived)
+//   derived  — raw, plus deriving the 1 min rollups from those raw rows and the 1 h ones from
+//              the 1 min rows afterwards (INSERT … SELECT … GROUP BY, one transaction per
+//              series and resolution), its PostgreSQL CPU counted to the variant
+// node tools/fleet-sim/dist/write-path.js  [WRITE_PATH_FLUSHES=12 WRITE_PATH_AGENTS=20
+// WRITE_PATH_WINDOWS=8]
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { loadTidewatchV1 } from '@tidewatch/proto';
+import { validateBatch } from '@tidewatch/server/dist/ingest/batch-validation';
+import {
+  rawRowsOf,
+  rawInsertSql,
+  seriesInsertSql,
+  type StoredBatch,
+} from '@tidewatch/server/dist/storage/batch-store';
+import {
+  rollupTable,
+  SERIES,
+  type RollupColumn,
+  type Series,
+} from '@tidewatch/server/dist/storage/series';
+import { partitionDdl, periodsBetween } from '@tidewatch/server/dist/storage/partitions';
+import { partitionedTables, partitionUnit } from '@tidewatch/server/dist/storage/series';
+import { cpuSeconds } from './copy-baseline';
+import { makeWindow } from './windows';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const BIN = path.join(ROOT, 'apps', 'server', 'bin', 'tidewatch-server.js');
+const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const FLUSHES = Number(process.env.WRITE_PATH_FLUSHES ?? 12);
+const AGENTS = Number(process.env.WRITE_PATH_AGENTS ?? 20);
+const WINDOWS = Number(process.env.WRITE_PATH_WINDOWS ?? 8);
+const VARIANTS = (process.env.WRITE_PATH_VARIANTS ?? 'rollups,raw,derived').split(',');
+
+const LIMITS = { maxRecords: 1_000_000, notBefore: new Date(0), notAfter: new Date(8.64e15) };
+const method = loadTidewatchV1().Ingest.service.Stream;
+
+const mergeAgg = (c: RollupColumn): string =>
+  c.merge === 'sum'
+    ? `sum(${c.name})`
+    : c.merge === 'max'
+      ? `max(${c.name})`
+      : c.merge === 'or'
+        ? `bool_or(${c.name})`
+        : `tw_sum_array(${c.name})`;
+
+/** The derivation of one series' 1 min rows from raw (or 1 h from 1 min) in [$1, $2). */
+function deriveSql(s: Series, target: '1m' | '1h'): string {
+  const cols = ['agent_id', 'bucket', ...s.dims, ...s.rollup.map((c) => c.name)];
+  const fromRaw = target === '1m';
+  const time = fromRaw
+    ? "date_trunc('minute', window_start, 'UTC')"
+    : "date_trunc('hour', bucket, 'UTC')";
+  const aggs = s.rollup.map((c) => (fromRaw ? c.agg : mergeAgg(c)));
+  const group = Array.from({ length: 2 + s.dims.length }, (_, i) => i + 1).join(', ');
+  return `INSERT INTO ${rollupTable(s, target)} (${cols.join(', ')})
+    SELECT agent_id, ${time}, ${[...s.dims, ...aggs].join(', ')}
+      FROM ${fromRaw ? s.raw : rollupTable(s, '1m')}
+     WHERE ${fromRaw ? 'window_start' : 'bucket'} >= $1 AND ${fromRaw ? 'window_start' : 'bucket'} < $2
+     GROUP BY ${group}`;
+}
+
+function flushItems(ids: string[], flush: number, start: number): StoredBatch[] {
+  const items: StoredBatch[] = [];
+  for (let w = 0; w < WINDOWS; w++) {
+    const seq = flush * WINDOWS + w + 1;
+    ids.forEach((agentId, i) => {
+      const wire = method.requestDeserialize(
+        method.requestSerialize({ batch: makeWindow(i, seq, start + (seq - 1) * 10_000) }),
+      );
+      items.push({
+        agentId,
+        batch: validateBatch(wire.batch as NonNullable<typeof wire.batch>, LIMITS),
+      });
+    });
+  }
+  return items;
+}
+
+async function main(): Promise<void> {
+  const admin = new Client({ connectionString: PG });
+  await admin.connect();
+  const names: string[] = [];
+  const clients: Client[] = [];
+  try {
+    const start = Math.floor((Date.now() - 2 * 3_600_000) / 60_000) * 60_000;
+    // A database per variant (same schema, same partitions): no variant scans another's rows.
+    const sessions = new Map<string, { db: Client; pid: number; ids: string[] }>();
+    for (const v of VARIANTS) {
+      const name = `tw_writepath_${v}_${randomBytes(4).toString('hex')}`;
+      await admin.query(`CREATE DATABASE ${name}`);
+      names.push(name);
+      const url = new URL(PG);
+      url.pathname = `/${name}`;
+      execFileSync(process.execPath, [BIN, 'migrate', 'run'], {
+        env: { ...process.env, DATABASE_URL: url.toString() },
+        stdio: 'ignore',
+      });
+      const db = new Client({ connectionString: url.toString() });
+      await db.connect();
+      clients.push(db);
+      const [{ pid }] = (await db.query('SELECT pg_backend_pid() AS pid')).rows as {
+        pid: number;
+      }[];
+      for (const t of partitionedTables()) {
+        const unit = partitionUnit(t.resolution);
+        for (const p of periodsBetween(
+          new Date(start - 86_400_000),
+          new Date(Date.now() + 86_400_000),
+          unit,
+        ))
+          await db.query(partitionDdl(t.table, p, unit, t.updatedInPlace));
+      }
+      sessions.set(v, { db, pid, ids: Array.from({ length: AGENTS }, () => randomUUID()) });
+    }
+    const rollupSql = new Map(SERIES.map((s) => [s.raw, seriesInsertSql(s)]));
+    const rawSql = new Map(SERIES.map((s) => [s.raw, rawInsertSql(s)]));
+    const acc = new Map(
+      VARIANTS.map((v) => [v, { pg: 0, node: 0, ms: 0, records: 0, derivePg: 0, derive1hPg: 0 }]),
+    );
+    let derivedTo = start;
+    const derive = async (db: Client, target: '1m' | '1h', from: number, to: number) => {
+      if (to <= from) return;
+      await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      for (const s of SERIES) await db.query(deriveSql(s, target), [new Date(from), new Date(to)]);
+      await db.query('COMMIT');
+    };
+    for (let f = 0; f < FLUSHES; f++) {
+      // The order alternates per round, so neither variant always runs first.
+      const order = f % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+      for (const v of order) {
+        const { db, pid, ids } = sessions.get(v)!;
+        const items = flushItems(ids, f, start);
+        const pg0 = cpuSeconds(pid);
+        const n0 = process.cpuUsage();
+        const t0 = performance.now();
+        await db.query('BEGIN');
+        let records = 0;
+        // The writer's own work (row mapping, parameters) is inside the timed part.
+        for (const { table, values } of rawRowsOf(items)) {
+          const sql = (v === 'rollups' ? rollupSql : rawSql).get(table)!;
+          await db.query(sql, values);
+          records += values[0].length;
+        }
+        await db.query('COMMIT');
+        const n = process.cpuUsage(n0);
+        const a = acc.get(v)!;
+        if (v === 'derived') {
+          // The minutes this flush closed, as a timer would derive them: one snapshot.
+          const to = Math.floor((start + (f + 1) * WINDOWS * 10_000) / 60_000) * 60_000;
+          const d0 = cpuSeconds(pid);
+          await derive(db, '1m', derivedTo, to);
+          a.derivePg += cpuSeconds(pid) - d0;
+          derivedTo = to;
+        }
+        a.ms += performance.now() - t0;
+        a.pg += cpuSeconds(pid) - pg0;
+        a.node += (n.user + n.system) / 1e6;
+        a.records += records;
+      }
+    }
+    if (acc.has('derived')) {
+      // The rest: the last open minute, then every hour from the 1 min rows.
+      const { db, pid } = sessions.get('derived')!;
+      const a = acc.get('derived')!;
+      const pg0 = cpuSeconds(pid);
+      const t0 = performance.now();
+      const end = start + FLUSHES * WINDOWS * 10_000 + 60_000;
+      await derive(db, '1m', derivedTo, end);
+      const h0 = cpuSeconds(pid);
+      await derive(db, '1h', Math.floor(start / 3_600_000) * 3_600_000, end + 3_600_000);
+      a.derive1hPg = cpuSeconds(pid) - h0;
+      a.derivePg += cpuSeconds(pid) - pg0;
+      a.pg += cpuSeconds(pid) - pg0;
+      a.ms += performance.now() - t0;
+    }
+    // The derived rollups must equal the upserted ones (same windows, other agent ids).
+    if (acc.has('derived') && acc.has('rollups')) {
+      for (const s of SERIES)
+        for (const r of ['1m', '1h'] as const) {
+          const c = s.rollup[0].name;
+          const sql = `SELECT count(*)::text AS n, sum(${c})::text AS v, string_agg(bucket::text, ',' ORDER BY bucket) AS b
+                         FROM (SELECT bucket, sum(${c === 'abnormal' ? 'abnormal::int' : c}::numeric) AS ${c}
+                                 FROM ${rollupTable(s, r)} GROUP BY 1) x`;
+          const [x] = (await sessions.get('rollups')!.db.query(sql)).rows;
+          const [y] = (await sessions.get('derived')!.db.query(sql)).rows;
+          if (JSON.stringify(x) !== JSON.stringify(y))
+            throw new Error(
+              `${rollupTable(s, r)}: upserted ${JSON.stringify(x).slice(0, 200)} != derived ${JSON.stringify(y).slice(0, 200)}`,
+            );
+        }
+    }
+    const out: Record<string, unknown> = { flushes: FLUSHES, agents: AGENTS, windows: WINDOWS };
+    for (const [v, a] of acc)
+      out[v] = {
+        records: a.records,
+        pgCpuS: +a.pg.toFixed(2),
+        ...(v === 'derived'
+          ? {
+              ofItDerivationPgCpuS: +a.derivePg.toFixed(2),
+              ofThat1hFrom1mPgCpuS: +a.derive1hPg.toFixed(2),
+            }
+          : {}),
+        nodeCpuS: +a.node.toFixed(2),
+        wallS: +(a.ms / 1000).toFixed(2),
+        recordsPerCpuS: Math.round(a.records / (a.pg + a.node)),
+        recordsPerWallS: Math.round(a.records / (a.ms / 1000)),
+      };
+    out.loadavg = os.loadavg().map((x) => +x.toFixed(2));
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } finally {
+    for (const db of clients) await db.end().catch(() => undefined);
+    for (const name of names) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exitCode = 1;
+});
