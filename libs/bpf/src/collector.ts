@@ -2,6 +2,7 @@ import { TidewatchBpfError, fromNative, native, nativeSync } from './errors';
 import { addressBytes, formatAddress } from './address';
 import {
   CONFIG,
+  FLOWS_BITS,
   DIRECTIONS,
   ERROR_KEYS,
   EVENT_KINDS,
@@ -109,8 +110,8 @@ export class Collector {
     const handle = await native(addon.open(path, tables));
     const collector = new Collector(addon, handle, path, kind, pages);
     try {
-      collector.writeConfig(CONFIG.activeFlows, 0n);
-      collector.writeConfig(CONFIG.flowsEnabled, flows ? 1n : 0n);
+      // table A, records on or off: one word (tidewatch.h, TW_CFG_FLOWS)
+      collector.writeConfig(CONFIG.flows, flows ? BigInt(FLOWS_BITS.on) : 0n);
       collector.writeConfig(CONFIG.eventsEnabled, events ? 1n : 0n);
       collector.writeConfig(CONFIG.kfreeReasonOffset, BigInt(kfreeSkbReasonOffset()));
       const tp = tracepointOffsets();
@@ -362,7 +363,11 @@ export class Collector {
 
   /** Turns per-flow records on or off at run time; the exact counters continue. */
   setFlowsEnabled(enabled: boolean): void {
-    this.writeConfig(CONFIG.flowsEnabled, checkBool('enabled', enabled) ? 1n : 0n);
+    const on = checkBool('enabled', enabled) === true;
+    this.checkOpen();
+    // Native: it changes only the on bit of the word whose table bit a drain
+    // flips, under the lock the drain holds.
+    nativeSync(() => this.addon.setFlowsEnabled(this.handle, on));
   }
 
   /** Turns connection events on or off at run time. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CONFIG,
+  FLOWS_BITS,
   DIRECTIONS,
   ERROR_KEYS,
   ERROR_NAMES,
@@ -91,6 +92,13 @@ describe('layout.ts against tidewatch.h', () => {
     expect(cEnum('tw_config_key').get('TW_CFG_MAX')).toBeGreaterThan(
       Math.max(...Object.values(CONFIG)),
     );
+  });
+
+  it('bits of the flow records config word (TW_FLOWS_*)', () => {
+    const bits = Object.fromEntries(
+      [...HEADER.matchAll(/#define TW_FLOWS_(\w+) (\d+)/g)].map(([, k, v]) => [k, Number(v)]),
+    );
+    expect(bits).toEqual({ TABLE_B: FLOWS_BITS.tableB, ON: FLOWS_BITS.on });
   });
 
   it('event kinds and the interface slots', () => {

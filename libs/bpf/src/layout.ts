@@ -16,13 +16,18 @@ export type Protocol = (typeof PROTOCOLS)[number];
 
 /** enum tw_config_key */
 export const CONFIG = {
-  activeFlows: 0,
-  flowsEnabled: 1,
+  flows: 0,
   kfreeReasonOffset: 2,
   eventsEnabled: 3,
   sockSaddr6Offset: 4,
   retransSportOffset: 5,
   retransSaddr6Offset: 6,
+} as const;
+
+/** Bits of tw_config[TW_CFG_FLOWS] (TW_FLOWS_*). */
+export const FLOWS_BITS = {
+  tableB: 1,
+  on: 2,
 } as const;
 
 /** enum tw_error_key, in order. */

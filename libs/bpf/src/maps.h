@@ -72,7 +72,7 @@ struct {
  * one flow hit from both CPUs 479 ns atomic vs 468 ns per-CPU, separate
  * flows 467 vs 453 ns -- within the run-to-run spread (440-590 ns), while a
  * per-CPU table costs max_entries * CPUs * 48 bytes (64k flows on 96 CPUs:
- * 300 MB per table). Two tables: user space flips TW_CFG_ACTIVE_FLOWS, waits,
+ * 300 MB per table). Two tables: user space flips TW_FLOWS_TABLE_B, waits,
  * then drains the idle one.
  */
 struct {

@@ -90,6 +90,8 @@ export interface NativeAddon {
   detachTracepoints(h: NativeHandle): Promise<void>;
   writeConfig(h: NativeHandle, key: number, value: bigint): void;
   readConfig(h: NativeHandle, key: number): bigint;
+  /** Sets or clears TW_FLOWS_ON in tw_config[TW_CFG_FLOWS], leaving the table bit. */
+  setFlowsEnabled(h: NativeHandle, enabled: boolean): void;
   setIfSlot(h: NativeHandle, ifindex: number, slot: number): void;
   deleteIfSlot(h: NativeHandle, ifindex: number): void;
   readTraffic(h: NativeHandle, slots: number[]): Promise<BigUint64Array>;

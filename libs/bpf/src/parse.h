@@ -81,6 +81,23 @@ static __always_inline __u8 tw_proto_class(__u8 ip_proto)
 }
 
 /*
+ * sport and dport as one 32-bit store: the slot hash and compare right after
+ * the parse load the key in 32-bit words, and a word load from two 16-bit
+ * stores cannot take the stored value from the CPU's store buffer (store
+ * forwarding), it waits for both to reach the cache.
+ */
+static __always_inline void tw_set_ports(struct tw_flow_key *key, __u16 sport, __u16 dport)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	__u32 w = sport | (__u32)dport << 16;
+#else
+	__u32 w = (__u32)sport << 16 | dport;
+#endif
+
+	__builtin_memcpy(&key->sport, &w, sizeof(w));
+}
+
+/*
  * An ICMP port unreachable (ICMPv4 type 3 code 3, ICMPv6 type 1 code 4)
  * quoting a UDP datagram is recorded with sport = TW_ICMP(V6)_PORT_UNREACH
  * and dport = the quoted datagram's destination port: the port that was
@@ -115,8 +132,8 @@ static __always_inline void tw_parse_port_unreach(struct __sk_buff *skb, __u32 o
 	}
 	if (bpf_skb_load_bytes(skb, off, h, 4) < 0)
 		return;
-	key->sport = v6 ? TW_ICMPV6_PORT_UNREACH : TW_ICMP_PORT_UNREACH;
-	key->dport = ((__u16)h[2] << 8) | h[3];
+	tw_set_ports(key, v6 ? TW_ICMPV6_PORT_UNREACH : TW_ICMP_PORT_UNREACH,
+		     ((__u16)h[2] << 8) | h[3]);
 }
 
 /* Ports (or ICMP type/code) of the transport header at off, in host order. */
@@ -145,8 +162,7 @@ static __always_inline int tw_parse_l4(struct __sk_buff *skb, __u32 off, struct 
 		hdr = tw_hdr(skb, off, 2, buf, direct);
 		if (!hdr)
 			return TW_PARSE_SHORT;
-		key->sport = hdr[0]; /* type */
-		key->dport = hdr[1]; /* code */
+		tw_set_ports(key, hdr[0], hdr[1]); /* type, code */
 		/* constants once inlined: ICMPv4 under IPv4, ICMPv6 under IPv6 */
 		if (v6 ? key->ip_proto == IPPROTO_ICMPV6 && hdr[0] == 1 && hdr[1] == 4 :
 			 key->ip_proto == IPPROTO_ICMP && hdr[0] == 3 && hdr[1] == 3) {
@@ -158,8 +174,7 @@ static __always_inline int tw_parse_l4(struct __sk_buff *skb, __u32 off, struct 
 	default:
 		return TW_PARSE_OK;
 	}
-	key->sport = ((__u16)hdr[0] << 8) | hdr[1];
-	key->dport = ((__u16)hdr[2] << 8) | hdr[3];
+	tw_set_ports(key, ((__u16)hdr[0] << 8) | hdr[1], ((__u16)hdr[2] << 8) | hdr[3]);
 	return TW_PARSE_OK;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Per-flow records in tw_flows_a / tw_flows_b, whichever tw_config
- * [TW_CFG_ACTIVE_FLOWS] names. A full table is counted, never silent.
+ * Per-flow records in tw_flows_a / tw_flows_b, whichever the table bit of
+ * tw_config[TW_CFG_FLOWS] names. A full table is counted, never silent.
  *
  * In front of each table, per CPU, TW_FLOW_PEND_SLOTS write-combining slots
  * (tw_flow_pend). A packet whose flow holds its slot is added there with
@@ -155,10 +155,12 @@ static __always_inline void tw_flow_record(void *flows, __u32 table, const struc
 static __always_inline void tw_flows_record(const struct tw_flow_key *key, __u64 packets,
 					    __u64 bytes, __u8 flags)
 {
-	if (!tw_cfg(TW_CFG_FLOWS_ENABLED))
+	/* one word read once: on bit and table; a table and its slots go together */
+	__u64 flows = tw_cfg(TW_CFG_FLOWS);
+
+	if (!(flows & TW_FLOWS_ON))
 		return;
-	/* read once: a table and its slots go together */
-	if (tw_cfg(TW_CFG_ACTIVE_FLOWS))
+	if (flows & TW_FLOWS_TABLE_B)
 		tw_flow_record(&tw_flows_b, 1, key, packets, bytes, flags);
 	else
 		tw_flow_record(&tw_flows_a, 0, key, packets, bytes, flags);

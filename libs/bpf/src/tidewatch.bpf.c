@@ -29,6 +29,7 @@ static __always_inline int tw_tc(struct __sk_buff *skb, __u32 dir)
 	volatile struct tw_parsed p;
 	__u64 packets = tw_wire_packets(skb);
 	__u64 bytes;
+	__u32 kind;
 
 	/*
 	 * Zeroed, both: 4.19 and 5.10 refuse to read a stack byte no path
@@ -43,7 +44,12 @@ static __always_inline int tw_tc(struct __sk_buff *skb, __u32 dir)
 	tw_count_traffic(tw_iface_slot(skb->ifindex), dir, (const struct tw_parsed *)&p, packets,
 			 bytes);
 	key.ifindex = skb->ifindex;
-	key.direction = dir;
+	/*
+	 * direction, family, ip_proto and pad as one 32-bit store, for the
+	 * slot hash's word load right after (tw_set_ports says why).
+	 */
+	kind = dir | (__u32)key.family << 8 | (__u32)key.ip_proto << 16;
+	__builtin_memcpy(&key.direction, &kind, sizeof(kind));
 	tw_flows_record(&key, packets, bytes, p.tcp_flags);
 	/*
 	 * UNSPEC, not OK: OK would end classification here and skip the

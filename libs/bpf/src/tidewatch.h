@@ -68,10 +68,18 @@ struct tw_traffic_value {
 	tw_u64 bytes; /* skb->len at the TC hook */
 };
 
+/* Bits of tw_config[TW_CFG_FLOWS]. */
+#define TW_FLOWS_TABLE_B 1 /* 0: tw_flows_a takes updates, 1: tw_flows_b */
+#define TW_FLOWS_ON 2 /* 0: no per-flow records (the counters stay) */
+
 /* Keys of tw_config (array of __u64), written by user space before attach. */
 enum tw_config_key {
-	TW_CFG_ACTIVE_FLOWS = 0, /* 0: tw_flows_a takes updates, 1: tw_flows_b */
-	TW_CFG_FLOWS_ENABLED = 1, /* 0 disables per-flow records (counters stay) */
+	/*
+	 * Flow records, one word so a packet reads one value: TW_FLOWS_TABLE_B
+	 * (the drain flips only it) and TW_FLOWS_ON (setFlowsEnabled flips only
+	 * it); key 1 is unused (it was the on bit's own key).
+	 */
+	TW_CFG_FLOWS = 0,
 	TW_CFG_KFREE_REASON_OFF = 2, /* offset of "reason" in skb/kfree_skb, 0: none */
 	TW_CFG_EVENTS_ENABLED = 3, /* 0 disables connection-close events */
 	/*

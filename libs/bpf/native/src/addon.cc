@@ -29,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("detachTracepoints", Napi::Function::New(env, tidewatch::DetachTracepoints));
 	exports.Set("writeConfig", Napi::Function::New(env, tidewatch::WriteConfig));
 	exports.Set("readConfig", Napi::Function::New(env, tidewatch::ReadConfig));
+	exports.Set("setFlowsEnabled", Napi::Function::New(env, tidewatch::SetFlowsEnabled));
 	exports.Set("setIfSlot", Napi::Function::New(env, tidewatch::SetIfSlot));
 	exports.Set("deleteIfSlot", Napi::Function::New(env, tidewatch::DeleteIfSlot));
 	exports.Set("readTraffic", Napi::Function::New(env, tidewatch::ReadTraffic));

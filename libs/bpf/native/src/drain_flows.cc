@@ -43,12 +43,14 @@ protected:
 		if (c_->flows_fd[0] < 0 || c_->flows_fd[1] < 0)
 			return OpError{ENOENT,
 				       "cannot drain flows: the BPF object has no flow maps"};
-		uint32_t key = TW_CFG_ACTIVE_FLOWS;
-		uint64_t active = 0;
-		if (bpf_map_lookup_elem(c_->config_fd, &key, &active))
+		// One word: the table bit flips here, the on bit (setFlowsEnabled,
+		// under this lock too) stays as it is.
+		uint32_t key = TW_CFG_FLOWS;
+		uint64_t word = 0;
+		if (bpf_map_lookup_elem(c_->config_fd, &key, &word))
 			return MakeOpError(errno, "cannot read the active flow map");
-		active = active ? 1 : 0;
-		uint64_t next = active ^ 1;
+		const uint64_t active = word & TW_FLOWS_TABLE_B ? 1 : 0;
+		uint64_t next = word ^ TW_FLOWS_TABLE_B;
 		if (bpf_map_update_elem(c_->config_fd, &key, &next, BPF_ANY))
 			return MakeOpError(errno, "cannot swap the flow maps");
 		std::this_thread::sleep_for(kSwapGrace);

@@ -57,6 +57,26 @@ Napi::Value ReadConfig(const Napi::CallbackInfo &info)
 	return Napi::BigInt::New(info.Env(), value);
 }
 
+Napi::Value SetFlowsEnabled(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	CollectorPtr c = UnwrapCollector(info[0]);
+	bool on = info[1].As<Napi::Boolean>().Value();
+	uint32_t key = TW_CFG_FLOWS;
+	uint64_t value = 0;
+	// Under the lock a drain holds while it flips the table bit of the same
+	// word: read, change the on bit only, write.
+	std::lock_guard<std::mutex> lock(c->mu);
+	if (c->closed)
+		throw ToJsError(env, ClosedError());
+	Check(env, bpf_map_lookup_elem(c->config_fd, &key, &value) ? -errno : 0,
+	      "cannot read the flow records' config word");
+	value = on ? (value | TW_FLOWS_ON) : (value & ~static_cast<uint64_t>(TW_FLOWS_ON));
+	Check(env, bpf_map_update_elem(c->config_fd, &key, &value, BPF_ANY) ? -errno : 0,
+	      std::string("cannot turn flow records ") + (on ? "on" : "off"));
+	return env.Undefined();
+}
+
 Napi::Value SetIfSlot(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();

@@ -10,6 +10,9 @@ namespace tidewatch {
 Napi::Value WriteConfig(const Napi::CallbackInfo &info);
 // readConfig(handle, key): bigint
 Napi::Value ReadConfig(const Napi::CallbackInfo &info);
+// setFlowsEnabled(handle, on: boolean): void — only TW_FLOWS_ON of
+// tw_config[TW_CFG_FLOWS], under the lock the drain flips its table bit under
+Napi::Value SetFlowsEnabled(const Napi::CallbackInfo &info);
 // setIfSlot(handle, ifindex, slot): void — zeroes the slot's counters first
 Napi::Value SetIfSlot(const Napi::CallbackInfo &info);
 // deleteIfSlot(handle, ifindex): void
