@@ -39,6 +39,23 @@
 	 (off) == (b) ? bpf_probe_read(dst, sizeof(*(dst)), TW_CTX_AT(ctx, b)) : \
 			-1)
 
+/*
+ * A 64-bit word that may alias anything: flow keys are written and compared
+ * in whole words (tw_key_word, tc_flows.h), on 8-aligned keys (the stack key
+ * is declared so; a map value's key is at offset 0 of an 8-aligned value).
+ */
+typedef __u64 __attribute__((may_alias)) tw_word64;
+
+/* The 8 bytes of two 32-bit words in memory order, lo first. */
+static __always_inline __u64 tw_pack2(__u32 lo, __u32 hi)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u64)hi << 32 | lo;
+#else
+	return (__u64)lo << 32 | hi;
+#endif
+}
+
 static __always_inline __u64 tw_cfg(__u32 key)
 {
 	__u64 *v = bpf_map_lookup_elem(&tw_config, &key);

@@ -82,7 +82,7 @@ static __always_inline __u8 tw_proto_class(__u8 ip_proto)
 
 /*
  * sport and dport as one 32-bit store: the slot hash and compare right after
- * the parse load the key in 32-bit words, and a word load from two 16-bit
+ * the parse load the key in whole words, and a word load from two narrower
  * stores cannot take the stored value from the CPU's store buffer (store
  * forwarding), it waits for both to reach the cache.
  */
@@ -191,8 +191,12 @@ static __always_inline int tw_parse_ipv4(struct __sk_buff *skb, __u32 off, struc
 	p->proto = tw_proto_class(iph->protocol);
 	key->family = TW_FAM_IPV4;
 	key->ip_proto = iph->protocol;
-	__builtin_memcpy(key->saddr, &iph->saddr, 4);
-	__builtin_memcpy(key->daddr, &iph->daddr, 4);
+	/*
+	 * Each address and the zero after it as one 64-bit store: the slot's
+	 * compare loads the key in 64-bit words (tw_set_ports says why).
+	 */
+	*(tw_word64 *)key->saddr = tw_pack2(iph->saddr, 0);
+	*(tw_word64 *)key->daddr = tw_pack2(iph->daddr, 0);
 	ihl = iph->ihl;
 	if (ihl < 5)
 		return TW_PARSE_BAD;

@@ -100,27 +100,43 @@ static __always_inline void tw_flow_flush(void *flows, struct tw_flow_pend *pend
 		tw_count_errors(TW_ERR_FLOW_UPDATE, pend->packets);
 }
 
+/*
+ * The key in words: five 64-bit ones (ifindex and kind, saddr, daddr) and
+ * the ports. Each matches one store of the parse and tw_tc, so its load is
+ * forwarded from that store.
+ */
+static __always_inline __u64 tw_key_word(const struct tw_flow_key *key, int i)
+{
+	return ((const tw_word64 *)key)[i];
+}
+
+static __always_inline __u32 tw_key_ports(const struct tw_flow_key *key)
+{
+	__u32 w;
+
+	__builtin_memcpy(&w, &key->sport, sizeof(w));
+	return w;
+}
+
 /* A flow's slot: key words folded, so one CPU's concurrent flows spread. */
 static __always_inline __u32 tw_pend_slot(const struct tw_flow_key *key)
 {
-	const __u32 *w = (const __u32 *)key;
-	/* words: 1 direction..pad, 2 and 5 saddr, 6 and 9 daddr, 10 ports */
-	__u32 h = w[1] ^ w[2] ^ w[5] ^ w[6] ^ w[9] ^ (w[10] * 0x9e3779b1);
+	__u64 q = tw_key_word(key, 0) ^ tw_key_word(key, 1) ^ tw_key_word(key, 2) ^
+		  tw_key_word(key, 3) ^ tw_key_word(key, 4);
+	__u32 h = (__u32)q ^ (__u32)(q >> 32) ^ (tw_key_ports(key) * 0x9e3779b1);
 
 	h ^= h >> 16;
 	h ^= h >> 8;
 	return h & (TW_FLOW_PEND_SLOTS - 1);
 }
 
-/* Equal flow keys: 11 words folded into one test, not a branch per word. */
+/* Equal flow keys: six words folded into one test, not a branch per word. */
 static __always_inline int tw_key_eq(const struct tw_flow_key *a, const struct tw_flow_key *b)
 {
-	const __u32 *x = (const __u32 *)a;
-	const __u32 *y = (const __u32 *)b;
-
-	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]) |
-		(x[5] ^ y[5]) | (x[6] ^ y[6]) | (x[7] ^ y[7]) | (x[8] ^ y[8]) | (x[9] ^ y[9]) |
-		(x[10] ^ y[10])) == 0;
+	return ((tw_key_word(a, 0) ^ tw_key_word(b, 0)) | (tw_key_word(a, 1) ^ tw_key_word(b, 1)) |
+		(tw_key_word(a, 2) ^ tw_key_word(b, 2)) | (tw_key_word(a, 3) ^ tw_key_word(b, 3)) |
+		(tw_key_word(a, 4) ^ tw_key_word(b, 4)) |
+		(__u64)(tw_key_ports(a) ^ tw_key_ports(b))) == 0;
 }
 
 static __always_inline void tw_flow_record(void *flows, __u32 table, const struct tw_flow_key *key,

@@ -17,7 +17,8 @@
 
 static __always_inline int tw_tc(struct __sk_buff *skb, __u32 dir)
 {
-	struct tw_flow_key key;
+	/* 8-aligned: it is written and compared in 64-bit words (tc_flows.h) */
+	struct tw_flow_key key __attribute__((aligned(8)));
 	struct tw_parsed parsed;
 	/*
 	 * The parse ends on dozens of paths with different constants in
@@ -28,6 +29,8 @@ static __always_inline int tw_tc(struct __sk_buff *skb, __u32 dir)
 	 */
 	volatile struct tw_parsed p;
 	__u64 packets = tw_wire_packets(skb);
+	/* read once: each read of skb->ifindex is two loads (skb->dev->ifindex) */
+	__u32 ifindex = skb->ifindex;
 	__u64 bytes;
 	__u32 kind;
 
@@ -41,15 +44,13 @@ static __always_inline int tw_tc(struct __sk_buff *skb, __u32 dir)
 	tw_parse(skb, &key, &parsed);
 	p = parsed;
 	bytes = tw_wire_bytes(skb, packets, (const struct tw_parsed *)&p);
-	tw_count_traffic(tw_iface_slot(skb->ifindex), dir, (const struct tw_parsed *)&p, packets,
-			 bytes);
-	key.ifindex = skb->ifindex;
+	tw_count_traffic(tw_iface_slot(ifindex), dir, (const struct tw_parsed *)&p, packets, bytes);
 	/*
-	 * direction, family, ip_proto and pad as one 32-bit store, for the
-	 * slot hash's word load right after (tw_set_ports says why).
+	 * ifindex, direction, family, ip_proto and pad as one 64-bit store,
+	 * for the slot hash's word load right after (tw_set_ports says why).
 	 */
 	kind = dir | (__u32)key.family << 8 | (__u32)key.ip_proto << 16;
-	__builtin_memcpy(&key.direction, &kind, sizeof(kind));
+	*(tw_word64 *)&key = tw_pack2(ifindex, kind);
 	tw_flows_record(&key, packets, bytes, p.tcp_flags);
 	/*
 	 * UNSPEC, not OK: OK would end classification here and skip the
