@@ -43,20 +43,21 @@ static __always_inline __u64 tw_wire_packets(struct __sk_buff *skb)
 #endif
 }
 
-static __always_inline __u64 tw_wire_bytes(struct __sk_buff *skb, __u64 packets,
-					   const struct tw_parsed *p)
+/* hdr_len: struct tw_parsed's */
+static __always_inline __u64 tw_wire_bytes(struct __sk_buff *skb, __u64 packets, __u32 hdr_len)
 {
 	__u64 bytes = skb->len;
 
-	if (packets > 1 && p->hdr_len)
-		bytes += (packets - 1) * p->hdr_len;
+	if (packets > 1 && hdr_len)
+		bytes += (packets - 1) * hdr_len;
 	return bytes;
 }
 
-static __always_inline void tw_count_traffic(__u32 slot, __u32 dir, const struct tw_parsed *p,
+/* family, proto: struct tw_parsed's */
+static __always_inline void tw_count_traffic(__u32 slot, __u32 dir, __u32 family, __u32 proto,
 					     __u64 packets, __u64 bytes)
 {
-	__u32 idx = ((slot * TW_DIR_MAX + dir) * TW_FAM_MAX + p->family) * TW_PROTO_MAX + p->proto;
+	__u32 idx = ((slot * TW_DIR_MAX + dir) * TW_FAM_MAX + family) * TW_PROTO_MAX + proto;
 	struct tw_traffic_value *v = bpf_map_lookup_elem(&tw_traffic, &idx);
 
 	if (!v)

@@ -22,12 +22,13 @@ static __always_inline int tw_tc(struct __sk_buff *skb, __u32 dir)
 	struct tw_parsed parsed;
 	/*
 	 * The parse ends on dozens of paths with different constants in
-	 * registers. Passing the result through the stack as bytes (unknown
-	 * to the verifier) lets those paths merge; without it the 4.19
-	 * verifier, which lacks precision tracking, walks the counting code
-	 * once per path.
+	 * registers. Reading its result back from the stack, where it wrote
+	 * it as bytes (unknown to the verifier), lets those paths merge;
+	 * without it the 4.19 verifier, which lacks precision tracking, walks
+	 * the counting code once per path. Volatile reads: else clang passes
+	 * the constants on in registers.
 	 */
-	volatile struct tw_parsed p;
+	const volatile struct tw_parsed *p = &parsed;
 	__u64 packets = tw_wire_packets(skb);
 	/* read once: each read of skb->ifindex is two loads (skb->dev->ifindex) */
 	__u32 ifindex = skb->ifindex;
@@ -36,22 +37,20 @@ static __always_inline int tw_tc(struct __sk_buff *skb, __u32 dir)
 
 	/*
 	 * Zeroed, both: 4.19 and 5.10 refuse to read a stack byte no path
-	 * wrote (5.12+ allow it for privileged loaders), and the copy into p
-	 * reads all of parsed, pad included.
+	 * wrote (5.12+ allow it for privileged loaders).
 	 */
 	__builtin_memset(&key, 0, sizeof(key));
 	__builtin_memset(&parsed, 0, sizeof(parsed));
 	tw_parse(skb, &key, &parsed);
-	p = parsed;
-	bytes = tw_wire_bytes(skb, packets, (const struct tw_parsed *)&p);
-	tw_count_traffic(tw_iface_slot(ifindex), dir, (const struct tw_parsed *)&p, packets, bytes);
+	bytes = tw_wire_bytes(skb, packets, p->hdr_len);
+	tw_count_traffic(tw_iface_slot(ifindex), dir, p->family, p->proto, packets, bytes);
 	/*
 	 * ifindex, direction, family, ip_proto and pad as one 64-bit store,
 	 * for the slot hash's word load right after (tw_set_ports says why).
 	 */
 	kind = dir | (__u32)key.family << 8 | (__u32)key.ip_proto << 16;
 	*(tw_word64 *)&key = tw_pack2(ifindex, kind);
-	tw_flows_record(&key, packets, bytes, p.tcp_flags);
+	tw_flows_record(&key, packets, bytes, p->tcp_flags);
 	/*
 	 * UNSPEC, not OK: OK would end classification here and skip the
 	 * filters the host already had after ours (policers, shapers).
