@@ -1,7 +1,7 @@
 // Per-flow records: a tiny flow table overflows and flow_table_full counts
 // every packet that found no entry, while the exact counters stay exact;
-// draining under traffic loses no increment (the drained flows sum to the
-// exact counters).
+// records turned off and on at run time; draining under traffic loses no
+// increment (the drained flows sum to the exact counters).
 import {
   readInterfaceStats,
   sendUdp,
@@ -10,7 +10,9 @@ import {
   waitQuiet,
   type Link,
 } from '@tidewatch/testhosts';
-import { Collector, type FlowRecord, type TrafficRow } from '../src';
+import { Collector, loadAddon, type FlowRecord, type TrafficRow } from '../src';
+import { CONFIG, FLOWS_BITS } from '../src/layout';
+import type { NativeHandle } from '../src/native';
 import { describeKernel, OBJECTS } from './support/describe-kernel';
 
 // A failure bound only: emulated old-kernel guests (tools/kernel-tests) are slow.
@@ -65,6 +67,52 @@ describeKernel('flow records', () => {
           expect(e1.flowUpdate - e0.flowUpdate).toBe(0n);
           // Every packet is either in a flow record or counted as a miss.
           expect(sumFlows(flows, iface.ifindex) + full).toBe(counted);
+        } finally {
+          await collector.close();
+        }
+      });
+
+      // One config word holds the on bit (setFlowsEnabled) and the table bit
+      // (each drain flips it): turning records off and on must leave the
+      // table bit alone, with either table active.
+      it('turns flow records off and on with either table active, exactly', async () => {
+        const collector = await Collector.open({ object, batchOps });
+        // The word itself, through the addon (the collector keeps its handle private).
+        const handle = (collector as unknown as { handle: NativeHandle }).handle;
+        const word = () => loadAddon().readConfig(handle, CONFIG.flows);
+        const tables = new Set<bigint>();
+        try {
+          const iface = await collector.attachInterface(link.a.ifname);
+          await waitQuiet([link.a, link.b]);
+          for (const extraDrain of [false, true]) {
+            await collector.drainFlows();
+            await collector.drainFlows();
+            if (extraDrain) await collector.drainFlows(); // the other table active
+            const table = word() & BigInt(FLOWS_BITS.tableB);
+            tables.add(table);
+            expect(word()).toBe(table | BigInt(FLOWS_BITS.on));
+            const phase = async (count: number) => {
+              const rows0 = await collector.readTraffic();
+              expect(await sendUdp(link.a, link.b, { family: 4, count, size: 32 })).toBe(count);
+              await waitQuiet([link.a, link.b], 200);
+              const counted =
+                sumRows(await collector.readTraffic(), iface.name) - sumRows(rows0, iface.name);
+              const flows = [...(await collector.drainFlows()), ...(await collector.drainFlows())];
+              return { counted, recorded: sumFlows(flows, iface.ifindex) };
+            };
+            collector.setFlowsEnabled(false);
+            expect(word()).toBe(table);
+            const off = await phase(20);
+            expect(off.counted).toBeGreaterThanOrEqual(20n);
+            expect(off.recorded).toBe(0n);
+            collector.setFlowsEnabled(true);
+            expect(word()).toBe(table | BigInt(FLOWS_BITS.on));
+            const on = await phase(30);
+            expect(on.counted).toBeGreaterThanOrEqual(30n);
+            expect(on.recorded).toBe(on.counted);
+          }
+          expect(tables).toEqual(new Set([0n, 1n]));
+          expect((await collector.readErrors()).flowUpdate).toBe(0n);
         } finally {
           await collector.close();
         }
