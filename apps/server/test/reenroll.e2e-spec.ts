@@ -3,6 +3,7 @@ import type { Hello } from '@tidewatch/proto';
 import { Command, CommanderError } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
+import { Client } from 'pg';
 import { buildProgram } from '../src/cli/program';
 import { defaultContext } from '../src/cli/context';
 import { parseEnvironment } from '../src/config/environment';
@@ -342,4 +343,53 @@ it('`agents reset` names an unknown agent and a malformed id', async () => {
   const bad = await cli(['agents', 'reset', 'db-01']);
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toMatch(/agent id must be a UUID/);
+});
+
+it('admission locks the host row FOR NO KEY UPDATE: references to the host go on, a writer of the row waits, every window is stored once', async () => {
+  const { agentId, credential } = await enrolledWith(3);
+  const other = new Client({ connectionString: db.url });
+  await other.connect();
+  try {
+    // What a foreign key check takes (an anomaly or a sweep row referencing the host): FOR
+    // UPDATE would keep the Hello waiting until this commits; NO KEY UPDATE does not.
+    await other.query('BEGIN');
+    await other.query(`SELECT 1 FROM hosts WHERE agent_id = $1 FOR KEY SHARE`, [agentId]);
+    const first = new AgentStream(ingestClient(server.grpcPort));
+    const w1 = await first.hello(hello(agentId, { agentCredential: credential }));
+    expect(Number(w1.highestSequence)).toBe(3);
+    await other.query('COMMIT');
+    // Batch 3 again (a replay) and 4, 5.
+    await first.sendAndAwaitAck([3, 4, 5].map((q) => makeBatch(3, q, start(q))));
+    expect((await first.close()).code).toBe(grpc.status.OK);
+
+    // The batch writer's lock (and another admission's): the next Hello waits for it.
+    await other.query('BEGIN');
+    await other.query(`SELECT 1 FROM hosts WHERE agent_id = $1 FOR NO KEY UPDATE`, [agentId]);
+    const second = new AgentStream(ingestClient(server.grpcPort));
+    const w2 = second.hello(hello(agentId, { agentCredential: credential }));
+    for (;;) {
+      const [{ n }] = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0`,
+      );
+      if (n > 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(second.welcome).toBeNull();
+    await other.query(`UPDATE hosts SET last_seen_at = now() WHERE agent_id = $1`, [agentId]);
+    await other.query('COMMIT');
+    expect(Number((await w2).highestSequence)).toBe(5);
+    await second.sendAndAwaitAck([5, 6].map((q) => makeBatch(3, q, start(q))));
+    expect((await second.close()).code).toBe(grpc.status.OK);
+  } finally {
+    await other.end();
+  }
+  const stored = await db.query<{ sequence: string; n: number }>(
+    `SELECT sequence, count(*)::int AS n FROM windows_raw WHERE agent_id = $1 GROUP BY 1 ORDER BY 1`,
+    [agentId],
+  );
+  expect(stored.map((r) => [Number(r.sequence), r.n])).toEqual(
+    [1, 2, 3, 4, 5, 6].map((q) => [q, 1]),
+  );
+  expect((await hostRow(agentId)).highest_sequence).toBe('6');
 });

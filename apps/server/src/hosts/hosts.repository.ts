@@ -45,7 +45,7 @@ export interface LockedHost {
   revoked: boolean;
 }
 
-/** What admission reads of an agent id, locked (FOR UPDATE) until the caller's commit. */
+/** What admission reads of an agent id, locked (FOR NO KEY UPDATE) until the caller's commit. */
 export interface AdmissionState {
   revoked: boolean;
   reset: boolean;
@@ -282,9 +282,13 @@ export class HostsRepository {
   }
 
   /**
-   * What admission needs of an agent id, its row locked FOR UPDATE until the caller's commit
-   * (the upsert that follows changes the row); null: never enrolled. `retryMinutes`: how long
-   * an unconfirmed credential leaves the enrolling token a retry.
+   * What admission needs of an agent id, its row locked until the caller's commit (the upsert
+   * that follows changes the row); null: never enrolled. `retryMinutes`: how long an
+   * unconfirmed credential leaves the enrolling token a retry. FOR NO KEY UPDATE, as `lock`:
+   * the upsert never changes agent_id (the only key), so it takes no stronger lock either;
+   * admissions and writers of one host still go one after the other (the lock conflicts with
+   * itself), while rows that only reference the host (their foreign keys take KEY SHARE) are
+   * not held up by an admission in flight.
    */
   async lockForAdmission(
     tx: Transaction,
@@ -296,7 +300,7 @@ export class HostsRepository {
               credential_hash, highest_sequence, enrollment_token_id,
               COALESCE(credential_unconfirmed_since > now() - make_interval(mins => $2), false)
                 AS retry_open
-         FROM hosts WHERE agent_id = $1 FOR UPDATE`,
+         FROM hosts WHERE agent_id = $1 FOR NO KEY UPDATE`,
       [agentId, retryMinutes],
     );
     return rows[0] ?? null;
