@@ -85,7 +85,7 @@ it('the only time-series tables without agent_id are the derived fleet rollups, 
   // distributed per-agent tables by the derivation; a marker per late bucket) and are read
   // by the fleet-wide views only. Any other table with a time slot and no agent_id fails here.
   const derived = ['traffic', 'ports', 'talkers'].flatMap((s) =>
-    ['raw', '1m', '1h', '1d'].map((r) => `${s}_fleet_${r}`),
+    ['raw', '1m', '10m', '1h', '6h', '1d', '7d'].map((r) => `${s}_fleet_${r}`),
   );
   const unkeyed = (
     await db.query<{ table: string }>(`

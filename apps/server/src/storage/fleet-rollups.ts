@@ -19,6 +19,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { ConfigurationService } from '../config/configuration.service';
 import { PartitionMaintenanceService } from './partition-maintenance.service';
 import {
+  FLEET_TIERS,
   FleetResolution,
   fleetTable,
   hasFleetRollups,
@@ -91,13 +92,15 @@ function mergeAgg(s: Series, sourceIsRaw: boolean): string[] {
 }
 
 /** INSERT … SELECT of the fleet rows of `target` from `source` rows matching `where`. */
-function deriveSql(s: Series, target: FleetResolution, source: string, where: string): string {
+function deriveSql(
+  s: Series,
+  target: FleetResolution,
+  source: string,
+  where: string,
+  block?: string,
+): string {
   const raw = target === 'raw';
-  const time = raw
-    ? 'window_start'
-    : target === '1d'
-      ? "date_trunc('day', bucket, 'UTC')"
-      : 'bucket';
+  const time = raw ? 'window_start' : (block ?? 'bucket');
   const cols = ['bucket', ...s.dims, ...s.rollup.map((c) => c.name)];
   const group = Array.from({ length: 1 + s.dims.length }, (_, i) => i + 1).join(', ');
   return `INSERT INTO ${fleetTable(s, target)} (${cols.join(', ')})
@@ -172,7 +175,7 @@ export class FleetRollupService implements OnApplicationBootstrap, OnModuleDestr
       for (const { r } of chunks) {
         const { sealed_to: sealedTo, summed_to: summedTo } = sealed.get(r)!;
         const tables = this.series.flatMap((s) =>
-          (r === '1h' ? (['1h', '1d'] as const) : [r]).map((x) => fleetTable(s, x)),
+          [r, ...FLEET_TIERS[r].map((x) => x.tier)].map((x) => fleetTable(s, x)),
         );
         if (sealedTo.getTime() > summedTo.getTime())
           await this.partitions.ensureRange(summedTo, new Date(sealedTo.getTime() - 1), tables);
@@ -290,31 +293,33 @@ export class FleetRollupService implements OnApplicationBootstrap, OnModuleDestr
         await em.query(`DELETE FROM ${target} WHERE bucket = ANY($1::timestamptz[])`, [dirty]);
         await em.query(deriveSql(s, r, source, `${t} = ANY($1::timestamptz[])`), [dirty]);
       }
-      if (r !== '1h') continue;
-      // Days: each day that is now wholly summed, from the fleet's hours just written.
-      const days = new Set<number>();
-      for (let d = floorTo(from.getTime(), DAY_MS); d + DAY_MS <= to.getTime(); d += DAY_MS)
-        if (d + DAY_MS > from.getTime()) days.add(d);
-      for (const h of dirty) {
-        const d = floorTo(h.getTime(), DAY_MS);
-        if (d + DAY_MS <= to.getTime()) days.add(d);
+      // Tiers: each block that is now wholly summed, from the fleet's rows just written.
+      for (const { tier, start, end, sql } of FLEET_TIERS[r]) {
+        const blocks = new Set<number>();
+        for (let d = start(from.getTime()); end(d) <= to.getTime(); d = end(d))
+          if (end(d) > from.getTime()) blocks.add(d);
+        for (const b of dirty) {
+          const d = start(b.getTime());
+          if (end(d) <= to.getTime()) blocks.add(d);
+        }
+        if (blocks.size === 0) continue;
+        const list = [...blocks].sort((a, b) => a - b).map((d) => new Date(d));
+        const lo = list[0];
+        const hi = new Date(end(list[list.length - 1].getTime()));
+        await em.query(`DELETE FROM ${fleetTable(s, tier)} WHERE bucket = ANY($1::timestamptz[])`, [
+          list,
+        ]);
+        await em.query(
+          deriveSql(
+            s,
+            tier,
+            target,
+            `bucket >= $1 AND bucket < $2 AND ${sql} = ANY($3::timestamptz[])`,
+            sql,
+          ),
+          [lo, hi, list],
+        );
       }
-      if (days.size === 0) continue;
-      const list = [...days].sort((a, b) => a - b).map((d) => new Date(d));
-      const lo = list[0];
-      const hi = new Date(list[list.length - 1].getTime() + DAY_MS);
-      await em.query(`DELETE FROM ${fleetTable(s, '1d')} WHERE bucket = ANY($1::timestamptz[])`, [
-        list,
-      ]);
-      await em.query(
-        deriveSql(
-          s,
-          '1d',
-          fleetTable(s, '1h'),
-          `bucket >= $1 AND bucket < $2 AND date_trunc('day', bucket, 'UTC') = ANY($3::timestamptz[])`,
-        ),
-        [lo, hi, list],
-      );
     }
   }
 }

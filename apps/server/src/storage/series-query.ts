@@ -4,6 +4,7 @@
 // declared) reach the SQL.
 import { DataSource, EntityManager } from 'typeorm';
 import {
+  FLEET_TIERS,
   FleetResolution,
   fleetTable,
   hasFleetRollups,
@@ -76,8 +77,6 @@ export interface FleetCoverage {
   dirty: Record<Resolution, number[]>;
 }
 
-const DAY_MS = 86_400_000;
-
 function checkColumns(q: SegmentQuery): void {
   const dims = new Set(q.series.dims);
   for (const g of q.groupBy)
@@ -112,8 +111,8 @@ interface Part {
 
 /**
  * The parts a segment is read from. Per host or label scope: the segment's own table. Fleet
- * wide: the summed, unmarked buckets from the fleet table (whole UTC days of a 1 h segment
- * from the daily one when the query is a total), the open and marked buckets from the
+ * wide: the summed, unmarked buckets from the fleet table (when the query is a total, whole
+ * blocks from its coarser tiers: FLEET_TIERS), the open and marked buckets from the
  * per-agent table.
  */
 function partsOf(q: SegmentQuery, seg: Segment, cov: FleetCoverage | null): Part[] {
@@ -144,36 +143,39 @@ function partsOf(q: SegmentQuery, seg: Segment, cov: FleetCoverage | null): Part
     to,
     except: except.length ? except : undefined,
   });
-  if (r !== '1h' || q.byTime) {
+  if (q.byTime) {
     parts.push(fleet(r, f, end, dirty));
     return parts;
   }
-  // A total over hours: whole days without a marked hour from the daily rows.
-  const d0 = Math.ceil(f / DAY_MS) * DAY_MS;
-  const d1 = Math.floor(end / DAY_MS) * DAY_MS;
-  if (d0 >= d1) {
-    parts.push(fleet('1h', f, end, dirty));
-    return parts;
-  }
-  const dirtyDays = [...new Set(dirty.map((b) => Math.floor(b / DAY_MS) * DAY_MS))].filter(
-    (d) => d >= d0 && d < d1,
-  );
-  parts.push(fleet('1d', d0, d1, dirtyDays));
-  const hourRanges: [number, number][] = [
-    [f, d0],
-    [d1, end],
-    ...dirtyDays.map((d): [number, number] => [d, d + DAY_MS]),
-  ];
-  for (const [a, b] of hourRanges)
-    if (b > a)
-      parts.push(
-        fleet(
-          '1h',
-          a,
-          b,
-          dirty.filter((x) => x >= a && x < b),
-        ),
-      );
+  // A total: whole blocks without a marked bucket from the coarsest tier that fits, the rest
+  // (the edges and the marked blocks) from the next tier, and the remainder from `r`'s rows.
+  const tiers = FLEET_TIERS[r];
+  const split = (a: number, b: number, level: number): void => {
+    const inside = dirty.filter((x) => x >= a && x < b);
+    if (level === tiers.length) {
+      parts.push(fleet(r, a, b, inside));
+      return;
+    }
+    const { tier, start, end } = tiers[level];
+    // The whole blocks inside [a, b): from the first block starting at or after a to the
+    // start of the block holding b.
+    const s0 = start(a);
+    const d0 = s0 === a ? a : end(s0);
+    const d1 = start(b);
+    if (d0 >= d1) {
+      split(a, b, level + 1);
+      return;
+    }
+    const marked = [...new Set(inside.map((x) => start(x)))].filter((d) => d >= d0 && d < d1);
+    parts.push(fleet(tier, d0, d1, marked));
+    const rest: [number, number][] = [
+      [a, d0],
+      ...marked.map((d): [number, number] => [d, end(d)]),
+      [d1, b],
+    ];
+    for (const [x, y] of rest) if (y > x) split(x, y, level + 1);
+  };
+  split(f, end, 0);
   return parts;
 }
 

@@ -226,9 +226,76 @@ export function partitionUnit(resolution: Resolution): 'day' | 'month' {
 // Fleet rollups: the same series summed over every host (no agent_id), derived from closed
 // buckets of the per-agent tables by FleetRollupService (fleet-rollups.ts), for the views
 // that read the whole fleet. 'raw' sums the windows that start at the same instant (agents
-// align their windows to the wall clock); '1d' sums the fleet's 1 h rows of one UTC day.
-export type FleetResolution = Resolution | '1d';
-export const FLEET_RESOLUTIONS: readonly FleetResolution[] = ['raw', '1m', '1h', '1d'];
+// align their windows to the wall clock); the coarser tiers ('10m', '6h', '1d', '7d') sum the
+// fleet's own 1 min or 1 h rows of one block (UTC), for totals over whole blocks.
+export type FleetTier = '10m' | '6h' | '1d' | '7d';
+export type FleetResolution = Resolution | FleetTier;
+export const FLEET_RESOLUTIONS: readonly FleetResolution[] = [
+  'raw',
+  '1m',
+  '10m',
+  '1h',
+  '6h',
+  '1d',
+  '7d',
+];
+
+/**
+ * A coarser tier: blocks that tile time, each within one partition of its source (a day for
+ * 1 min rows, a UTC month for 1 h rows), so that retention drops a block with its rows.
+ */
+export interface FleetTierSpec {
+  tier: FleetTier;
+  /** Start of the block holding instant t (ms). */
+  start(t: number): number;
+  /** End of the block that starts at s. */
+  end(s: number): number;
+  /** SQL: the start of the block holding a row's `bucket`. */
+  sql: string;
+}
+
+const EPOCH = "timestamptz '1970-01-01 00:00:00+00'";
+const fixed = (tier: FleetTier, spanMs: number): FleetTierSpec => ({
+  tier,
+  start: (t) => Math.floor(t / spanMs) * spanMs,
+  end: (s) => s + spanMs,
+  sql: `date_bin('${spanMs / 1000} seconds', bucket, ${EPOCH})`,
+});
+const DAY = 86_400_000;
+/** Days 1–7, 8–14, 15–21, 22–28 and 29 to the end of each UTC month. */
+const monthWeeks: FleetTierSpec = {
+  tier: '7d',
+  start: (t) => {
+    const d = new Date(t);
+    const k = Math.min(Math.floor((d.getUTCDate() - 1) / 7), 4);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1 + 7 * k);
+  },
+  end: (s) => {
+    const d = new Date(s);
+    return d.getUTCDate() < 29 ? s + 7 * DAY : Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  },
+  sql: `(date_trunc('month', bucket, 'UTC') + least((extract(day from bucket AT TIME ZONE 'UTC')::int - 1) / 7, 4) * interval '168 hours')`,
+};
+
+/**
+ * The tiers summed from each resolution's fleet rows, coarsest first. A total reads whole
+ * blocks from the coarsest tier that fits and the rest from the next one: a 30-day total sums
+ * per key ~3 month-weeks, ≤ ~10 days, ≤ 2 × 3 six-hour blocks, ≤ 2 × 5 hours, ≤ 2 × 5
+ * ten-minute blocks and ≤ 2 × 9 minutes, instead of ~29 days, ≤ 46 hours and ≤ 118 minutes
+ * (talkers, whose keys do not collapse across hosts, read that many rows per key).
+ */
+export const FLEET_TIERS: Record<Resolution, readonly FleetTierSpec[]> = {
+  raw: [],
+  '1m': [fixed('10m', 600_000)],
+  '1h': [monthWeeks, fixed('1d', DAY), fixed('6h', 6 * 3_600_000)],
+};
+
+/** The source resolution a fleet resolution follows (retention, partitioning, coverage). */
+export function fleetSource(r: FleetResolution): Resolution {
+  if (r === '10m') return '1m';
+  if (r === '6h' || r === '1d' || r === '7d') return '1h';
+  return r;
+}
 /** The series the dashboard reads fleet-wide: the ones with fleet rollups. */
 export const FLEET_SERIES: readonly string[] = ['traffic', 'ports', 'talkers'];
 
@@ -249,7 +316,7 @@ export interface PartitionedTable {
 
 /**
  * Every partitioned table with its resolution (the retention it follows): a fleet table is
- * kept as long as the per-agent table it is derived from; '1d' as long as the 1 h rollups.
+ * kept as long as the per-agent table it is derived from; a tier as long as its source.
  */
 export function partitionedTables(): PartitionedTable[] {
   const out: PartitionedTable[] = [];
@@ -263,7 +330,7 @@ export function partitionedTables(): PartitionedTable[] {
     for (const r of FLEET_RESOLUTIONS)
       out.push({
         table: fleetTable(s, r),
-        resolution: r === '1d' ? '1h' : r,
+        resolution: fleetSource(r),
         updatedInPlace: false,
       });
   }

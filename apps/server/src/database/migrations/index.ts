@@ -15,6 +15,7 @@ import { AgentConfigLayers1795800000000 } from './1795800000000-agent-config-lay
 import { ReportImmutable1795810000000 } from './1795810000000-report-immutable';
 import { FleetSweeps1795810000001 } from './1795810000001-fleet-sweeps';
 import { FleetRollups1795820000000 } from './1795820000000-fleet-rollups';
+import { FleetRollupTiers1795830000000 } from './1795830000000-fleet-rollup-tiers';
 
 /** Every migration, in order. Listed explicitly so that ts-jest and dist load the same set. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   ReportImmutable1795810000000,
   FleetSweeps1795810000001,
   FleetRollups1795820000000,
+  FleetRollupTiers1795830000000,
 ];
