@@ -38,6 +38,12 @@ export interface Metric {
   rollup: string;
   /** How the per-segment values combine (tw_sum_array: element-wise sum of counter arrays). */
   outer: 'sum' | 'max' | 'bool_or' | 'tw_sum_array';
+  /**
+   * Set when raw and rollup rows hold the metric in one column that `outer` aggregates over
+   * rows of either kind (a sum of sums is the sum): the parts then need no aggregation of
+   * their own, and the statement aggregates their rows once (see buildSegmentQuery).
+   */
+  column?: string;
 }
 
 export const summed = (name: string, rollupCol = name, rawCol = name): Metric => ({
@@ -45,6 +51,7 @@ export const summed = (name: string, rollupCol = name, rawCol = name): Metric =>
   raw: `sum(${rawCol})`,
   rollup: `sum(${rollupCol})`,
   outer: 'sum',
+  ...(rawCol === rollupCol ? { column: rawCol } : {}),
 });
 
 export const maxed = (name: string, rollupCol = name, rawCol = name): Metric => ({
@@ -52,6 +59,7 @@ export const maxed = (name: string, rollupCol = name, rawCol = name): Metric => 
   raw: `max(${rawCol})`,
   rollup: `max(${rollupCol})`,
   outer: 'max',
+  ...(rawCol === rollupCol ? { column: rawCol } : {}),
 });
 
 export interface SegmentQuery {
@@ -198,12 +206,16 @@ export function buildSegmentQuery(
     .join('');
   const keys = [...(q.byTime ? ['t'] : []), ...q.groupBy];
   const parts = q.segments.flatMap((seg) => partsOf(q, seg, fleet));
+  // One aggregation over every part's rows when each metric allows it: a part aggregated on
+  // its own yields a row per key, and a fleet-wide talkers total has many keys in each of its
+  // ~15 parts, so the second aggregation over those rows cost as much as the first.
+  const flat = parts.length > 1 && q.metrics.every((m) => m.column !== undefined);
   const selects = parts.map((part) => {
     const time = part.timeCol;
     const select = [
       ...(q.byTime ? [`${time} AS t`] : []),
       ...q.groupBy,
-      ...q.metrics.map((m) => `${part.rawRows ? m.raw : m.rollup} AS ${m.name}`),
+      ...q.metrics.map((m) => `${flat ? m.column : part.rawRows ? m.raw : m.rollup} AS ${m.name}`),
     ];
     const fromTo = `${time} >= ${p.add(new Date(part.from))} AND ${time} < ${p.add(new Date(part.to))}`;
     const only = part.only
@@ -218,7 +230,7 @@ export function buildSegmentQuery(
       except +
       (agents && !part.table.includes('_fleet_') ? ` AND agent_id = ANY(${agents}::uuid[])` : '') +
       filterSql;
-    const group = keys.length ? ` GROUP BY ${keys.map((_, i) => i + 1).join(', ')}` : '';
+    const group = keys.length && !flat ? ` GROUP BY ${keys.map((_, i) => i + 1).join(', ')}` : '';
     return `SELECT ${select.join(', ')} FROM ${part.table} WHERE ${where}${group}`;
   });
   const outer = [...keys, ...q.metrics.map((m) => `${m.outer}(${m.name}) AS ${m.name}`)];
