@@ -1,10 +1,10 @@
 // npm run bench:queries — issue #12's query goal: 1,000 hosts with 30 days of
 // generated history (query-history.ts), then the dashboard's queries through
 // the real server's REST API, signed in as a viewer: fleet and per-host
-// summary and series, top ports and top talkers over 1 h, 24 h and 30 d,
-// median and p95 of BENCH_QUERY_RUNS runs each, and EXPLAIN (ANALYZE, BUFFERS)
-// of the slowest one's statement (the server's own SQL, through its
-// TrafficService). Before timing, the server derives its fleet rollups from the
+// summary and series, top ports and top talkers over 1 h, 24 h and 30 d (and,
+// outside the goal, the fleet ones scoped by a label selector), median and p95
+// of BENCH_QUERY_RUNS runs each, and EXPLAIN (ANALYZE, BUFFERS) of the goal's
+// slowest one's statement (the server's own SQL, through its TrafficService). Before timing, the server derives its fleet rollups from the
 // generated history (the time it takes is reported); then the last
 // BENCH_QUERY_LIVE_SECONDS (90: the server's grace plus its derivation interval) are
 // marked not derived yet, so fleet queries also sum the open tail from the hosts'
@@ -83,6 +83,8 @@ interface Query {
   call: (t: TrafficService, q: Record<string, unknown>) => Promise<unknown>;
   params: Record<string, unknown>;
   perHost: boolean;
+  /** Label-scoped (`selector`, half the hosts): measured, not part of the issue's goal. */
+  label?: boolean;
 }
 
 const QUERIES: Query[] = [
@@ -129,6 +131,16 @@ const QUERIES: Query[] = [
     perHost: false,
   },
 ];
+// The same fleet queries scoped by a label (env=prod: every other host, 500 of 1,000). They
+// read the per-agent tables of the selected hosts: the fleet rollups cannot be split by label.
+const LABEL = 'env=prod';
+for (const q of QUERIES.filter((x) => !x.perHost))
+  QUERIES.push({
+    ...q,
+    name: `label ${q.name}`,
+    params: { ...q.params, selector: LABEL },
+    label: true,
+  });
 const RANGES = [
   ['1h', HOUR],
   ['24h', DAY],
@@ -224,10 +236,15 @@ async function main(): Promise<void> {
       max: number;
       params: Record<string, unknown>;
       call: Query['call'];
+      label: boolean;
     }[] = [];
-    for (const [range, span] of RANGES) {
+    // The goal's queries first, the label-scoped ones after them: those read many hosts'
+    // rows, and would leave the caches colder for the per-host queries run between them.
+    for (const [label, [range, span]] of [false, true].flatMap((l) =>
+      RANGES.map((r) => [l, r] as const),
+    )) {
       const from = new Date(t0 - span).toISOString();
-      for (const q of QUERIES) {
+      for (const q of QUERIES.filter((x) => !!x.label === label)) {
         const ms: number[] = [];
         let last: Record<string, unknown> = {};
         // One warm-up run, then RUNS timed; per-host queries take a different host each run.
@@ -262,12 +279,12 @@ async function main(): Promise<void> {
           max: Math.max(...ms),
         };
         log(`${range} ${q.name}: p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms`);
-        results.push({ ...r, params: last, call: q.call });
+        results.push({ ...r, params: last, call: q.call, label: !!q.label });
       }
     }
 
-    // EXPLAIN (ANALYZE, BUFFERS) of the slowest: the server's own statements for it.
-    const slowest = results.reduce((a, b) => (b.p95 > a.p95 ? b : a));
+    // EXPLAIN (ANALYZE, BUFFERS) of the goal's slowest: the server's own statements for it.
+    const slowest = results.filter((r) => !r.label).reduce((a, b) => (b.p95 > a.p95 ? b : a));
     const plans: { sql: string; plan: string }[] = [];
     const explain = {
       query: async (sql: string, params: unknown[]) => {
@@ -314,10 +331,10 @@ async function main(): Promise<void> {
         (q) =>
           `| ${q.name} | ${RANGES.map(([range]) => {
             const r = rows.find((x) => x.query === q.name && x.range === range)!;
-            return `${f(r.p50)} / ${f(r.p95)}${r.p95 > TARGET_P95_MS ? ' ✗' : ''}`;
+            return `${f(r.p50)} / ${f(r.p95)}${!q.label && r.p95 > TARGET_P95_MS ? ' ✗' : ''}`;
           }).join(' | ')} |`,
       ),
-      `(ms; ✗ = p95 over ${TARGET_P95_MS} ms)`,
+      `(ms; ✗ = p95 over ${TARGET_P95_MS} ms; label rows: selector ${LABEL}, not in the goal)`,
       `slowest: ${slowest.range} ${slowest.query}, p95 ${f(slowest.p95)} ms; EXPLAIN (ANALYZE, BUFFERS):`,
       ...plans.map((p) => `${p.sql}\n${p.plan}`),
     ];
