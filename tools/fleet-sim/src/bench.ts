@@ -24,6 +24,7 @@ import { SERIES } from '@tidewatch/server/dist/storage/series';
 import { partitionDdl } from '@tidewatch/server/dist/storage/partitions';
 import { validateBatch } from '@tidewatch/server/dist/ingest/batch-validation';
 import { loadTidewatchV1 } from '@tidewatch/proto';
+import { createDatabase, PG_URL, SERVER_BIN, serverCli } from './bench-db';
 import { copyLoad, copyRowsOf, cpuSeconds } from './copy-baseline';
 import { summarizeCpuProfile } from './cpu-profile';
 import { fleetPhases, pct } from './fleet-phases';
@@ -31,8 +32,6 @@ import { SimAgent } from './sim-agent';
 import { makeWindow, recordsOf } from './windows';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const BIN = path.join(ROOT, 'apps', 'server', 'bin', 'tidewatch-server.js');
-const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 100);
 const CATCHUP_S = Number(process.env.BENCH_SECONDS ?? 30);
 const PACED_S = Number(process.env.BENCH_PACED_SECONDS ?? 15);
@@ -54,9 +53,11 @@ async function startServer(
   const auditDir = path.join(os.tmpdir(), `tw-bench-audit-${randomBytes(4).toString('hex')}`);
   mkdirSync(auditDir, { recursive: true, mode: 0o700 });
   const auditKey = path.join(auditDir, 'audit-signing-key.pem');
-  execFileSync(process.execPath, [BIN, 'audit', 'keygen', '--out', auditKey], { stdio: 'ignore' });
+  execFileSync(process.execPath, [SERVER_BIN, 'audit', 'keygen', '--out', auditKey], {
+    stdio: 'ignore',
+  });
   const prof = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
-  const proc = spawn(process.execPath, [...prof, BIN, 'serve'], {
+  const proc = spawn(process.execPath, [...prof, SERVER_BIN, 'serve'], {
     env: {
       ...process.env,
       AUDIT_SIGNING_KEY_FILE: auditKey,
@@ -151,18 +152,12 @@ async function copyBaseline(
   recordsPerSecond: number;
   cpuSeconds: number;
 }> {
-  const name = `tw_bench_copy_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: PG });
+  const admin = new Client({ connectionString: PG_URL });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  const { name, url } = await createDatabase(admin, 'tw_bench_copy');
   try {
-    const url = new URL(PG);
-    url.pathname = `/${name}`;
-    execFileSync(process.execPath, [BIN, 'migrate', 'run'], {
-      env: { ...process.env, DATABASE_URL: url.toString() },
-      stdio: 'ignore',
-    });
-    const db = new Client({ connectionString: url.toString() });
+    serverCli(url, 'migrate', 'run');
+    const db = new Client({ connectionString: url });
     await db.connect();
     try {
       for (let t = backlogStart - DAY; t <= now + DAY; t += DAY) {
@@ -288,21 +283,13 @@ async function timeGet(url: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const name = `tw_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: PG });
+  const admin = new Client({ connectionString: PG_URL });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(PG);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
+  const { name, url: databaseUrl } = await createDatabase(admin, 'tw_bench');
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
   const agents: SimAgent[] = [];
   try {
-    const cli = (...args: string[]) =>
-      execFileSync(process.execPath, [BIN, ...args], {
-        env: { ...process.env, DATABASE_URL: databaseUrl },
-        encoding: 'utf8',
-      }).trim();
+    const cli = (...args: string[]) => serverCli(databaseUrl, ...args);
     cli('migrate', 'run');
     const token = cli('enroll', 'create', '--name', 'bench', '--expires', '2h');
     const viewerPassword = randomBytes(18).toString('base64url');

@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { TrafficService } from '@tidewatch/server/dist/traffic/traffic.service';
 import { FLEET_COVERAGE_SQL } from '@tidewatch/server/dist/storage/series-query';
+import { createDatabase, PG_URL, SERVER_BIN, serverCli } from './bench-db';
 import { generateQueryHistory } from './query-history';
 
 // The host rows bench:reports and bench:console load too (plain JS, no types).
@@ -27,8 +28,6 @@ const { insertHosts } = require('../../../apps/server/bench/history.js') as {
 };
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const BIN = path.join(ROOT, 'apps', 'server', 'bin', 'tidewatch-server.js');
-const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const HOSTS = Number(process.env.BENCH_QUERY_HOSTS ?? 1000);
 const RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 10);
 const LIVE_SECONDS = Number(process.env.BENCH_QUERY_LIVE_SECONDS ?? 90);
@@ -46,8 +45,10 @@ async function startServer(databaseUrl: string): Promise<{ proc: ChildProcess; h
   const auditDir = path.join(os.tmpdir(), `tw-qbench-audit-${randomBytes(4).toString('hex')}`);
   mkdirSync(auditDir, { recursive: true, mode: 0o700 });
   const auditKey = path.join(auditDir, 'audit-signing-key.pem');
-  execFileSync(process.execPath, [BIN, 'audit', 'keygen', '--out', auditKey], { stdio: 'ignore' });
-  const proc = spawn(process.execPath, [BIN, 'serve'], {
+  execFileSync(process.execPath, [SERVER_BIN, 'audit', 'keygen', '--out', auditKey], {
+    stdio: 'ignore',
+  });
+  const proc = spawn(process.execPath, [SERVER_BIN, 'serve'], {
     env: {
       ...process.env,
       AUDIT_SIGNING_KEY_FILE: auditKey,
@@ -148,22 +149,14 @@ const RANGES = [
 ] as const;
 
 async function main(): Promise<void> {
-  const name = `tw_qbench_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: PG });
+  const admin = new Client({ connectionString: PG_URL });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(PG);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
+  const { name, url: databaseUrl } = await createDatabase(admin, 'tw_qbench');
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
   const db = new Client({ connectionString: databaseUrl });
   db.on('error', (e) => log(`bench session: ${e.message}`));
   try {
-    const cli = (...args: string[]) =>
-      execFileSync(process.execPath, [BIN, ...args], {
-        env: { ...process.env, DATABASE_URL: databaseUrl },
-        encoding: 'utf8',
-      }).trim();
+    const cli = (...args: string[]) => serverCli(databaseUrl, ...args);
     cli('migrate', 'run');
     const password = randomBytes(18).toString('base64url');
     const passwordFile = path.join(os.tmpdir(), `${name}-viewer-password`);

@@ -10,10 +10,8 @@
 //              series and resolution), its PostgreSQL CPU counted to the variant
 // node tools/fleet-sim/dist/write-path.js  [WRITE_PATH_FLUSHES=12 WRITE_PATH_AGENTS=20
 // WRITE_PATH_WINDOWS=8]
-import { execFileSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { Client } from 'pg';
 import { loadTidewatchV1 } from '@tidewatch/proto';
 import { validateBatch } from '@tidewatch/server/dist/ingest/batch-validation';
@@ -31,12 +29,10 @@ import {
 } from '@tidewatch/server/dist/storage/series';
 import { partitionDdl, periodsBetween } from '@tidewatch/server/dist/storage/partitions';
 import { partitionedTables, partitionUnit } from '@tidewatch/server/dist/storage/series';
+import { createDatabase, PG_URL, serverCli } from './bench-db';
 import { cpuSeconds } from './copy-baseline';
 import { makeWindow } from './windows';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const BIN = path.join(ROOT, 'apps', 'server', 'bin', 'tidewatch-server.js');
-const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const FLUSHES = Number(process.env.WRITE_PATH_FLUSHES ?? 12);
 const AGENTS = Number(process.env.WRITE_PATH_AGENTS ?? 20);
 const WINDOWS = Number(process.env.WRITE_PATH_WINDOWS ?? 8);
@@ -88,7 +84,7 @@ function flushItems(ids: string[], flush: number, start: number): StoredBatch[] 
 }
 
 async function main(): Promise<void> {
-  const admin = new Client({ connectionString: PG });
+  const admin = new Client({ connectionString: PG_URL });
   await admin.connect();
   const names: string[] = [];
   const clients: Client[] = [];
@@ -97,16 +93,10 @@ async function main(): Promise<void> {
     // A database per variant (same schema, same partitions): no variant scans another's rows.
     const sessions = new Map<string, { db: Client; pid: number; ids: string[] }>();
     for (const v of VARIANTS) {
-      const name = `tw_writepath_${v}_${randomBytes(4).toString('hex')}`;
-      await admin.query(`CREATE DATABASE ${name}`);
+      const { name, url } = await createDatabase(admin, `tw_writepath_${v}`);
       names.push(name);
-      const url = new URL(PG);
-      url.pathname = `/${name}`;
-      execFileSync(process.execPath, [BIN, 'migrate', 'run'], {
-        env: { ...process.env, DATABASE_URL: url.toString() },
-        stdio: 'ignore',
-      });
-      const db = new Client({ connectionString: url.toString() });
+      serverCli(url, 'migrate', 'run');
+      const db = new Client({ connectionString: url });
       await db.connect();
       clients.push(db);
       const [{ pid }] = (await db.query('SELECT pg_backend_pid() AS pid')).rows as {
