@@ -13,6 +13,7 @@
 //              rollups from there, in the same transaction; its tables must equal rollups'
 //   copyraw  — binary COPY straight into the raw tables, then the rollups from the raw rows of
 //              the flush's (agent, window) keys that this transaction inserted (xmin)
+//   rawcopy  — raw's rows by binary COPY straight into the raw tables, no rollups
 // node tools/fleet-sim/dist/write-path.js  [WRITE_PATH_WARMUP=1 WRITE_PATH_FLUSHES=12 WRITE_PATH_AGENTS=20
 // WRITE_PATH_WINDOWS=8]
 import { randomUUID } from 'node:crypto';
@@ -279,7 +280,7 @@ async function main(): Promise<void> {
         await db.query('BEGIN');
         let records = 0;
         // The writer's own work (row mapping, parameters, encoding) is inside the timed part.
-        if (v === 'copyraw') {
+        if (v === 'copyraw' || v === 'rawcopy') {
           const keys = [
             ...new Map(items.map((i) => [`${i.agentId}/${+i.batch.windowStart}`, i])).values(),
           ];
@@ -291,7 +292,7 @@ async function main(): Promise<void> {
               `COPY ${series.raw} (${cols.join(', ')}) FROM STDIN (FORMAT binary)`,
               data,
             );
-            await db.query(fromRaw.get(series.raw)!, params);
+            if (v === 'copyraw') await db.query(fromRaw.get(series.raw)!, params);
             records += rows;
           }
         } else if (v === 'copy')
@@ -356,17 +357,19 @@ async function main(): Promise<void> {
         }
     }
     // Binary COPY must store exactly what the unnest path stores: raw, 1 min and 1 h rows.
-    for (const c of ['copy', 'copyraw'].filter((v) => acc.has(v) && acc.has('rollups')))
+    const pairs = [...['copy', 'copyraw'].map((c) => [c, 'rollups']), ['rawcopy', 'raw']].filter(
+      ([c, b]) => acc.has(c) && acc.has(b),
+    );
+    for (const [c, b] of pairs)
       for (const s of SERIES)
         for (const t of [s.raw, rollupTable(s, '1m'), rollupTable(s, '1h')]) {
           const sql = `SELECT count(*)::int AS n, md5(string_agg(x::text, ',' ORDER BY x::text)) AS h FROM ${t} x`;
-          const [x] = (await sessions.get('rollups')!.db.query(sql)).rows;
+          const [x] = (await sessions.get(b)!.db.query(sql)).rows;
           const [y] = (await sessions.get(c)!.db.query(sql)).rows;
           if (x.n !== y.n || x.h !== y.h)
             throw new Error(`${t}: unnest ${JSON.stringify(x)} != ${c} ${JSON.stringify(y)}`);
         }
-    for (const c of ['copy', 'copyraw'].filter((v) => acc.has(v) && acc.has('rollups')))
-      checks.push(`${c} = rollups (raw, 1m, 1h row for row)`);
+    for (const [c, b] of pairs) checks.push(`${c} = ${b} (raw, 1m, 1h row for row)`);
     const out: Record<string, unknown> = {
       warmup: WARMUP,
       flushes: FLUSHES,
