@@ -1,4 +1,4 @@
-import { rawRowsOf, seriesInsertSql, StoredBatch } from './batch-store';
+import { rawRecordsOf, rawRowsOf, seriesInsertSql, StoredBatch } from './batch-store';
 import { seriesByName } from './series';
 
 describe('seriesInsertSql', () => {
@@ -77,5 +77,12 @@ describe('rawRowsOf', () => {
       '{1,2,0}',
       12.5,
     ]);
+    // The same rows row by row, the histogram's arrays as arrays (for a binary COPY).
+    const records = rawRecordsOf([item]);
+    expect(records.map((t) => t.series.raw)).toEqual(tables.map((t) => t.table));
+    const transpose = (cols: unknown[][]) => cols[0].map((_, r) => cols.map((c) => c[r]));
+    expect(records[0].rows).toEqual(transpose(tables[0].values));
+    expect(records[1].rows).toEqual(transpose(tables[1].values));
+    expect(records[2].rows).toEqual([[item.agentId, start, [10, 100], [1, 2, 0], 12.5]]);
   });
 });

@@ -11,8 +11,11 @@ export interface StoredBatch {
 
 type Row = unknown[];
 
-/** Columnar rows of one series for a set of batches (agent_id, window_start, then rawColumns). */
-function rowsOf(series: string, items: StoredBatch[]): Row[] {
+/**
+ * Rows of one series for a set of batches (agent_id, window_start, then rawColumns). Array
+ * columns are array literals for the unnest parameters (viaText) or arrays for binary COPY.
+ */
+function rowsOf(series: string, items: StoredBatch[], arrays: 'text' | 'array' = 'text'): Row[] {
   const rows: Row[] = [];
   for (const { agentId: a, batch: b } of items) {
     const ws = b.windowStart;
@@ -41,7 +44,9 @@ function rowsOf(series: string, items: StoredBatch[]): Row[] {
         break;
       case 'durations': {
         const d = b.connections.durations;
-        if (d) rows.push([a, ws, `{${d.boundsMs.join(',')}}`, `{${d.counts.join(',')}}`, d.sumMs]);
+        if (d && arrays === 'array') rows.push([a, ws, d.boundsMs, d.counts, d.sumMs]);
+        else if (d)
+          rows.push([a, ws, `{${d.boundsMs.join(',')}}`, `{${d.counts.join(',')}}`, d.sumMs]);
         break;
       }
       case 'windows': {
@@ -78,7 +83,8 @@ function rowsOf(series: string, items: StoredBatch[]): Row[] {
   return rows;
 }
 
-function rollupInsert(s: Series, resolution: '1m' | '1h', source: string): string {
+/** The 1 min or 1 h upsert of the rows of `source` (a CTE or table with the raw columns). */
+export function rollupInsert(s: Series, resolution: '1m' | '1h', source: string): string {
   const t = rollupTable(s, resolution);
   const unit = resolution === '1m' ? 'minute' : 'hour';
   const keys = ['agent_id', 'bucket', ...s.dims];
@@ -131,6 +137,16 @@ export function seriesInsertSql(s: Series): string {
     ${rollupInsert(s, '1m', 'raw')}
   )
   ${rollupInsert(s, '1h', 'raw')}`;
+}
+
+/**
+ * The batches' rows per series (agent_id, window_start, then rawColumns), array columns as
+ * arrays: for the write-path harness's binary COPY variants (tools/fleet-sim/src/write-path.ts).
+ */
+export function rawRecordsOf(items: StoredBatch[]): { series: Series; rows: Row[] }[] {
+  return SERIES.map((s) => ({ series: s, rows: rowsOf(s.name, items, 'array') })).filter(
+    (t) => t.rows.length > 0,
+  );
 }
 
 const SQL = new Map(SERIES.map((s) => [s.name, seriesInsertSql(s)]));
