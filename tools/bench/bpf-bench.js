@@ -166,13 +166,29 @@ async function withTcpdump(fn) {
 
 function tidewatchState(collector) {
   const stats = collector.programStats();
-  return { runTimeNs: sumStats(stats, 'runTimeNs'), runCount: sumStats(stats, 'runCount') };
+  const hooks = {};
+  for (const hook of ['ingress', 'egress']) {
+    const s = stats.find((x) => x.name === `tw_tc_${hook}`);
+    hooks[hook] = { runTimeNs: Number(s.runTimeNs), runCount: Number(s.runCount) };
+  }
+  return { runTimeNs: sumStats(stats, 'runTimeNs'), runCount: sumStats(stats, 'runCount'), hooks };
 }
 
+function nsPer(runTimeNs, runCount) {
+  return runCount ? runTimeNs / runCount : NaN;
+}
+
+// Both hooks together, and each (in the JSON: where the time goes).
 function programDelta(before, after) {
   const runTimeNs = after.runTimeNs - before.runTimeNs;
   const runCount = after.runCount - before.runCount;
-  return { runTimeNs, runCount, nsPerPacket: runCount ? runTimeNs / runCount : NaN };
+  const hooks = {};
+  for (const hook of Object.keys(after.hooks)) {
+    const t = after.hooks[hook].runTimeNs - before.hooks[hook].runTimeNs;
+    const n = after.hooks[hook].runCount - before.hooks[hook].runCount;
+    hooks[hook] = { runCount: n, nsPerPacket: nsPer(t, n) };
+  }
+  return { runTimeNs, runCount, nsPerPacket: nsPer(runTimeNs, runCount), hooks };
 }
 
 // Tidewatch alone for `alone` (throughput, counts, its ns per packet), then the
@@ -208,6 +224,7 @@ async function withTidewatch(bpf, object, floor, round, alone, pairedRun) {
         kernelSeconds: d.runTimeNs / 1e9,
         runCount: d.runCount,
         nsPerPacket: d.nsPerPacket,
+        hooks: d.hooks,
         egressPackets: counted(countsAfter, 'egress') - counted(countsBefore, 'egress'),
         ingressPackets: counted(countsAfter, 'ingress') - counted(countsBefore, 'ingress'),
       },
@@ -304,10 +321,12 @@ function floorState(ids) {
   let runTimeNs = 0;
   let runCount = 0;
   const packets = {};
+  const hooks = {};
   for (const [hook, id] of Object.entries(ids)) {
     const info = bpftoolJson(['prog', 'show', 'id', String(id)]);
-    runTimeNs += Number(info.run_time_ns || 0);
-    runCount += Number(info.run_cnt || 0);
+    hooks[hook] = { runTimeNs: Number(info.run_time_ns || 0), runCount: Number(info.run_cnt || 0) };
+    runTimeNs += hooks[hook].runTimeNs;
+    runCount += hooks[hook].runCount;
     const rows = bpftoolJson(['map', 'dump', 'id', String(info.map_ids[0])]);
     // 16 bytes per CPU, little endian: packets then bytes
     packets[hook] = rows[0].values.reduce((sum, cpu) => {
@@ -315,7 +334,7 @@ function floorState(ids) {
       return sum + Number(b.readBigUInt64LE(0));
     }, 0);
   }
-  return { runTimeNs, runCount, packets };
+  return { runTimeNs, runCount, packets, hooks };
 }
 
 // The floor at `prio` on both hooks of the clsact that is already there.
@@ -370,6 +389,7 @@ async function withFloor(floor, fn) {
         kernelSeconds: d.runTimeNs / 1e9,
         runCount: d.runCount,
         nsPerPacket: d.nsPerPacket,
+        hooks: d.hooks,
         egressPackets: after.packets.egress - before.packets.egress,
         ingressPackets: after.packets.ingress - before.packets.ingress,
       },
@@ -518,6 +538,18 @@ function perPacket(rounds) {
             floorRounds: p.map((x) => x.floor.nsPerPacket),
           };
         }
+        // per hook, over both orders of every round: which direction costs what
+        const all = runs.flatMap((r) => Object.keys(ORDERS).map((o) => r.paired[o]));
+        entry.hooks = {};
+        for (const hook of ['ingress', 'egress']) {
+          const tw = all.map((x) => x.tidewatch.hooks[hook]);
+          const fl = all.map((x) => x.floor.hooks[hook]);
+          entry.hooks[hook] = {
+            runsPerRound: median(tw.map((x) => x.runCount)),
+            tidewatchNs: median(tw.map((x) => x.nsPerPacket)),
+            floorNs: median(fl.map((x) => x.nsPerPacket)),
+          };
+        }
         const ratios = runs.map((r) => geomean(r.paired.first.ratio, r.paired.after.ratio));
         entry.floorRatio = median(ratios);
         entry.floorRatios = ratios;
@@ -639,6 +671,16 @@ function report(results, rounds, costs, load) {
           `floor 1st ${list(p.first.tidewatchRounds, 0)} / ${list(p.first.floorRounds, 0)} = ${list(p.first.ratios)}; ` +
           `floor 2nd ${list(p.after.tidewatchRounds, 0)} / ${list(p.after.floorRounds, 0)} = ${list(p.after.ratios)}; ` +
           `geo. mean ${list(c.floorRatios)}`,
+      );
+      const h = c.hooks;
+      console.log(
+        `${kind} ${m} by hook (beside, median): ` +
+          ['ingress', 'egress']
+            .map(
+              (k) =>
+                `${k} ${fmt(h[k].tidewatchNs, 0)} / ${fmt(h[k].floorNs, 0)} ns over ${fmt(h[k].runsPerRound, 0)} skbs`,
+            )
+            .join('; '),
       );
     }
   }
