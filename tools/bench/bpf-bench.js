@@ -7,11 +7,15 @@
 //   (4) its modern object, flow records on, (5) tcpdump -w /dev/null;
 //   then small UDP packets at the highest rate iperf3 reaches, the same five.
 // The modes are interleaved, BENCH_REPEAT rounds. Reports ns per packet of the TC
-// programs (kernel.bpf_stats_enabled) and Tidewatch's as a multiple of the floor
-// (median of the per-round ratios: a floor and a Tidewatch run minutes apart on
-// a shared machine would compare noise), throughput ratios, CPU seconds of
-// tcpdump vs kernel time of the programs, and packets tcpdump dropped vs packets
-// Tidewatch counted. Needs root, clang, tc and bpftool. Not a test.
+// programs (kernel.bpf_stats_enabled), throughput, CPU seconds of tcpdump vs kernel
+// time of the programs, and packets tcpdump dropped vs packets Tidewatch counted.
+// Tidewatch's cost as a multiple of the floor is measured on the same packets: in
+// its mode, after a run with Tidewatch alone (throughput, counts, ns per packet),
+// the floor is attached beside it on the same hooks (both return TC_ACT_UNSPEC, so
+// both run on every packet) for two runs of half the seconds, once before
+// Tidewatch's filter and once after it (the first program may pay the skb's cold
+// lines); the ratio of each order, their geometric mean per round, the median over
+// rounds. Needs root, clang, tc and bpftool. Not a test.
 //   BENCH_MODES=floor,legacy  run only these modes (baseline,floor,legacy,modern,tcpdump)
 //   BENCH_KINDS=udp           run only this traffic (tcp,udp)
 'use strict';
@@ -36,6 +40,13 @@ const PEER_IF = `twp${suffix}`;
 const HOST_IP = '198.18.200.1';
 const PEER_IP = '198.18.200.2';
 const CLK_TCK = 100;
+// iperf3 takes whole seconds: each order of a paired run gets half, at least one.
+const HALF_SECONDS = Math.max(1, Math.round(SECONDS / 2));
+// tc priorities of the floor beside Tidewatch (whose filters sit at 0x7477,
+// libs/bpf/native/src/collector.h): lower runs first.
+const TW_PRIORITY = 0x7477;
+const ORDERS = { first: 1, after: 0xfff0 };
+const FLOOR_ALONE_PRIORITY = 1;
 
 function listEnv(name, all) {
   const raw = process.env[name];
@@ -107,10 +118,10 @@ function peakRssMb(pid) {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
-function iperf(kind) {
-  const args = ['-c', PEER_IP, '-t', String(SECONDS), '-J'];
+function iperf(kind, seconds = SECONDS) {
+  const args = ['-c', PEER_IP, '-t', String(seconds), '-J'];
   if (kind === 'udp') args.push('-u', '-b', '0', '-l', '18');
-  const out = JSON.parse(sh('iperf3', args, { timeout: (SECONDS + 30) * 1000 }));
+  const out = JSON.parse(sh('iperf3', args, { timeout: (seconds + 30) * 1000 }));
   const end = out.end;
   if (kind === 'tcp') {
     return { bitsPerSecond: end.sum_received.bits_per_second, packets: null };
@@ -153,36 +164,112 @@ async function withTcpdump(fn) {
   };
 }
 
-async function withTidewatch(bpf, object, fn) {
+function tidewatchState(collector) {
+  const stats = collector.programStats();
+  const hooks = {};
+  for (const hook of ['ingress', 'egress']) {
+    const s = stats.find((x) => x.name === `tw_tc_${hook}`);
+    hooks[hook] = { runTimeNs: Number(s.runTimeNs), runCount: Number(s.runCount) };
+  }
+  return { runTimeNs: sumStats(stats, 'runTimeNs'), runCount: sumStats(stats, 'runCount'), hooks };
+}
+
+function nsPer(runTimeNs, runCount) {
+  return runCount ? runTimeNs / runCount : NaN;
+}
+
+// Both hooks together, and each (in the JSON: where the time goes).
+function programDelta(before, after) {
+  const runTimeNs = after.runTimeNs - before.runTimeNs;
+  const runCount = after.runCount - before.runCount;
+  const hooks = {};
+  for (const hook of Object.keys(after.hooks)) {
+    const t = after.hooks[hook].runTimeNs - before.hooks[hook].runTimeNs;
+    const n = after.hooks[hook].runCount - before.hooks[hook].runCount;
+    hooks[hook] = { runCount: n, nsPerPacket: nsPer(t, n) };
+  }
+  return { runTimeNs, runCount, nsPerPacket: nsPer(runTimeNs, runCount), hooks };
+}
+
+// Tidewatch alone for `alone` (throughput, counts, its ns per packet), then the
+// floor beside it on the same hooks in both orders for `pairedRun` each (the
+// order alternates by round so neither always goes first). The floor's filters
+// go before the collector closes, so the collector removes the clsact it made.
+async function withTidewatch(bpf, object, floor, round, alone, pairedRun) {
   const collector = await bpf.Collector.open({ object, flowTableSize: 65536, flows: true });
   if (collector.objectKind !== object)
     throw new Error(`asked for ${object}, got ${collector.objectKind}`);
   try {
     await collector.attachInterface(HOST_IF);
-    const before = await collector.programStats();
+    const before = tidewatchState(collector);
     const countsBefore = await collector.readTraffic();
-    const result = await fn();
-    const after = await collector.programStats();
+    const result = await alone();
+    const after = tidewatchState(collector);
     const countsAfter = await collector.readTraffic();
-    const runTimeNs = sumStats(after, 'runTimeNs') - sumStats(before, 'runTimeNs');
-    const runCount = sumStats(after, 'runCount') - sumStats(before, 'runCount');
     const counted = (rows, dir) =>
       rows
         .filter((r) => r.iface === HOST_IF && r.direction === dir)
         .reduce((s, r) => s + Number(r.packets), 0);
+    const d = programDelta(before, after);
+    const paired = {};
+    const orders = Object.keys(ORDERS);
+    if (round % 2) orders.reverse();
+    for (const order of orders) {
+      paired[order] = await besideTidewatch(collector, floor, ORDERS[order], pairedRun);
+    }
     return {
       ...result,
       tidewatch: {
         object,
-        kernelSeconds: runTimeNs / 1e9,
-        runCount,
-        nsPerPacket: runCount ? runTimeNs / runCount : NaN,
+        kernelSeconds: d.runTimeNs / 1e9,
+        runCount: d.runCount,
+        nsPerPacket: d.nsPerPacket,
+        hooks: d.hooks,
         egressPackets: counted(countsAfter, 'egress') - counted(countsBefore, 'egress'),
         ingressPackets: counted(countsAfter, 'ingress') - counted(countsBefore, 'ingress'),
       },
+      paired: { ranFirst: orders[0], ...paired },
     };
   } finally {
+    for (const prio of Object.values(ORDERS)) removeFloor(prio);
     await collector.close();
+    assertHookGone();
+  }
+}
+
+// One run with the floor at `prio` beside Tidewatch's filters: both programs'
+// run_time_ns / run_cnt over exactly the same packets.
+async function besideTidewatch(collector, floor, prio, fn) {
+  const ids = addFloor(floor, prio);
+  try {
+    const order = hookOrder();
+    for (const hook of ['ingress', 'egress']) {
+      const tw = `tw_tc_${hook}@${TW_PRIORITY}`;
+      const fl = `floor_count@${prio}`;
+      const want = prio < TW_PRIORITY ? [fl, tw] : [tw, fl];
+      if (order[hook].join() !== want.join()) {
+        throw new Error(`${hook}: expected ${want.join(', ')}, found ${order[hook].join(', ')}`);
+      }
+    }
+    const fBefore = floorState(ids);
+    const tBefore = tidewatchState(collector);
+    const result = await fn();
+    const tAfter = tidewatchState(collector);
+    const fAfter = floorState(ids);
+    const tw = programDelta(tBefore, tAfter);
+    const fl = programDelta(fBefore, fAfter);
+    return {
+      bitsPerSecond: result.bitsPerSecond,
+      packets: result.packets,
+      interfaceTxPackets: result.interface.txPackets,
+      floorPriority: prio,
+      hookOrder: order,
+      tidewatch: tw,
+      floor: { ...fl, egressPackets: fAfter.packets.egress - fBefore.packets.egress },
+      ratio: tw.nsPerPacket / fl.nsPerPacket,
+    };
+  } finally {
+    removeFloor(prio);
   }
 }
 
@@ -204,21 +291,42 @@ function bpftoolJson(args) {
   return JSON.parse(sh('bpftool', ['-j', ...args]));
 }
 
-function floorProgram(hook) {
-  const filters = JSON.parse(sh('tc', ['-j', 'filter', 'show', 'dev', HOST_IF, hook]));
-  const id = filters.map((f) => f.options?.prog?.id).find((x) => x !== undefined);
-  if (id === undefined) throw new Error(`floor: no program at ${HOST_IF} ${hook}`);
+function hookFilters(hook) {
+  return JSON.parse(sh('tc', ['-j', 'filter', 'show', 'dev', HOST_IF, hook]));
+}
+
+function floorProgram(hook, prio) {
+  const id = hookFilters(hook)
+    .filter((f) => f.pref === prio)
+    .map((f) => f.options?.prog?.id)
+    .find((x) => x !== undefined);
+  if (id === undefined) throw new Error(`floor: no program at ${HOST_IF} ${hook} prio ${prio}`);
   return id;
+}
+
+// The programs on each hook in the order TC runs them (by priority): the proof
+// that a paired run had the floor where it says.
+function hookOrder() {
+  const out = {};
+  for (const hook of ['ingress', 'egress']) {
+    out[hook] = hookFilters(hook)
+      .filter((f) => f.options?.prog)
+      .sort((a, b) => a.pref - b.pref)
+      .map((f) => `${f.options.prog.name}@${f.pref}`);
+  }
+  return out;
 }
 
 function floorState(ids) {
   let runTimeNs = 0;
   let runCount = 0;
   const packets = {};
+  const hooks = {};
   for (const [hook, id] of Object.entries(ids)) {
     const info = bpftoolJson(['prog', 'show', 'id', String(id)]);
-    runTimeNs += Number(info.run_time_ns || 0);
-    runCount += Number(info.run_cnt || 0);
+    hooks[hook] = { runTimeNs: Number(info.run_time_ns || 0), runCount: Number(info.run_cnt || 0) };
+    runTimeNs += hooks[hook].runTimeNs;
+    runCount += hooks[hook].runCount;
     const rows = bpftoolJson(['map', 'dump', 'id', String(info.map_ids[0])]);
     // 16 bytes per CPU, little endian: packets then bytes
     packets[hook] = rows[0].values.reduce((sum, cpu) => {
@@ -226,39 +334,69 @@ function floorState(ids) {
       return sum + Number(b.readBigUInt64LE(0));
     }, 0);
   }
-  return { runTimeNs, runCount, packets };
+  return { runTimeNs, runCount, packets, hooks };
+}
+
+// The floor at `prio` on both hooks of the clsact that is already there.
+function addFloor(floor, prio) {
+  const ids = {};
+  try {
+    for (const hook of ['ingress', 'egress']) {
+      // tc mounts bpffs when it finds none: keep that in a mount namespace of its own
+      sh('unshare', [
+        ...['-m', 'tc', 'filter', 'add', 'dev', HOST_IF, hook, 'prio', String(prio)],
+        ...['handle', '1', 'bpf', 'da', 'obj', floor.obj, 'sec', 'tc'],
+      ]);
+      ids[hook] = floorProgram(hook, prio);
+    }
+  } catch (err) {
+    removeFloor(prio);
+    throw err;
+  }
+  return ids;
+}
+
+// Only the floor's priority: Tidewatch's filter (its own priority) stays.
+function removeFloor(prio) {
+  for (const hook of ['ingress', 'egress']) {
+    if (hookFilters(hook).some((f) => f.pref === prio)) {
+      sh('tc', ['filter', 'del', 'dev', HOST_IF, hook, 'pref', String(prio)]);
+    }
+  }
+}
+
+// After a mode: no clsact (so no filter) left on the test veth.
+function assertHookGone() {
+  const qdiscs = JSON.parse(sh('tc', ['-j', 'qdisc', 'show', 'dev', HOST_IF]));
+  const left = qdiscs.filter((q) => q.kind === 'clsact');
+  if (left.length) {
+    throw new Error(`teardown: clsact still on ${HOST_IF}: ${JSON.stringify(hookOrder())}`);
+  }
 }
 
 async function withFloor(floor, fn) {
   // clsact may be left by nobody else on this test veth: ours to add and remove
   sh('tc', ['qdisc', 'add', 'dev', HOST_IF, 'clsact']);
   try {
-    const ids = {};
-    for (const hook of ['ingress', 'egress']) {
-      // tc mounts bpffs when it finds none: keep that in a mount namespace of its own
-      sh('unshare', [
-        ...['-m', 'tc', 'filter', 'add', 'dev', HOST_IF, hook, 'prio', '1', 'handle', '1'],
-        ...['bpf', 'da', 'obj', floor.obj, 'sec', 'tc'],
-      ]);
-      ids[hook] = floorProgram(hook);
-    }
+    const ids = addFloor(floor, FLOOR_ALONE_PRIORITY);
     const before = floorState(ids);
     const result = await fn();
     const after = floorState(ids);
-    const runTimeNs = after.runTimeNs - before.runTimeNs;
-    const runCount = after.runCount - before.runCount;
+    const d = programDelta(before, after);
     return {
       ...result,
       floor: {
-        kernelSeconds: runTimeNs / 1e9,
-        runCount,
-        nsPerPacket: runCount ? runTimeNs / runCount : NaN,
+        kernelSeconds: d.runTimeNs / 1e9,
+        runCount: d.runCount,
+        nsPerPacket: d.nsPerPacket,
+        hooks: d.hooks,
         egressPackets: after.packets.egress - before.packets.egress,
         ingressPackets: after.packets.ingress - before.packets.ingress,
       },
     };
   } finally {
     tryRun('tc', ['qdisc', 'del', 'dev', HOST_IF, 'clsact']);
+    assertHookGone();
   }
 }
 
@@ -302,7 +440,9 @@ async function main() {
     process.exit(2);
   }
   const bpf = require('@tidewatch/bpf');
-  const floor = MODES.includes('floor') ? buildFloor() : null;
+  const needsFloor = MODES.some((m) => m === 'floor' || TIDEWATCH_MODES.includes(m));
+  const floor = needsFloor ? buildFloor() : null;
+  const loadBefore = loadAverage();
   const statsWas = sh('sysctl', ['-n', 'kernel.bpf_stats_enabled']).trim();
   sh('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
   const onSignal = () => {
@@ -317,15 +457,17 @@ async function main() {
   });
   await new Promise((r) => setTimeout(r, 500));
   try {
-    const run = (kind) => () => measured(async () => iperf(kind));
+    const run = (kind, seconds) => () => measured(async () => iperf(kind, seconds));
     // bpf_stats_enabled is one switch for the whole host: set it again before
     // each program run; a run it was off for counts no runs and reports NaN.
     const stats = () => sh('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
+    const tidewatchMode = (object, kind, i) =>
+      withTidewatch(bpf, object, floor, i, run(kind), run(kind, HALF_SECONDS));
     const runMode = {
       baseline: (kind) => run(kind)(),
       floor: (kind) => (stats(), withFloor(floor, run(kind))),
-      legacy: (kind) => (stats(), withTidewatch(bpf, 'legacy', run(kind))),
-      modern: (kind) => (stats(), withTidewatch(bpf, 'modern', run(kind))),
+      legacy: (kind, i) => (stats(), tidewatchMode('legacy', kind, i)),
+      modern: (kind, i) => (stats(), tidewatchMode('modern', kind, i)),
       tcpdump: (kind) => withTcpdump(run(kind)),
     };
     // Modes interleaved, REPEAT rounds; each mode reports its median-throughput
@@ -334,7 +476,7 @@ async function main() {
     for (const kind of KINDS) rounds[kind] = Object.fromEntries(MODES.map((m) => [m, []]));
     for (let i = 0; i < REPEAT; i++) {
       for (const kind of KINDS) {
-        for (const mode of MODES) rounds[kind][mode].push(await runMode[mode](kind));
+        for (const mode of MODES) rounds[kind][mode].push(await runMode[mode](kind, i));
       }
     }
     const pick = (runs) =>
@@ -343,13 +485,17 @@ async function main() {
     for (const kind of KINDS) {
       results[kind] = Object.fromEntries(MODES.map((m) => [m, pick(rounds[kind][m])]));
     }
-    report(results, rounds, perPacket(rounds));
+    report(results, rounds, perPacket(rounds), { before: loadBefore, after: loadAverage() });
   } finally {
     server.kill('SIGTERM');
     tearDown();
     sh('sysctl', ['-qw', `kernel.bpf_stats_enabled=${statsWas}`]);
     if (floor) fs.rmSync(floor.dir, { recursive: true, force: true });
   }
+}
+
+function loadAverage() {
+  return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
 }
 
 function median(xs) {
@@ -363,8 +509,13 @@ function programs(run) {
   return run.floor ?? run.tidewatch;
 }
 
-// ns per program run for the floor and each object: the median over rounds, and
-// each object's median ratio to the floor run of the same round.
+function geomean(a, b) {
+  return Math.sqrt(a * b);
+}
+
+// ns per program run of the floor alone and of each object alone (median over
+// rounds), and each object's cost against the floor measured beside it on the
+// same packets: per order, and their geometric mean per round; medians over rounds.
 function perPacket(rounds) {
   const out = {};
   for (const [kind, byMode] of Object.entries(rounds)) {
@@ -373,8 +524,33 @@ function perPacket(rounds) {
       if (!byMode[mode]) continue;
       const ns = byMode[mode].map((r) => programs(r).nsPerPacket);
       const entry = { nsPerPacket: median(ns), rounds: ns };
-      if (mode !== 'floor' && byMode.floor) {
-        const ratios = ns.map((x, i) => x / byMode.floor[i].floor.nsPerPacket);
+      if (mode !== 'floor') {
+        const runs = byMode[mode];
+        entry.paired = {};
+        for (const order of Object.keys(ORDERS)) {
+          const p = runs.map((r) => r.paired[order]);
+          entry.paired[order] = {
+            ratio: median(p.map((x) => x.ratio)),
+            ratios: p.map((x) => x.ratio),
+            tidewatchNs: median(p.map((x) => x.tidewatch.nsPerPacket)),
+            floorNs: median(p.map((x) => x.floor.nsPerPacket)),
+            tidewatchRounds: p.map((x) => x.tidewatch.nsPerPacket),
+            floorRounds: p.map((x) => x.floor.nsPerPacket),
+          };
+        }
+        // per hook, over both orders of every round: which direction costs what
+        const all = runs.flatMap((r) => Object.keys(ORDERS).map((o) => r.paired[o]));
+        entry.hooks = {};
+        for (const hook of ['ingress', 'egress']) {
+          const tw = all.map((x) => x.tidewatch.hooks[hook]);
+          const fl = all.map((x) => x.floor.hooks[hook]);
+          entry.hooks[hook] = {
+            runsPerRound: median(tw.map((x) => x.runCount)),
+            tidewatchNs: median(tw.map((x) => x.nsPerPacket)),
+            floorNs: median(fl.map((x) => x.nsPerPacket)),
+          };
+        }
+        const ratios = runs.map((r) => geomean(r.paired.first.ratio, r.paired.after.ratio));
         entry.floorRatio = median(ratios);
         entry.floorRatios = ratios;
       }
@@ -400,7 +576,7 @@ const HEADERS = {
   tcpdump: 'tcpdump -w /dev/null',
 };
 
-function report(results, rounds, costs) {
+function report(results, rounds, costs, load) {
   const gbps = (r) => r.bitsPerSecond / 1e9;
   const isProg = (m) => m === 'floor' || TIDEWATCH_MODES.includes(m);
   const row = (label, cell) => [label, ...MODES.map((m) => cell(m))];
@@ -424,12 +600,14 @@ function report(results, rounds, costs) {
     const dropped = (m) =>
       isProg(m) ? '0' : m === 'tcpdump' ? String(r[m].tcpdump.droppedByKernel) : '-';
     const ns = (m) => (isProg(m) ? fmt(costs[kind][m].nsPerPacket, 1) : '-');
-    const ratio = (m) =>
-      m === 'floor'
-        ? '1.00'
-        : TIDEWATCH_MODES.includes(m) && r.floor
-          ? fmt(costs[kind][m].floorRatio)
-          : '-';
+    const isTw = (m) => TIDEWATCH_MODES.includes(m);
+    const besideNs = (order) => (m) =>
+      isTw(m)
+        ? `${fmt(costs[kind][m].paired[order].tidewatchNs, 1)} / ${fmt(costs[kind][m].paired[order].floorNs, 1)}`
+        : '-';
+    const orderRatio = (order) => (m) =>
+      isTw(m) ? fmt(costs[kind][m].paired[order].ratio) : m === 'floor' ? '1.00' : '-';
+    const ratio = (m) => (isTw(m) ? fmt(costs[kind][m].floorRatio) : m === 'floor' ? '1.00' : '-');
     if (kind === 'tcp') {
       rows.push(row('TCP throughput, Gbit/s', (m) => fmt(gbps(r[m]))));
       if (base) {
@@ -453,8 +631,12 @@ function report(results, rounds, costs) {
     }
     rows.push(row(`${K}: packets dropped by the tool`, dropped));
     rows.push(row(`${K}: CPU s (programs / tcpdump)`, cpu));
-    rows.push(row(`${K}: ns per packet (TC program)`, ns));
-    rows.push(row(`${K}: cost vs floor (ns / floor ns)`, ratio));
+    rows.push(row(`${K}: ns per packet (TC program, alone)`, ns));
+    rows.push(row(`${K}: beside, ns Tidewatch / floor, floor 1st`, besideNs('first')));
+    rows.push(row(`${K}: beside, ns Tidewatch / floor, floor 2nd`, besideNs('after')));
+    rows.push(row(`${K}: cost vs floor, floor 1st`, orderRatio('first')));
+    rows.push(row(`${K}: cost vs floor, floor 2nd`, orderRatio('after')));
+    rows.push(row(`${K}: cost vs floor (geo. mean of both)`, ratio));
     if (kind === 'udp') {
       rows.push(row('UDP: host CPU µs per packet sent', (m) => fmt(perPacketUs(r[m]))));
       rows.push(row('UDP rate, packets/s', (m) => fmt(r[m].packets / SECONDS, 0)));
@@ -464,17 +646,41 @@ function report(results, rounds, costs) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   console.log(
-    `\nbench:bpf — ${SECONDS} s per run, median of ${REPEAT}, offloads ${OFFLOADS}, kernel ${os.release()}, ${os.cpus().length} CPUs\n`,
+    `\nbench:bpf — ${SECONDS} s per run (beside the floor: 2 × ${HALF_SECONDS} s), median of ${REPEAT}, offloads ${OFFLOADS}, kernel ${os.release()}, ${os.cpus().length} CPUs, load average ${load.before.join(' ')} before, ${load.after.join(' ')} after\n`,
   );
   console.log(line(header));
   console.log('| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |');
   for (const r of rows) console.log(line(r));
+  console.log(
+    '\nThroughput, counts, CPU s and "alone" ns: each column\'s own programs only (Tidewatch without',
+  );
+  console.log(
+    'the floor). "beside": the floor on the same hooks as Tidewatch, same packets, before (1st) or',
+  );
+  console.log(
+    "after (2nd) Tidewatch's filter, half the seconds each; cost vs floor: Tidewatch ns / floor ns.\n",
+  );
+  const list = (xs, d = 2) => xs.map((x) => fmt(x, d)).join(', ');
   for (const kind of KINDS) {
     for (const m of TIDEWATCH_MODES) {
       const c = costs[kind][m];
-      if (!c || !c.floorRatios) continue;
+      if (!c) continue;
+      const p = c.paired;
       console.log(
-        `${kind} ${m}: ns per packet by round ${c.rounds.map((x) => fmt(x, 0)).join(', ')}; floor ${costs[kind].floor.rounds.map((x) => fmt(x, 0)).join(', ')}; ratio ${c.floorRatios.map((x) => fmt(x)).join(', ')}`,
+        `${kind} ${m} by round: alone ${list(c.rounds, 0)} ns (floor alone ${costs[kind].floor ? list(costs[kind].floor.rounds, 0) : '-'}); ` +
+          `floor 1st ${list(p.first.tidewatchRounds, 0)} / ${list(p.first.floorRounds, 0)} = ${list(p.first.ratios)}; ` +
+          `floor 2nd ${list(p.after.tidewatchRounds, 0)} / ${list(p.after.floorRounds, 0)} = ${list(p.after.ratios)}; ` +
+          `geo. mean ${list(c.floorRatios)}`,
+      );
+      const h = c.hooks;
+      console.log(
+        `${kind} ${m} by hook (beside, median): ` +
+          ['ingress', 'egress']
+            .map(
+              (k) =>
+                `${k} ${fmt(h[k].tidewatchNs, 0)} / ${fmt(h[k].floorNs, 0)} ns over ${fmt(h[k].runsPerRound, 0)} skbs`,
+            )
+            .join('; '),
       );
     }
   }
@@ -490,7 +696,10 @@ function report(results, rounds, costs) {
         cpus: os.cpus().length,
         seconds: SECONDS,
         repeat: REPEAT,
+        pairedSeconds: HALF_SECONDS,
         offloads: OFFLOADS,
+        loadAverage: load,
+        floorPriorities: { ...ORDERS, tidewatch: TW_PRIORITY },
         modes: MODES,
         perPacket: costs,
         median: results,

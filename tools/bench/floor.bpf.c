@@ -2,9 +2,10 @@
 /*
  * The floor of bench:bpf: the least a TC program can do to count traffic
  * exactly -- one per-CPU array slot, packets and skb->len bytes, no
- * parsing -- attached at ingress and egress where Tidewatch's two go.
- * Tidewatch's TC programs are reported as a multiple of this program's ns
- * per packet on the same traffic. Built by the benchmark with the legacy
+ * parsing -- attached at ingress and egress where Tidewatch's two go, alone
+ * and beside them (before and after their filter). Tidewatch's TC programs
+ * are reported as a multiple of this program's ns per packet on the same
+ * packets. Built by the benchmark with the legacy
  * object's flags (-mcpu=v2), so it loads wherever that object does.
  */
 #include <linux/bpf.h>
