@@ -55,7 +55,7 @@ COPY --from=build /src/apps/agent/package.json ./apps/agent/package.json
 COPY --from=build /src/apps/agent/bin ./apps/agent/bin
 COPY --from=build /src/apps/agent/dist ./apps/agent/dist
 # MALLOC_ARENA_MAX=2 and --jitless --no-expose-wasm: the agent's launch settings
-# (apps/agent/src/health/launch-flags.ts), ~15 MB less memory for the same windows.
+# (apps/agent/src/health/launch-flags.ts), ~10 MB less memory for the same windows.
 ENV NODE_ENV=production \
     TIDEWATCH_STATE_DIR=/var/lib/tidewatch \
     MALLOC_ARENA_MAX=2

@@ -19,7 +19,7 @@ export async function runCommand(flags: CommonFlags): Promise<number> {
   if (missing.length > 0)
     logger.info(
       { missing },
-      'started without the launch settings of the bin, the systemd unit and npm start: about 15 MB more memory (README, bench:agent memory)',
+      'started without the launch settings of the bin, the systemd unit and npm start: about 10 MB more memory (README, bench:agent memory)',
     );
   // Before anything touches the kernel: a second agent on this state directory stops here.
   const lock = lockStateDir(config.stateDir, 'run', config.server !== undefined, (m) =>

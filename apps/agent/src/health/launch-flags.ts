@@ -9,7 +9,7 @@
  * - --jitless: V8's interpreter only. With 10,000 flows per 10 s window the
  *   agent's JavaScript uses ~3 % of a core either way, but the optimising
  *   compilers' code, feedback and the part of the node binary they run cost
- *   ~15 MB RSS (README, bench:agent memory). It also turns WebAssembly off:
+ *   ~10 MB RSS (README, bench:agent memory). It also turns WebAssembly off:
  *   nothing the agent loads needs it (protobufjs's `long` tries a WebAssembly
  *   multiply and falls back to exact JavaScript, launch-flags.spec.ts).
  * - MALLOC_ARENA_MAX=2: glibc otherwise gives each thread that allocates
