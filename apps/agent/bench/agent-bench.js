@@ -347,6 +347,7 @@ async function run(kind, tool) {
     row.truth = counters().packets - before.packets;
     row.dropped = 0;
     grpcServer.server.forceShutdown();
+    fs.rmSync(stateDir, { recursive: true, force: true });
   } else if (tool === 'tcpdump') {
     const exitWait = new Promise((r) => child.on('close', r));
     child.kill('SIGINT');
@@ -515,6 +516,7 @@ setTimeout(() => { clearInterval(t); setTimeout(() => { console.log(sent); s.clo
   let sampled = false;
   const cpu = [];
   const windows = windowsOf(grpcServer.arrivals, stateDir);
+  fs.rmSync(stateDir, { recursive: true, force: true }); // the spool and heap file are read
   const seen = seenByAgent(windows).packets;
   for (const { batch } of windows) {
     for (const t of batch.traffic) {
