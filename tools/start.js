@@ -198,10 +198,10 @@ async function localAgentId() {
  * A child in its own process group (Ctrl-C reaches only us; we stop them in order). `wrap`: an
  * argv prefix that ends in exec (`ip netns exec NS …`), so the pid stays the node process's.
  */
-function startChild(name, bin, args, env, wrap = []) {
+function startChild(name, bin, args, env, wrap = [], nodeArgs = []) {
   const log = path.join(LOG_DIR, `${name}.log`);
   const out = fs.openSync(log, 'a');
-  const argv = [...wrap, process.execPath, bin, ...args];
+  const argv = [...wrap, process.execPath, ...nodeArgs, bin, ...args];
   // npm start's own settings stay here: the agent refuses TIDEWATCH_* variables it does not know.
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('TIDEWATCH_ADMIN_')),
@@ -221,6 +221,17 @@ function startChild(name, bin, args, env, wrap = []) {
     child.on('exit', (code, signal) => resolve(code ?? signal)),
   );
   return child;
+}
+
+/**
+ * The agent's launch settings (node flags and environment that a running node cannot take on;
+ * apps/agent/src/health/launch-flags.ts), as the systemd unit gives them. Read once built.
+ */
+function agentLaunch() {
+  const { LAUNCH_NODE_FLAGS, LAUNCH_ENV } = require(
+    path.join(ROOT, 'apps', 'agent', 'dist', 'health', 'launch-flags.js'),
+  );
+  return { nodeArgs: LAUNCH_NODE_FLAGS, env: LAUNCH_ENV };
 }
 
 function tail(file, lines = 20) {
@@ -385,7 +396,8 @@ async function main() {
       fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
       agentArgs.push('--enrollment-token-file', tokenFile);
     }
-    const agent = startChild('agent', AGENT_BIN, agentArgs, {});
+    const launch = agentLaunch();
+    const agent = startChild('agent', AGENT_BIN, agentArgs, launch.env, [], launch.nodeArgs);
     children.push(agent);
     const metricsUrl = `http://${METRICS.host}:${METRICS.port}/metrics`;
     await waitUntil(
@@ -511,7 +523,15 @@ async function startDemo(fleet, databaseCreated, started) {
     if (!fs.existsSync(idFile))
       fs.writeFileSync(idFile, `${require('node:crypto').randomUUID()}\n`);
     const id = { TIDEWATCH_AGENT_ID: fs.readFileSync(idFile, 'utf8').trim() };
-    const agent = startChild(`${host.hostname}-agent`, AGENT_BIN, args, id, mod.wrap(host));
+    const launch = agentLaunch();
+    const agent = startChild(
+      `${host.hostname}-agent`,
+      AGENT_BIN,
+      args,
+      { ...launch.env, ...id },
+      mod.wrap(host),
+      launch.nodeArgs,
+    );
     started.push(agent);
     await waitUntil(
       () => known(id.TIDEWATCH_AGENT_ID),

@@ -36,8 +36,17 @@ const FLOWS = Number(process.env.BENCH_FLOWS || 10000);
 const MEMORY_SECONDS = Number(process.env.BENCH_MEMORY_SECONDS || 60);
 // BENCH_ONLY=memory: the memory run alone (no throughput rounds).
 const ONLY = process.env.BENCH_ONLY || '';
-// Node flags the agent runs with (BENCH_NODE_FLAGS overrides, e.g. to compare).
-const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+// Node flags and environment the agent runs with: its launchers' (src/health/launch-flags.ts, as
+// the systemd unit gives them). BENCH_NODE_FLAGS replaces both, to compare: those node flags ('' for
+// none) and only the bench's own environment (e.g. BENCH_NODE_FLAGS=--jitless MALLOC_ARENA_MAX=1).
+const LAUNCH = require('../dist/health/launch-flags.js');
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? LAUNCH.LAUNCH_NODE_FLAGS.join(' '))
+  .split(' ')
+  .filter(Boolean);
+const AGENT_ENV =
+  process.env.BENCH_NODE_FLAGS === undefined
+    ? { ...process.env, ...LAUNCH.LAUNCH_ENV }
+    : { ...process.env };
 // BENCH_CPU_BUDGET: the memory run's --cpu-budget (percent of a core; default the agent's 5).
 const CPU_BUDGET = process.env.BENCH_CPU_BUDGET;
 const suffix = Math.random().toString(36).slice(2, 7);
@@ -201,7 +210,7 @@ async function startAgent(
   stateDir,
   window = '1',
   nodeArgs = [],
-  env = process.env,
+  env = AGENT_ENV,
   extraArgs = [],
 ) {
   const { port, hellos } = ingest;
@@ -338,6 +347,7 @@ async function run(kind, tool) {
     row.truth = counters().packets - before.packets;
     row.dropped = 0;
     grpcServer.server.forceShutdown();
+    fs.rmSync(stateDir, { recursive: true, force: true });
   } else if (tool === 'tcpdump') {
     const exitWait = new Promise((r) => child.on('close', r));
     child.kill('SIGINT');
@@ -457,7 +467,7 @@ async function memory() {
     snapshot
       ? ['--heapsnapshot-signal=SIGUSR2']
       : ['--expose-gc', '-r', path.join(__dirname, 'heap-probe.js')],
-    { ...process.env, BENCH_HEAP_FILE: heapFile },
+    { ...AGENT_ENV, BENCH_HEAP_FILE: heapFile },
     CPU_BUDGET ? ['--cpu-budget', CPU_BUDGET] : [],
   );
   const idle = memoryOf(child.pid);
@@ -506,6 +516,7 @@ setTimeout(() => { clearInterval(t); setTimeout(() => { console.log(sent); s.clo
   let sampled = false;
   const cpu = [];
   const windows = windowsOf(grpcServer.arrivals, stateDir);
+  fs.rmSync(stateDir, { recursive: true, force: true }); // the spool and heap file are read
   const seen = seenByAgent(windows).packets;
   for (const { batch } of windows) {
     for (const t of batch.traffic) {
@@ -526,6 +537,7 @@ setTimeout(() => { clearInterval(t); setTimeout(() => { console.log(sent); s.clo
     flowsPerWindow: FLOWS,
     seconds: MEMORY_SECONDS,
     nodeFlags: NODE_FLAGS,
+    mallocArenaMax: AGENT_ENV.MALLOC_ARENA_MAX,
     // The agent's own heap settings (health/heap-tuning.ts), unless TIDEWATCH_COMPACT_HEAP=0.
     compactHeap: process.env.TIDEWATCH_COMPACT_HEAP !== '0',
     cpuBudgetPercent: Number(CPU_BUDGET ?? 5),
@@ -562,7 +574,7 @@ setTimeout(() => { clearInterval(t); setTimeout(() => { console.log(sent); s.clo
 function memoryLine(mem) {
   const f = (v) => (v === undefined ? '—' : v.toFixed(1));
   return (
-    `Memory, ${mem.flowsPerWindow} flows per 10 s window for ${mem.seconds}s (compact heap ${mem.compactHeap ? 'on' : 'off'}, CPU budget ${mem.cpuBudgetPercent} %, node ${mem.nodeFlags.join(' ') || 'no flags'}): ` +
+    `Memory, ${mem.flowsPerWindow} flows per 10 s window for ${mem.seconds}s (compact heap ${mem.compactHeap ? 'on' : 'off'}, CPU budget ${mem.cpuBudgetPercent} %, node ${mem.nodeFlags.join(' ') || 'no flags'}, MALLOC_ARENA_MAX ${mem.mallocArenaMax ?? 'unset'}): ` +
     `steady RSS ${f(mem.steadyRssMb)} MB (max ${f(mem.steadyMaxRssMb)}; anonymous ${f(mem.steadyAnonMb)}, file-backed ${f(mem.steadyFileMb)}, shmem ${f(mem.steadyShmemMb)}; ` +
     `private ${f(mem.steadyPrivateMb)}, shared ${f(mem.steadySharedMb)}, PSS ${f(mem.steadyPssMb)}), peak RSS ${f(mem.peakRssMb)} MB; ` +
     `started in ${f(mem.startSeconds)} s, idle before traffic RSS ${f(mem.idleMb.rss)} (anonymous ${f(mem.idleMb.anon)}, file-backed ${f(mem.idleMb.file)}); ` +

@@ -191,7 +191,7 @@ describeWhere('RPM packages (rpmbuild, rpm -qp, rpm2cpio)', missing, () => {
     );
   });
 
-  it('agent: requires node >= 20 and the addon’s libraries, nothing bundled is announced', () => {
+  it('agent: requires node >= 20, coreutils with env -S (the bin’s shebang) and the addon’s libraries, nothing bundled is announced', () => {
     const req = runOk('rpm', ['-qp', '--requires', rpms.agent])
       .trim()
       .split('\n')
@@ -199,6 +199,7 @@ describeWhere('RPM packages (rpmbuild, rpm -qp, rpm2cpio)', missing, () => {
     expect([...new Set(req)].sort()).toEqual(
       [
         '/bin/sh',
+        'coreutils >= 8.30',
         'libbpf.so.1()(64bit)',
         'libelf.so.1()(64bit)',
         'nodejs >= 20',

@@ -8,12 +8,19 @@ import { preflight } from './preflight';
 import { lockStateDir } from '../state/instance-lock';
 import { AGENT_VERSION } from './version';
 import { LiveServer } from '../live/server';
+import { missingLaunchSettings } from '../health/launch-flags';
 import { liveSocketPath } from '../live/protocol';
 
 /** `run`: until SIGTERM/SIGINT, then flush the last window, detach, exit 0. */
 export async function runCommand(flags: CommonFlags): Promise<number> {
   const { config, masker, logger } = setUp(flags);
   preflight(config);
+  const missing = missingLaunchSettings();
+  if (missing.length > 0)
+    logger.info(
+      { missing },
+      'started without the launch settings of the bin, the systemd unit and npm start: about 10 MB more memory (README, bench:agent memory)',
+    );
   // Before anything touches the kernel: a second agent on this state directory stops here.
   const lock = lockStateDir(config.stateDir, 'run', config.server !== undefined, (m) =>
     logger.warn(m),

@@ -93,6 +93,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { TIDEWATCH_MASKNG: 'none' } })).toThrow(
       /unknown environment variable TIDEWATCH_MASKNG/,
     );
+    // The heap settings' opt-out is read before the config (health/heap-tuning.ts), not refused.
+    expect(loadConfig({ env: { TIDEWATCH_COMPACT_HEAP: '0' } }).windowSeconds).toBeGreaterThan(0);
   });
 
   it('reports a missing config file clearly', () => {

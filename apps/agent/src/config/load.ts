@@ -112,6 +112,12 @@ export interface LoadOptions {
 }
 
 /**
+ * TIDEWATCH_* variables that are not config keys: the config file's path, and the heap
+ * settings' opt-out (health/heap-tuning.ts, read before the config loads).
+ */
+const READ_ELSEWHERE = ['TIDEWATCH_CONFIG', 'TIDEWATCH_COMPACT_HEAP'];
+
+/**
  * Defaults < YAML file < TIDEWATCH_* environment < flags, validated once.
  * Throws ConfigError naming the bad key and where it came from.
  */
@@ -125,11 +131,11 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
   }
   const env = opts.env ?? {};
   const unknownEnv = Object.keys(env).filter(
-    (name) => name.startsWith('TIDEWATCH_') && name !== 'TIDEWATCH_CONFIG' && !ENVIRONMENT[name],
+    (name) => name.startsWith('TIDEWATCH_') && !READ_ELSEWHERE.includes(name) && !ENVIRONMENT[name],
   );
   if (unknownEnv.length > 0) {
     throw new ConfigError(
-      `unknown environment variable ${unknownEnv.join(', ')} (known: TIDEWATCH_CONFIG, ${Object.keys(ENVIRONMENT).join(', ')})`,
+      `unknown environment variable ${unknownEnv.join(', ')} (known: ${[...READ_ELSEWHERE, ...Object.keys(ENVIRONMENT)].join(', ')})`,
     );
   }
   const fromEnv: Tree = {};

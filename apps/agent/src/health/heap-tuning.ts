@@ -19,7 +19,8 @@ import { setFlagsFromString } from 'node:v8';
  * Both are read by V8 each time it sizes the heap, so setting them after start
  * takes effect (heap-tuning.spec.ts holds this Node's V8 to it). The price is
  * more frequent, smaller collections (CPU; see the README's bench:agent).
- * TIDEWATCH_COMPACT_HEAP=0 leaves V8's defaults.
+ * TIDEWATCH_COMPACT_HEAP=0 leaves V8's defaults. The settings that cannot be
+ * set this way (--jitless, MALLOC_ARENA_MAX) are the launchers': launch-flags.ts.
  */
 export const COMPACT_HEAP_FLAGS = ['--semi-space-growth-factor=1', '--heap-growing-percent=50'];
 
