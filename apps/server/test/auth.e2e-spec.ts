@@ -311,6 +311,32 @@ describe('sessions', () => {
     );
     expect((await call('GET', '/auth/me', { token: idle })).status).toBe(401);
 
+    // The idle clock moves at most every 30 s (a tenth of 15 min): a request sooner after the
+    // last touch writes nothing, a later one moves it to now.
+    const touched = await signIn();
+    const seen = async () =>
+      (
+        await db.query<{ age: number }>(
+          `SELECT extract(epoch FROM now() - last_seen_at)::float AS age FROM sessions
+            WHERE user_id = (SELECT id FROM users WHERE username = $1) AND revoked_at IS NULL
+              AND last_seen_at > now() - interval '10 minutes'`,
+          [u.username],
+        )
+      )[0].age;
+    const setAge = (seconds: number) =>
+      db.query(
+        `UPDATE sessions SET last_seen_at = now() - make_interval(secs => $2)
+          WHERE user_id = (SELECT id FROM users WHERE username = $1) AND revoked_at IS NULL
+            AND last_seen_at > now() - interval '10 minutes'`,
+        [u.username, seconds],
+      );
+    await setAge(20);
+    expect((await call('GET', '/auth/me', { token: touched })).status).toBe(200);
+    expect(await seen()).toBeGreaterThanOrEqual(20);
+    await setAge(31);
+    expect((await call('GET', '/auth/me', { token: touched })).status).toBe(200);
+    expect(await seen()).toBeLessThan(5);
+
     const old = await signIn();
     await db.query(
       `UPDATE sessions SET expires_at = now() - interval '1 second'

@@ -31,6 +31,10 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const HOSTS = Number(process.env.BENCH_QUERY_HOSTS ?? 1000);
 const RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 10);
 const LIVE_SECONDS = Number(process.env.BENCH_QUERY_LIVE_SECONDS ?? 90);
+// BENCH_QUERY_LABEL=0 leaves out the label-scoped queries (half the run's time).
+// The server's grace before it derives a bucket (its default, given to it explicitly).
+const GRACE_SECONDS = 60;
+const LABEL_QUERIES = process.env.BENCH_QUERY_LABEL !== '0';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const TARGET_P95_MS = 200;
@@ -61,6 +65,7 @@ async function startServer(databaseUrl: string): Promise<{ proc: ChildProcess; h
       RETENTION_1H_DAYS: '400',
       // One derivation pass at start (timed by the bench), none while the queries run.
       FLEET_ROLLUP_INTERVAL_SECONDS: '3600',
+      FLEET_ROLLUP_GRACE_SECONDS: String(GRACE_SECONDS),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -68,10 +73,21 @@ async function startServer(databaseUrl: string): Promise<{ proc: ChildProcess; h
   proc.once('exit', () => rmSync(auditDir, { recursive: true, force: true }));
   return new Promise((resolve, reject) => {
     let out = '';
+    let listening = false;
+    let partial = '';
     proc.stdout?.on('data', (c: Buffer) => {
       out += c.toString();
       const line = out.split('\n').find((l) => l.includes('"event":"listening"'));
-      if (line) resolve({ proc, http: (JSON.parse(line) as { httpPort: number }).httpPort });
+      if (line && !listening) {
+        listening = true;
+        resolve({ proc, http: (JSON.parse(line) as { httpPort: number }).httpPort });
+      }
+      // The server's warnings and errors (pino: level 40 and up) are shown: a failed
+      // derivation or check during the run is part of what the figures mean.
+      const lines = (partial + c.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) if (/"level":(4|5|6)\d/.test(l)) log(`server: ${l}`);
+      if (listening) out = '';
     });
     proc.on('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
   });
@@ -151,14 +167,22 @@ const RANGES = [
 async function main(): Promise<void> {
   const admin = new Client({ connectionString: PG_URL });
   await admin.connect();
-  const { name, url: databaseUrl } = await createDatabase(admin, 'tw_qbench');
+  // BENCH_QUERY_DB: a database an earlier run kept (BENCH_KEEP_DB=1) and its history, so that a
+  // change can be timed against the same rows without generating them again (~5 min).
+  const reuse = process.env.BENCH_QUERY_DB;
+  const { name, url: databaseUrl } = reuse
+    ? { name: reuse, url: Object.assign(new URL(PG_URL), { pathname: `/${reuse}` }).toString() }
+    : await createDatabase(admin, 'tw_qbench');
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  let touching: NodeJS.Timeout | undefined;
   const db = new Client({ connectionString: databaseUrl });
   db.on('error', (e) => log(`bench session: ${e.message}`));
   try {
     const cli = (...args: string[]) => serverCli(databaseUrl, ...args);
-    cli('migrate', 'run');
+    if (!reuse) cli('migrate', 'run');
     const password = randomBytes(18).toString('base64url');
+    // A viewer of its own per run: a kept database already has the earlier runs' viewers.
+    const viewer = `bench-viewer-${randomBytes(4).toString('hex')}`;
     const passwordFile = path.join(os.tmpdir(), `${name}-viewer-password`);
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
     try {
@@ -166,7 +190,7 @@ async function main(): Promise<void> {
         'users',
         'create',
         '--username',
-        'bench-viewer',
+        viewer,
         '--role',
         'viewer',
         '--password-file',
@@ -176,35 +200,77 @@ async function main(): Promise<void> {
       rmSync(passwordFile, { force: true });
     }
     await db.connect();
-    const ids = Array.from({ length: HOSTS }, () => randomUUID());
-    // Every range ends here, so each run reads the same rows (and the edges hit raw and 1 min).
-    const t0 = Date.now();
-    await insertHosts(db, ids, new Date(t0 - 40 * DAY));
-    log(`generating ${HOSTS} hosts x 30 days …`);
-    const g0 = performance.now();
-    const history = await generateQueryHistory(db, ids, t0, databaseUrl, log);
-    const generateSeconds = (performance.now() - g0) / 1000;
-    log(`history in ${generateSeconds.toFixed(0)} s: ${JSON.stringify(history)}`);
-
-    const s0 = performance.now();
-    server = await startServer(databaseUrl);
-    // The server's first pass derives the fleet rollups of the whole history.
-    const STEP = { raw: 1000, '1m': 60_000, '1h': HOUR } as Record<string, number>;
-    for (;;) {
-      const st = await db.query<{ resolution: string; summed_to: Date | null }>(
-        `SELECT resolution, summed_to FROM fleet_rollup_state`,
+    let ids: string[];
+    let t0: number;
+    let history: Record<string, number> = {};
+    let generateSeconds = 0;
+    if (reuse) {
+      // The generation's instant, as the run that made the database recorded it.
+      const c = await db.query<{ c: string | null }>(
+        `SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = $1`,
+        [name],
       );
+      const m = /^bench:queries t0=(\S+)$/.exec(c.rows[0]?.c ?? '');
+      if (!m) throw new Error(`${name} has no bench:queries t0 comment: not a kept bench database`);
+      t0 = new Date(m[1]).getTime();
+      // host-0001… in order: the ids the generating run used, in its order.
+      ids = (
+        await db.query<{ agent_id: string }>(`SELECT agent_id FROM hosts ORDER BY hostname`)
+      ).rows.map((r) => r.agent_id);
+      if (ids.length !== HOSTS) throw new Error(`${name} has ${ids.length} hosts, not ${HOSTS}`);
+      log(`reusing ${name}: ${ids.length} hosts, history ending ${new Date(t0).toISOString()}`);
+    } else {
+      ids = Array.from({ length: HOSTS }, () => randomUUID());
+      // Every range ends here, so each run reads the same rows (and the edges hit raw and 1 min).
+      t0 = Date.now();
+      await insertHosts(db, ids, new Date(t0 - 40 * DAY));
+      log(`generating ${HOSTS} hosts x 30 days …`);
+      const g0 = performance.now();
+      history = await generateQueryHistory(db, ids, t0, databaseUrl, log);
+      generateSeconds = (performance.now() - g0) / 1000;
+      log(`history in ${generateSeconds.toFixed(0)} s: ${JSON.stringify(history)}`);
+      await db.query(
+        `COMMENT ON DATABASE ${name} IS 'bench:queries t0=${new Date(t0).toISOString()}'`,
+      );
+    }
+
+    // Live hosts, as on a fleet whose agents report: the generated ones were "seen" when
+    // they were inserted, minutes ago, so the server's silent-agent check (every 5 s) would
+    // find all 1,000 silent and write an anomaly update for each, every 5 s, while the
+    // queries are timed (~2,600 commits in a 15 s query phase instead of ~660).
+    let deriveSeconds = 0;
+    const touchHosts = () => db.query(`UPDATE hosts SET last_seen_at = now()`);
+    await touchHosts();
+    const s0 = performance.now();
+    const spawnedAt = Date.now();
+    server = await startServer(databaseUrl);
+    touching = setInterval(() => {
+      touchHosts().catch((e: Error) => log(`touching the hosts: ${e.message}`));
+    }, 30_000);
+    // The server's first pass derives the fleet rollups of the whole history, then the
+    // empty stretch after it up to its start (less the grace): timing starts when that pass
+    // is over, so that it neither competes with the queries nor undoes the live tail below.
+    const STEP = { raw: 1000, '1m': 60_000, '1h': HOUR } as Record<string, number>;
+    const upTo = (r: string) =>
+      Math.floor(Math.max(t0, spawnedAt - GRACE_SECONDS * 1000) / STEP[r]) * STEP[r];
+    let last = '';
+    for (;;) {
+      const st = await db.query<{
+        resolution: string;
+        sealed_to: Date | null;
+        summed_to: Date | null;
+      }>(`SELECT resolution, sealed_to, summed_to FROM fleet_rollup_state ORDER BY 1`);
+      const now = JSON.stringify(st.rows);
       if (
-        st.rows.every(
-          (r) =>
-            r.summed_to &&
-            r.summed_to.getTime() >= Math.floor(t0 / STEP[r.resolution]) * STEP[r.resolution],
-        )
+        st.rows.every((r) => r.summed_to && r.summed_to.getTime() >= upTo(r.resolution)) &&
+        // … and settled: unchanged over the last poll.
+        now === last
       )
         break;
-      await new Promise((r) => setTimeout(r, 500));
+      last = now;
+      await new Promise((r) => setTimeout(r, 1000));
     }
-    const deriveSeconds = (performance.now() - s0) / 1000;
+    deriveSeconds = (performance.now() - s0) / 1000;
     log(`fleet rollups derived in ${deriveSeconds.toFixed(0)} s (from the server's start)`);
     // A live fleet's open tail: buckets of the last LIVE_SECONDS are not derived yet.
     for (const [resolution, step] of Object.entries(STEP))
@@ -215,7 +281,7 @@ async function main(): Promise<void> {
     const login = await fetch(`http://127.0.0.1:${server.http}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'bench-viewer', password }),
+      body: JSON.stringify({ username: viewer, password }),
     });
     if (login.status !== 200) throw new Error(`sign-in -> ${login.status}`);
     const bearer = ((await login.json()) as { accessToken: string }).accessToken;
@@ -227,13 +293,15 @@ async function main(): Promise<void> {
       p50: number;
       p95: number;
       max: number;
+      /** Each timed run's milliseconds, in order (an outlier's place tells what preceded it). */
+      runs: number[];
       params: Record<string, unknown>;
       call: Query['call'];
       label: boolean;
     }[] = [];
     // The goal's queries first, the label-scoped ones after them: those read many hosts'
     // rows, and would leave the caches colder for the per-host queries run between them.
-    for (const [label, [range, span]] of [false, true].flatMap((l) =>
+    for (const [label, [range, span]] of (LABEL_QUERIES ? [false, true] : [false]).flatMap((l) =>
       RANGES.map((r) => [l, r] as const),
     )) {
       const from = new Date(t0 - span).toISOString();
@@ -271,10 +339,15 @@ async function main(): Promise<void> {
           p95: pct(ms, 95),
           max: Math.max(...ms),
         };
-        log(`${range} ${q.name}: p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms`);
-        results.push({ ...r, params: last, call: q.call, label: !!q.label });
+        log(
+          `${range} ${q.name}: p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms; runs ${ms
+            .map((x) => x.toFixed(0))
+            .join(' ')}`,
+        );
+        results.push({ ...r, runs: ms, params: last, call: q.call, label: !!q.label });
       }
     }
+    clearInterval(touching);
 
     // EXPLAIN (ANALYZE, BUFFERS) of the goal's slowest: the server's own statements for it.
     const slowest = results.filter((r) => !r.label).reduce((a, b) => (b.p95 > a.p95 ? b : a));
@@ -304,12 +377,13 @@ async function main(): Promise<void> {
     await db.end();
 
     const f = (n: number) => n.toFixed(1);
-    const rows = results.map(({ query, range, p50, p95, max }) => ({
+    const rows = results.map(({ query, range, p50, p95, max, runs }) => ({
       query,
       range,
       p50,
       p95,
       max,
+      runs,
     }));
     const table = [
       `bench:queries — ${HOSTS} hosts x 30 days, ${RUNS} runs each, ${os.cpus().length} CPUs, load ${os
@@ -320,7 +394,7 @@ async function main(): Promise<void> {
         )}; fleet rollups derived in ${deriveSeconds.toFixed(0)} s, last ${LIVE_SECONDS} s live`,
       '| query | 1 h p50 / p95 | 24 h p50 / p95 | 30 d p50 / p95 |',
       '| --- | --- | --- | --- |',
-      ...QUERIES.map(
+      ...QUERIES.filter((q) => LABEL_QUERIES || !q.label).map(
         (q) =>
           `| ${q.name} | ${RANGES.map(([range]) => {
             const r = rows.find((x) => x.query === q.name && x.range === range)!;
@@ -341,6 +415,7 @@ async function main(): Promise<void> {
       generateSeconds,
       deriveSeconds,
       liveSeconds: LIVE_SECONDS,
+      reusedDatabase: !!reuse,
       targetP95Ms: TARGET_P95_MS,
       queriesMs: rows,
       slowest: { query: slowest.query, range: slowest.range, params: slowest.params, plans },
@@ -351,11 +426,12 @@ async function main(): Promise<void> {
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     log(`wrote ${path.relative(ROOT, file)}`);
   } finally {
+    clearInterval(touching);
     if (server) {
       server.proc.kill('SIGTERM');
       await new Promise((r) => server?.proc.once('exit', r));
     }
-    if (process.env.BENCH_KEEP_DB) log(`kept database ${name}`);
+    if (process.env.BENCH_KEEP_DB || reuse) log(`kept database ${name}`);
     else await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   }
