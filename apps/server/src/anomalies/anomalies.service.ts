@@ -152,6 +152,37 @@ export class AnomaliesService {
     return raised;
   }
 
+  /** The live (open, acknowledged, suppressed) incidents of one type among these agents. */
+  async liveOfType(
+    em: EntityManager | DataSource,
+    type: string,
+    agentIds: string[],
+  ): Promise<
+    {
+      agentId: string;
+      key: string;
+      status: AnomalyStatus;
+      lastSeen: Date;
+      suppressedUntil: Date | null;
+    }[]
+  > {
+    const rows = (await em.query(
+      `SELECT agent_id, group_key, status, last_seen, suppressed_until FROM anomalies
+        WHERE agent_id = ANY($1::uuid[]) AND type = $2
+          AND status IN ('open', 'acknowledged', 'suppressed')`,
+      [agentIds, type],
+    )) as (Pick<Row, 'agent_id' | 'status' | 'last_seen' | 'suppressed_until'> & {
+      group_key: string;
+    })[];
+    return rows.map((r) => ({
+      agentId: r.agent_id,
+      key: r.group_key,
+      status: r.status,
+      lastSeen: r.last_seen,
+      suppressedUntil: r.suppressed_until,
+    }));
+  }
+
   private liveOf(r: Row, event: string): LiveAnomaly {
     return {
       id: String(r.id),

@@ -1,11 +1,25 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { HostsRepository } from '../hosts/hosts.repository';
+import { DataSource, EntityManager } from 'typeorm';
+import { HostsRepository, type QuietHost } from '../hosts/hosts.repository';
 import { AnomaliesService } from './anomalies.service';
 import { resolveThresholds } from './thresholds';
 import { ThresholdsService } from './thresholds.service';
 
 const CHECK_EVERY_MS = 5_000;
+/**
+ * How often a live agent_silent incident is rewritten (last_seen, silentSeconds, summary) while
+ * the host stays silent: every check (5 s) would cost one write per silent host, 2,000 a second
+ * for 10,000 hosts cut off by a partition. A new incident is still raised at the first check.
+ */
+export const SILENT_REFRESH_SECONDS = 60;
+/** Hosts written per transaction (each behind its own savepoint). */
+const CHUNK = 500;
+const SILENT_CHECK_LOCK = 0x7477_7361; // "twsa"
+
+type Silent = QuietHost & { seconds: number; silentAfterSeconds: number };
+
+/** One incident per silence: a host that speaks and falls silent again is a new one. */
+const keyOf = (h: QuietHost) => `silent-since:${h.lastSeenAt.toISOString()}`;
 
 /**
  * An agent gone silent: nothing heard (no batch, no stream) for
@@ -45,38 +59,79 @@ export class SilentAgentsService implements OnModuleInit, OnModuleDestroy {
       resolveThresholds(scopes, {}).silentAfterSeconds,
       ...[...scopes.values()].map((s) => s.silentAfterSeconds ?? Infinity),
     );
-    const hosts = await this.hosts.quietFor(min);
     const now = new Date();
-    for (const h of hosts) {
+    const silent: Silent[] = [];
+    for (const h of await this.hosts.quietFor(min)) {
       const t = resolveThresholds(scopes, h.labels ?? {});
-      const silent = (now.getTime() - h.lastSeenAt.getTime()) / 1000;
-      if (silent < t.silentAfterSeconds) continue;
-      await this.ds.transaction((em) =>
-        this.anomalies.raise(
-          em,
-          h.agentId,
-          {
-            start: h.lastSeenAt.toISOString(),
-            end: now.toISOString(),
-            sequence: h.highestSequence,
-          },
-          [
-            {
-              type: 'agent_silent',
-              severity: 'high',
-              key: `silent-since:${h.lastSeenAt.toISOString()}`,
-              summary: `nothing heard from the agent for ${Math.round(silent)} s`,
-              figures: {
-                lastSeenAt: h.lastSeenAt.toISOString(),
-                lastBatchAt: h.lastBatchAt?.toISOString() ?? '',
-                silentSeconds: Math.round(silent),
-                lastSequence: h.highestSequence,
-              },
-              threshold: { silentAfterSeconds: t.silentAfterSeconds },
-            },
-          ],
-        ),
-      );
+      const seconds = (now.getTime() - h.lastSeenAt.getTime()) / 1000;
+      if (seconds >= t.silentAfterSeconds)
+        silent.push({ ...h, seconds, silentAfterSeconds: t.silentAfterSeconds });
     }
+    if (silent.length === 0) return;
+    // Agent order: replicas cut the same chunks, so one that waited on the lock finds its chunk done.
+    silent.sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
+    const due = await this.due(this.ds, silent, now);
+    for (let i = 0; i < due.length; i += CHUNK) {
+      await this.ds.transaction(async (em) => {
+        // One replica writes at a time, and reads again after waiting: what another replica
+        // raised or refreshed meanwhile is not written twice (nor raised twice: anomalies_live).
+        await em.query('SELECT pg_advisory_xact_lock($1)', [SILENT_CHECK_LOCK]);
+        for (const h of await this.due(em, due.slice(i, i + CHUNK), now)) {
+          await em.query('SAVEPOINT silent_host');
+          try {
+            await this.raise(em, h, now);
+            await em.query('RELEASE SAVEPOINT silent_host');
+          } catch (err) {
+            await em.query('ROLLBACK TO SAVEPOINT silent_host');
+            this.logger.error(`agent_silent failed for ${h.agentId}: ${(err as Error).message}`);
+          }
+        }
+      });
+    }
+  }
+
+  /**
+   * The silent hosts whose incident needs writing: none live yet (raised at once), a suppression
+   * expired (reopened at once), or last written SILENT_REFRESH_SECONDS ago or more.
+   */
+  private async due(em: EntityManager | DataSource, silent: Silent[], now: Date) {
+    const live = new Map(
+      (
+        await this.anomalies.liveOfType(
+          em,
+          'agent_silent',
+          silent.map((h) => h.agentId),
+        )
+      ).map((a) => [`${a.agentId} ${a.key}`, a]),
+    );
+    return silent.filter((h) => {
+      const a = live.get(`${h.agentId} ${keyOf(h)}`);
+      if (!a) return true;
+      if (a.status === 'suppressed' && a.suppressedUntil && a.suppressedUntil <= now) return true;
+      return now.getTime() - a.lastSeen.getTime() >= SILENT_REFRESH_SECONDS * 1000;
+    });
+  }
+
+  private raise(em: EntityManager, h: Silent, now: Date) {
+    return this.anomalies.raise(
+      em,
+      h.agentId,
+      { start: h.lastSeenAt.toISOString(), end: now.toISOString(), sequence: h.highestSequence },
+      [
+        {
+          type: 'agent_silent',
+          severity: 'high',
+          key: keyOf(h),
+          summary: `nothing heard from the agent for ${Math.round(h.seconds)} s`,
+          figures: {
+            lastSeenAt: h.lastSeenAt.toISOString(),
+            lastBatchAt: h.lastBatchAt?.toISOString() ?? '',
+            silentSeconds: Math.round(h.seconds),
+            lastSequence: h.highestSequence,
+          },
+          threshold: { silentAfterSeconds: h.silentAfterSeconds },
+        },
+      ],
+    );
   }
 }
