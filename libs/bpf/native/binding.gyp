@@ -28,7 +28,17 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"]
+      # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: an event batch delivered while Node
+      # tears its environment down (a collector never closed, its poller still running
+      # at exit) cannot reach JavaScript; without it node-addon-api rethrows a C++
+      # Napi::Error out of the thread-safe function's callback and std::terminate aborts
+      # the exiting process (seen once in leak.spec under valgrind).
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ]
     }
   ]
 }
