@@ -342,9 +342,13 @@ function addFloor(floor, prio) {
   const ids = {};
   try {
     for (const hook of ['ingress', 'egress']) {
-      // tc mounts bpffs when it finds none: keep that in a mount namespace of its own
+      // tc makes tc/globals and the ip and xdp links in the bpffs it finds (mounting one
+      // if none): give it a bpffs of its own, in a mount namespace of its own, so that
+      // nothing is left in the host's /sys/fs/bpf (a mount namespace alone would still
+      // share the host's bpffs instance).
       sh('unshare', [
-        ...['-m', 'tc', 'filter', 'add', 'dev', HOST_IF, hook, 'prio', String(prio)],
+        ...['-m', 'sh', '-c', 'mount -t bpf bpf /sys/fs/bpf && exec tc "$@"', 'tc'],
+        ...['filter', 'add', 'dev', HOST_IF, hook, 'prio', String(prio)],
         ...['handle', '1', 'bpf', 'da', 'obj', floor.obj, 'sec', 'tc'],
       ]);
       ids[hook] = floorProgram(hook, prio);
