@@ -12,6 +12,15 @@ import type { AnomalyHostsQuery, ListAnomaliesQuery } from './dto/anomalies.quer
 import type { AnomalyView } from './dto/anomaly.view';
 import { ANOMALY_CHANNEL, encodeAnomaly, type LiveAnomaly } from './live-anomaly';
 
+/** A suppressed incident whose suppression has run out: the next finding reopens it. */
+export function suppressionExpired(
+  status: AnomalyStatus,
+  suppressedUntil: Date | null,
+  now: Date = new Date(),
+): boolean {
+  return status === 'suppressed' && !!suppressedUntil && suppressedUntil.getTime() <= now.getTime();
+}
+
 export interface Actor {
   name: string;
   role: Role;
@@ -111,10 +120,7 @@ export class AnomaliesService {
         const ev = live.evidence as { windows?: EvidenceWindow[]; peak?: unknown };
         const windows = [...(ev.windows ?? []), window].slice(-MAX_EVIDENCE_WINDOWS);
         // A suppression that has expired lets the incident speak again.
-        const reopen =
-          live.status === 'suppressed' &&
-          !!live.suppressed_until &&
-          live.suppressed_until.getTime() <= Date.now();
+        const reopen = suppressionExpired(live.status, live.suppressed_until);
         const evidence = { ...ev, figures: f.figures, peak: peaks(ev.peak, f.figures), windows };
         const [row] = (await em.query(
           `UPDATE anomalies SET last_seen = GREATEST(last_seen, $2), windows = windows + 1,

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { HostsRepository, type QuietHost } from '../hosts/hosts.repository';
-import { AnomaliesService } from './anomalies.service';
+import { AnomaliesService, suppressionExpired } from './anomalies.service';
 import { resolveThresholds } from './thresholds';
 import { ThresholdsService } from './thresholds.service';
 
@@ -107,7 +107,7 @@ export class SilentAgentsService implements OnModuleInit, OnModuleDestroy {
     return silent.filter((h) => {
       const a = live.get(`${h.agentId} ${keyOf(h)}`);
       if (!a) return true;
-      if (a.status === 'suppressed' && a.suppressedUntil && a.suppressedUntil <= now) return true;
+      if (suppressionExpired(a.status, a.suppressedUntil, now)) return true;
       return now.getTime() - a.lastSeen.getTime() >= SILENT_REFRESH_SECONDS * 1000;
     });
   }
